@@ -1,0 +1,39 @@
+# Redress: `make demo` runs the product, `make test` runs the tests. See README.md.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+UV := $(PYTHON) -m uv
+export UV_PYTHON_DOWNLOADS := never
+VENV := .venv/bin
+DEMO_COMPLAINTS ?= 20000
+
+.PHONY: install demo demo-data test lint format messages services
+
+install:
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
+	@UV_PYTHON="$$(scripts/find-python)" $(UV) sync --frozen --quiet
+	@mkdir -p var
+
+demo-data: install
+	$(VENV)/python manage.py migrate --noinput
+	$(VENV)/python manage.py seed_demo --complaints $(DEMO_COMPLAINTS) --if-empty
+	$(VENV)/python manage.py demo_superuser
+
+demo: demo-data
+	@echo "Admin: http://127.0.0.1:8000/admin/  (Ctrl-C stops web, worker and beat)"
+	$(VENV)/honcho -f Procfile.dev start
+
+test: install
+	$(VENV)/pytest -n 2
+
+lint: install
+	$(VENV)/ruff check .
+	$(VENV)/ruff format --check .
+
+format: install
+	$(VENV)/ruff format .
+	$(VENV)/ruff check --fix .
+
+messages: install
+	$(VENV)/python manage.py makemessages -l zh_Hans --ignore=.venv --ignore=tests
+	$(VENV)/python manage.py compilemessages --ignore=.venv

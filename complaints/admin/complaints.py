@@ -1,0 +1,571 @@
+import re
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.text import Truncator
+from django.utils.timesince import timesince, timeuntil
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.contrib.filters.admin import (
+    AutocompleteSelectFilter,
+    ChoicesCheckboxFilter,
+    ChoicesDropdownFilter,
+    RangeDateFilter,
+    RelatedDropdownFilter,
+)
+from unfold.decorators import action, display
+
+from .. import workflow
+from ..models import Attachment, Complaint, Customer, Status
+from ..services import lifecycle
+from ..services.attachments import add_attachment
+from ..services.customers import phone_search_key
+from ..services.errors import ServiceError, StaleVersion
+from .forms import AttachmentForm, ComplaintForm, ContactForm, NoteForm, TransitionForm
+from .pagination import EstimatedCountPaginator
+
+REFERENCE_RE = re.compile(r"C-\d{4}-\d{6,}")
+# A search box name query is turned into at most this many customer ids.
+CUSTOMER_SEARCH_LIMIT = 500
+
+STATUS_COLOURS = {
+    Status.NEW: "info",
+    Status.ACKNOWLEDGED: "info",
+    Status.INVESTIGATING: "primary",
+    Status.AWAITING_CUSTOMER: "warning",
+    Status.SOLUTION_PROPOSED: "primary",
+    Status.RESOLVED: "success",
+    Status.CLOSED: "success",
+    Status.REOPENED: "danger",
+    Status.INVALID: None,
+    Status.MERGED: None,
+}
+SEVERITY_COLOURS = {1: "danger", 2: "warning", 3: "info", 4: None}
+
+
+class MineFilter(admin.SimpleListFilter):
+    title = gettext_lazy("mine")
+    parameter_name = "mine"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("assigned", gettext_lazy("Assigned to me")),
+            ("departments", gettext_lazy("My departments")),
+            ("recorded", gettext_lazy("Recorded by me")),
+        ]
+
+    def queryset(self, request, queryset):
+        user = request.user
+        if self.value() == "assigned":
+            return queryset.filter(assignee=user)
+        if self.value() == "departments":
+            departments = list(user.department_memberships.values_list("department_id", flat=True))
+            return queryset.filter(department_id__in=departments)
+        if self.value() == "recorded":
+            return queryset.filter(created_by=user)
+        return queryset
+
+
+class DeadlineFilter(admin.SimpleListFilter):
+    title = gettext_lazy("deadline")
+    parameter_name = "deadline"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("overdue", gettext_lazy("Overdue")),
+            ("24h", gettext_lazy("Due within 24 hours")),
+        ]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "overdue":
+            return queryset.overdue(now)
+        if self.value() == "24h":
+            return queryset.open().filter(due_at__gte=now, due_at__lt=now + timezone.timedelta(1))
+        return queryset
+
+
+class AttachmentInline(TabularInline):
+    model = Attachment
+    form = AttachmentForm
+    extra = 1
+    can_delete = False
+    fields = ("file", "download", "content_type", "size", "sha256", "uploaded_by", "uploaded_at")
+    readonly_fields = ("download", "content_type", "size", "sha256", "uploaded_by", "uploaded_at")
+    verbose_name_plural = gettext_lazy("attachments (evidence)")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("uploaded_by")
+
+    @display(description=gettext_lazy("download"))
+    def download(self, obj):
+        if not obj.pk:
+            return "-"
+        url = reverse("complaints:attachment-download", args=[obj.pk])
+        return format_html('<a class="text-primary-600" href="{}">{}</a>', url, obj.original_name)
+
+    def has_change_permission(self, request, obj=None):
+        return False  # evidence is immutable; existing rows render read-only
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Complaint)
+class ComplaintAdmin(ModelAdmin):
+    form = ComplaintForm
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    list_per_page = 50
+    list_max_show_all = 500
+    list_filter_submit = True
+    list_fullwidth = True
+    warn_unsaved_form = True
+    list_display = (
+        "reference",
+        "received_at",
+        "customer_name",
+        "short_subject",
+        "severity_label",
+        "status_label",
+        "department",
+        "assignee",
+        "due_marker",
+    )
+    list_display_links = ("reference", "short_subject")
+    list_select_related = ("customer", "department", "assignee")
+    list_filter = (
+        MineFilter,
+        DeadlineFilter,
+        ("status", ChoicesCheckboxFilter),
+        ("severity", ChoicesCheckboxFilter),
+        ("department", AutocompleteSelectFilter),
+        ("category", RelatedDropdownFilter),
+        ("channel", ChoicesDropdownFilter),
+        ("assignee", AutocompleteSelectFilter),
+        ("received_at", RangeDateFilter),
+    )
+    search_fields = ("reference",)  # the search itself is get_search_results
+    search_help_text = gettext_lazy(
+        "Reference (C-2026-000123), customer phone, or words from the subject or customer name."
+    )
+    ordering = ("-received_at", "-id")
+    autocomplete_fields = (
+        "customer",
+        "category",
+        "department",
+        "assignee",
+        "assisting_departments",
+    )
+    inlines = [AttachmentInline]
+    actions = ["acknowledge_selected"]
+    change_form_outer_before_template = "complaints/admin/workflow_panel.html"
+    change_form_outer_after_template = "complaints/admin/timeline.html"
+
+    intake_fields = (
+        "channel",
+        "received_at",
+        "customer",
+        "subject",
+        "description",
+        "desired_outcome",
+        "item_ref",
+        "households_affected",
+        ("media_risk", "litigation_risk"),
+    )
+
+    def get_fieldsets(self, request, obj=None):
+        intake = ("reference", "loaded_version", *self.intake_fields) if obj else self.intake_fields
+        fieldsets = [
+            (gettext_lazy("Intake"), {"fields": intake}),
+        ]
+        if obj is None:
+            fieldsets.append(
+                (
+                    gettext_lazy("New customer (if not on file)"),
+                    {
+                        "fields": (
+                            "new_customer_name",
+                            "new_customer_phone",
+                            "new_customer_email",
+                        ),
+                    },
+                )
+            )
+        assessment = ["category", "severity"]
+        if obj is not None:
+            assessment.insert(0, "status")
+            if obj.status == Status.INVALID:
+                assessment.append("invalid_reason")
+        fieldsets += [
+            (gettext_lazy("Assessment"), {"fields": assessment}),
+            (
+                gettext_lazy("Responsibility"),
+                {
+                    "fields": (
+                        "department",
+                        "assisting_departments",
+                        "assignee",
+                        "fault",
+                        "root_cause",
+                    )
+                },
+            ),
+            (
+                gettext_lazy("Resolution"),
+                {"fields": ("solution", "resolution", *(["merged_into"] if obj else []))},
+            ),
+        ]
+        if obj is not None:
+            fieldsets.append(
+                (
+                    gettext_lazy("Dates and deadlines"),
+                    {
+                        "classes": ["collapse"],
+                        "fields": (
+                            ("acknowledged_at", "ack_due_at"),
+                            ("first_response_at", "response_due_at"),
+                            ("resolved_at", "resolve_due_at"),
+                            ("closed_at", "reopened_count"),
+                            ("created_by", "created_at", "updated_at"),
+                        ),
+                    },
+                )
+            )
+        return fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        readonly = [
+            "reference",
+            "status",
+            "invalid_reason",
+            "merged_into",
+            "acknowledged_at",
+            "ack_due_at",
+            "first_response_at",
+            "response_due_at",
+            "resolved_at",
+            "resolve_due_at",
+            "closed_at",
+            "reopened_count",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+        if not obj.is_open:
+            editable = set(lifecycle.EDITABLE_WHEN_FINISHED)
+            readonly += [f for f in lifecycle.EDITABLE_FIELDS if f not in editable]
+            readonly.append("assisting_departments")
+        return readonly
+
+    # -- list ---------------------------------------------------------------------------
+
+    def get_search_results(self, request, queryset, search_term):
+        term = " ".join(search_term.split())
+        if not term:
+            return queryset, False
+        if REFERENCE_RE.fullmatch(term.upper()):
+            return queryset.filter(reference=term.upper()), False
+        phone = phone_search_key(term)
+        if phone:
+            return queryset.filter(customer__phone=phone), False
+        # Both sides use trigram indexes on PostgreSQL; the customer side becomes a short id
+        # list so the planner can OR two index scans instead of joining the whole table.
+        customer_ids = list(
+            Customer.objects.filter(name__icontains=term).values_list("pk", flat=True)[
+                :CUSTOMER_SEARCH_LIMIT
+            ]
+        )
+        condition = Q(subject__icontains=term)
+        if customer_ids:
+            condition |= Q(customer_id__in=customer_ids)
+        return queryset.filter(condition), False
+
+    @display(description=gettext_lazy("customer"), ordering="customer__name")
+    def customer_name(self, obj):
+        return obj.customer.name
+
+    @display(description=gettext_lazy("subject"))
+    def short_subject(self, obj):
+        return Truncator(obj.subject).chars(60)
+
+    @display(description=gettext_lazy("severity"), ordering="severity", label=SEVERITY_COLOURS)
+    def severity_label(self, obj):
+        return obj.severity, obj.get_severity_display()
+
+    @display(description=gettext_lazy("status"), ordering="status", label=STATUS_COLOURS)
+    def status_label(self, obj):
+        return obj.status, obj.get_status_display()
+
+    @display(
+        description=gettext_lazy("due"),
+        ordering="due_at",
+        label={"overdue": "danger", "soon": "warning", "ok": "info", "paused": None},
+    )
+    def due_marker(self, obj):
+        if not obj.is_open:
+            return None
+        if obj.status == Status.AWAITING_CUSTOMER:
+            return "paused", _("paused")
+        if obj.due_at is None:
+            return None
+        now = timezone.now()
+        if obj.due_at < now:
+            return "overdue", _("overdue %(time)s") % {"time": timesince(obj.due_at, now, depth=1)}
+        state = "soon" if obj.due_at - now < timezone.timedelta(hours=24) else "ok"
+        return state, _("in %(time)s") % {"time": timeuntil(obj.due_at, now, depth=1)}
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    @action(description=gettext_lazy("Acknowledge selected new complaints"))
+    def acknowledge_selected(self, request, queryset):
+        done, skipped = 0, 0
+        for pk in queryset.filter(status=Status.NEW).values_list("pk", flat=True)[:500]:
+            try:
+                lifecycle.transition(pk, Status.ACKNOWLEDGED, user=request.user)
+                done += 1
+            except ServiceError:
+                skipped += 1
+        skipped += queryset.exclude(status=Status.NEW).count()
+        self.message_user(
+            request,
+            _("%(done)d acknowledged, %(skipped)d skipped (not new).")
+            % {"done": done, "skipped": skipped},
+            messages.SUCCESS if done else messages.WARNING,
+        )
+
+    # -- saving goes through the services -------------------------------------------------
+
+    def save_model(self, request, obj, form, change):
+        assisting = form.cleaned_data.get("assisting_departments")
+        if change:
+            lifecycle.update_complaint(
+                obj.pk,
+                user=request.user,
+                changes=form.edited_fields(),
+                expected_version=form.cleaned_data.get("loaded_version"),
+                assisting=list(assisting) if assisting is not None else None,
+            )
+        else:
+            lifecycle.register_complaint(obj, user=request.user, assisting=assisting or ())
+
+    def save_related(self, request, form, formsets, change):
+        # Many-to-many fields were written by the service; attachments go through theirs.
+        for formset in formsets:
+            for inline_form in formset.forms:
+                uploaded = (
+                    inline_form.cleaned_data.get("file") if inline_form.has_changed() else None
+                )
+                if uploaded is not None and not inline_form.instance.pk:
+                    add_attachment(form.instance.pk, user=request.user, uploaded=uploaded)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # complaints are never deleted
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        form = context["adminform"].form
+        if getattr(form, "stale_fields", None):
+            labels = [str(form.fields[f].label or f) for f in form.stale_fields if f in form.fields]
+            if labels:
+                messages.warning(
+                    request,
+                    _(
+                        "Your entries differ from the saved complaint in: %(fields)s. Saving again "
+                        "replaces the other person's values with yours."
+                    )
+                    % {"fields": ", ".join(labels)},
+                )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    # -- change page: workflow panel, timeline, notes, contacts ----------------------------
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        complaint = self.get_object(request, object_id)
+        extra_context = extra_context or {}
+        if complaint is not None:
+            extra_context.update(self._page_context(request, complaint))
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _page_context(self, request, complaint):
+        edges = []
+        for edge in lifecycle.allowed_transitions(complaint, request.user):
+            edges.append(
+                {
+                    "edge": edge,
+                    "url": reverse(
+                        "admin:complaints_complaint_transition", args=[complaint.pk, edge.target]
+                    ),
+                    "needs_input": edge.note_required or edge.needs_merge_target,
+                }
+            )
+        events = complaint.events.select_related("actor").order_by("-created_at", "-pk")
+        can_change = self.has_change_permission(request, complaint)
+        return {
+            "workflow_edges": edges,
+            "complaint": complaint,
+            "is_overdue": complaint.is_overdue(),
+            "status_variant": STATUS_COLOURS.get(complaint.status) or "",
+            "severity_variant": SEVERITY_COLOURS.get(complaint.severity) or "",
+            "timeline": events,
+            "status_labels": dict(Status.choices),
+            "note_form": NoteForm() if can_change else None,
+            "contact_form": ContactForm() if can_change else None,
+            "note_url": reverse("admin:complaints_complaint_note", args=[complaint.pk]),
+            "contact_url": reverse("admin:complaints_complaint_contact", args=[complaint.pk]),
+        }
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "<path:object_id>/transition/<str:target>/",
+                wrap(self.transition_view),
+                name="complaints_complaint_transition",
+            ),
+            path("<path:object_id>/note/", wrap(self.note_view), name="complaints_complaint_note"),
+            path(
+                "<path:object_id>/contact/",
+                wrap(self.contact_view),
+                name="complaints_complaint_contact",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _get_changeable(self, request, object_id) -> Complaint:
+        complaint = self.get_object(request, object_id)
+        if complaint is None:
+            raise Http404
+        if not self.has_change_permission(request, complaint):
+            raise PermissionDenied
+        return complaint
+
+    def _change_url(self, complaint, anchor=""):
+        return reverse("admin:complaints_complaint_change", args=[complaint.pk]) + anchor
+
+    def _action_page(self, request, complaint, *, title, form, submit_label, error=None):
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": title,
+            "complaint": complaint,
+            "form": form,
+            "submit_label": submit_label,
+            "error": error,
+            "change_url": self._change_url(complaint),
+        }
+        return TemplateResponse(request, "complaints/admin/action_form.html", context)
+
+    def transition_view(self, request, object_id, target):
+        complaint = self._get_changeable(request, object_id)
+        edge = workflow.edge(complaint.status, target)
+        if edge is None:
+            messages.error(
+                request,
+                _("This step is no longer possible: the complaint is now “%(status)s”.")
+                % {"status": complaint.get_status_display()},
+            )
+            return HttpResponseRedirect(self._change_url(complaint))
+        title = f"{complaint.reference} · {edge.label}"
+        if request.method != "POST":
+            form = TransitionForm(edge=edge, initial={"version": complaint.version})
+            return self._action_page(
+                request, complaint, title=title, form=form, submit_label=edge.label
+            )
+        form = TransitionForm(request.POST, edge=edge)
+        if not form.is_valid():
+            return self._action_page(
+                request, complaint, title=title, form=form, submit_label=edge.label
+            )
+        try:
+            lifecycle.transition(
+                complaint.pk,
+                target,
+                user=request.user,
+                note=form.cleaned_data.get("note", ""),
+                expected_version=form.cleaned_data["version"],
+                merge_into=form.cleaned_data.get("merge_into"),
+            )
+        except ServiceError as exc:
+            if isinstance(exc, StaleVersion):
+                # Keep what was typed; confirming again applies it to the current state.
+                data = request.POST.copy()
+                data["version"] = Complaint.objects.get(pk=complaint.pk).version
+                form = TransitionForm(data, edge=edge)
+                form.is_valid()
+            return self._action_page(
+                request,
+                complaint,
+                title=title,
+                form=form,
+                submit_label=edge.label,
+                error=exc.message,
+            )
+        messages.success(
+            request,
+            _("%(reference)s is now “%(status)s”.")
+            % {"reference": complaint.reference, "status": Status(target).label},
+        )
+        return HttpResponseRedirect(self._change_url(complaint))
+
+    def note_view(self, request, object_id):
+        return self._timeline_post(
+            request,
+            object_id,
+            NoteForm,
+            title=_("Add note"),
+            apply=lambda c, data: lifecycle.add_note(c.pk, user=request.user, text=data["text"]),
+            done=_("Note added."),
+        )
+
+    def contact_view(self, request, object_id):
+        return self._timeline_post(
+            request,
+            object_id,
+            ContactForm,
+            title=_("Log customer contact"),
+            apply=lambda c, data: lifecycle.log_contact(
+                c.pk,
+                user=request.user,
+                channel=data["channel"],
+                direction=data["direction"],
+                summary=data["summary"],
+                contacted_at=data.get("contacted_at"),
+            ),
+            done=_("Contact logged."),
+        )
+
+    def _timeline_post(self, request, object_id, form_class, *, title, apply, done):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        complaint = self._get_changeable(request, object_id)
+        form = form_class(request.POST)
+        title = f"{complaint.reference} · {title}"
+        if not form.is_valid():
+            return self._action_page(
+                request, complaint, title=title, form=form, submit_label=_("Save")
+            )
+        try:
+            apply(complaint, form.cleaned_data)
+        except ServiceError as exc:
+            return self._action_page(
+                request,
+                complaint,
+                title=title,
+                form=form,
+                submit_label=_("Save"),
+                error=exc.message,
+            )
+        messages.success(request, done)
+        return HttpResponseRedirect(self._change_url(complaint, "#timeline"))

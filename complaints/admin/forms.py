@@ -1,0 +1,162 @@
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from ..models import Attachment, Channel, Complaint, ComplaintEvent
+from ..services import lifecycle
+from ..services.attachments import validate_upload
+from ..services.customers import find_or_create_customer, normalize_phone
+from ..services.errors import ServiceError
+
+
+class ComplaintForm(forms.ModelForm):
+    """The complaint form. Validation mirrors the lifecycle service, which re-checks on save."""
+
+    loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    new_customer_name = forms.CharField(label=_("new customer: name"), required=False)
+    new_customer_phone = forms.CharField(label=_("new customer: phone"), required=False)
+    new_customer_email = forms.EmailField(label=_("new customer: email"), required=False)
+
+    class Meta:
+        model = Complaint
+        fields = (*lifecycle.EDITABLE_FIELDS, "assisting_departments")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "customer" in self.fields:
+            self.fields["customer"].required = False
+            self.fields["customer"].help_text = _(
+                "Search by phone or name. Not on file yet? Fill in the new customer fields."
+            )
+        if self.instance.pk:
+            self.fields["loaded_version"].initial = self.instance.version
+        self.stale_fields: list[str] = []
+
+    def clean_new_customer_phone(self):
+        raw = self.cleaned_data.get("new_customer_phone", "")
+        try:
+            return normalize_phone(raw)
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.messages) from exc
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.instance.pk:
+            self._clean_customer(cleaned)
+        received_at = cleaned.get("received_at")
+        if received_at and received_at > timezone.now() + lifecycle.FUTURE_TOLERANCE:
+            self.add_error("received_at", _("The time received cannot be in the future."))
+        if "assignee" in cleaned:
+            department = cleaned.get("department")
+            if department is None and cleaned.get("category") and not self.instance.pk:
+                department = cleaned["category"].default_department
+            try:
+                lifecycle.check_assignment(department, cleaned.get("assignee"))
+            except ServiceError as exc:
+                self.add_error("assignee", exc.message)
+        if self.instance.pk and not self.errors:
+            self._check_version(cleaned)
+        return cleaned
+
+    def _clean_customer(self, cleaned):
+        if cleaned.get("customer"):
+            return
+        name = cleaned.get("new_customer_name", "").strip()
+        phone = cleaned.get("new_customer_phone", "")
+        email = cleaned.get("new_customer_email", "")
+        if not (name or phone or email):
+            self.add_error("customer", _("Choose a customer or enter a new one below."))
+            return
+        try:
+            # Runs inside the admin's transaction: rolled back if the complaint is not saved.
+            customer, _created = find_or_create_customer(name=name, phone=phone, email=email)
+        except ValidationError as exc:
+            self.add_error("new_customer_name", exc.messages)
+            return
+        cleaned["customer"] = customer
+        self.instance.customer = customer
+
+    def _check_version(self, cleaned):
+        # The admin view runs in a transaction: this lock holds until the save commits.
+        current = Complaint.objects.select_for_update().get(pk=self.instance.pk)
+        posted = cleaned.get("loaded_version")
+        try:
+            lifecycle.validate_edit(current, self.edited_fields(), expected_version=posted)
+        except ServiceError as exc:
+            if isinstance(exc, lifecycle.StaleVersion):
+                # Keep everything the user typed; a second save is a conscious overwrite.
+                self.data = self.data.copy()
+                self.data["loaded_version"] = current.version
+                self.stale_fields = [f for f in self.changed_data if f != "loaded_version"]
+            raise forms.ValidationError(exc.message) from exc
+
+    def edited_fields(self) -> dict:
+        return {
+            f: self.cleaned_data[f]
+            for f in self.changed_data
+            if f in lifecycle.EDITABLE_FIELDS and f in self.cleaned_data
+        }
+
+
+class TransitionForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    note = forms.CharField(
+        label=_("note"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
+    merge_into = forms.CharField(
+        label=_("merge into (reference)"),
+        required=False,
+        help_text=_("The reference of the complaint that continues, e.g. C-2026-000123."),
+    )
+
+    def __init__(self, *args, edge, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.edge = edge
+        if edge.note_required:
+            self.fields["note"].required = True
+            self.fields["note"].label = edge.note_label
+        if not edge.needs_merge_target:
+            del self.fields["merge_into"]
+        else:
+            self.fields["merge_into"].required = True
+
+    def clean_merge_into(self):
+        reference = self.cleaned_data["merge_into"].strip().upper()
+        target = Complaint.objects.filter(reference=reference).first()
+        if target is None:
+            raise forms.ValidationError(_("No complaint has the reference %s.") % reference)
+        return target
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(label=_("internal note"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ContactForm(forms.Form):
+    channel = forms.ChoiceField(label=_("channel"), choices=Channel.choices)
+    direction = forms.ChoiceField(
+        label=_("direction"), choices=ComplaintEvent.Direction.choices, initial="out"
+    )
+    contacted_at = forms.DateTimeField(
+        label=_("when"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text=_("Leave empty for now."),
+    )
+    summary = forms.CharField(label=_("summary"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class AttachmentForm(forms.ModelForm):
+    class Meta:
+        model = Attachment
+        fields = ("file",)
+
+    def clean_file(self):
+        uploaded = self.cleaned_data.get("file")
+        if uploaded is not None and hasattr(uploaded, "content_type"):
+            try:
+                validate_upload(uploaded)
+            except ServiceError as exc:
+                raise forms.ValidationError(exc.message) from exc
+        return uploaded

@@ -1,0 +1,57 @@
+from django.contrib import admin
+from django.db.models import Count
+from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.decorators import display
+
+from ..models import Category, Department, DepartmentMembership
+from ..services.categories import rebuild_paths
+
+
+class MembershipInline(TabularInline):
+    model = DepartmentMembership
+    fk_name = "department"
+    extra = 1
+    autocomplete_fields = ("user",)
+
+
+@admin.register(Department)
+class DepartmentAdmin(ModelAdmin):
+    list_display = ("code", "name", "parent", "email", "member_count", "active")
+    list_filter = ("active",)
+    list_select_related = ("parent",)
+    search_fields = ("code", "name")
+    autocomplete_fields = ("parent",)
+    inlines = [MembershipInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_members=Count("memberships"))
+
+    @display(description=_("members"), ordering="_members")
+    def member_count(self, obj):
+        return obj._members
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # departments own complaint history: deactivate instead
+
+
+@admin.register(Category)
+class CategoryAdmin(ModelAdmin):
+    list_display = ("indented_name", "code", "default_department", "sort_order", "active")
+    list_filter = ("active", "default_department")
+    list_select_related = ("default_department",)
+    search_fields = ("code", "name", "path")
+    autocomplete_fields = ("parent", "default_department")
+    fields = ("name", "code", "parent", "default_department", "sort_order", "active")
+    ordering = ("sort_key",)
+
+    @display(description=_("category"), ordering="sort_key")
+    def indented_name(self, obj):
+        return ("— " * obj.depth) + obj.name
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        rebuild_paths()
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # complaints keep their category: deactivate instead

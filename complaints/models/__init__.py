@@ -1,0 +1,32 @@
+from .categories import Category
+from .complaint import (
+    OPEN_STATUSES,
+    Channel,
+    Complaint,
+    ComplaintDeletionError,
+    Fault,
+    ReferenceCounter,
+    Severity,
+    Status,
+)
+from .customers import Customer
+from .events import AppendOnlyError, Attachment, ComplaintEvent
+from .organisation import Department, DepartmentMembership
+
+__all__ = [
+    "OPEN_STATUSES",
+    "AppendOnlyError",
+    "Attachment",
+    "Category",
+    "Channel",
+    "Complaint",
+    "ComplaintDeletionError",
+    "ComplaintEvent",
+    "Customer",
+    "Department",
+    "DepartmentMembership",
+    "Fault",
+    "ReferenceCounter",
+    "Severity",
+    "Status",
+]

@@ -1,0 +1,62 @@
+"""Customer lookup and normalisation: phones in E.164, emails in lower case."""
+
+import phonenumbers
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+from ..models import Customer
+
+
+def normalize_phone(raw: str) -> str:
+    """Return the phone number in E.164 (+8613812345678); raise ValidationError if invalid."""
+    raw = (raw or "").strip()
+    if not raw:
+        return ""
+    try:
+        number = phonenumbers.parse(raw, settings.REDRESS_PHONE_REGION)
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationError(_("“%(phone)s” is not a phone number.") % {"phone": raw}) from exc
+    if not phonenumbers.is_possible_number(number):
+        raise ValidationError(_("“%(phone)s” is not a valid phone number.") % {"phone": raw})
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_search_key(raw: str) -> str | None:
+    """The normalised phone for a search box entry, or None if it is not a phone number."""
+    digits = "".join(ch for ch in raw if ch.isdigit())
+    if len(digits) < 7 or len(digits) > 15:
+        return None
+    try:
+        return normalize_phone(raw) or None
+    except ValidationError:
+        return None
+
+
+def normalize_email(raw: str) -> str:
+    return (raw or "").strip().lower()
+
+
+def find_or_create_customer(
+    *, name: str, phone: str = "", email: str = "", external_id: str = ""
+) -> tuple[Customer, bool]:
+    """Match an existing customer by external id, then phone, then email; else create one."""
+    phone = normalize_phone(phone)
+    email = normalize_email(email)
+    lookups = []
+    if external_id:
+        lookups.append({"external_id": external_id})
+    if phone:
+        lookups.append({"phone": phone})
+    if email:
+        lookups.append({"email": email})
+    for lookup in lookups:
+        customer = Customer.objects.filter(**lookup).order_by("pk").first()
+        if customer is not None:
+            return customer, False
+    if not name.strip():
+        raise ValidationError(_("A new customer needs a name."))
+    customer = Customer(name=name.strip(), phone=phone, email=email, external_id=external_id)
+    customer.full_clean()
+    customer.save()
+    return customer, True

@@ -1,0 +1,424 @@
+"""Every state change of a complaint: intake, edits, assignment, transitions, notes, contacts.
+
+Each function validates first, then writes inside one transaction with the complaint row
+locked, appends the timeline event and bumps `updated_at`. A ServiceError means nothing was
+written. `version` is the optimistic lock for edits made from a form: it changes with every
+edit of a form field and every status transition.
+"""
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Model
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .. import workflow
+from ..models import (
+    Channel,
+    Complaint,
+    ComplaintEvent,
+    DepartmentMembership,
+    Status,
+)
+from .deadlines import next_due_at
+from .errors import NotPermitted, ServiceError, StaleVersion, TransitionNotAllowed
+from .references import next_reference
+
+# Fields whose changes are recorded on the timeline (with old and new value).
+TRACKED_FIELDS = (
+    "channel",
+    "received_at",
+    "customer",
+    "subject",
+    "description",
+    "desired_outcome",
+    "item_ref",
+    "households_affected",
+    "media_risk",
+    "litigation_risk",
+    "category",
+    "severity",
+    "fault",
+    "root_cause",
+    "solution",
+    "resolution",
+)
+ASSIGNMENT_FIELDS = ("department", "assignee")
+EDITABLE_FIELDS = TRACKED_FIELDS + ASSIGNMENT_FIELDS
+# Analysis may continue after a complaint is finished; everything else is frozen.
+EDITABLE_WHEN_FINISHED = ("category", "fault", "root_cause")
+# Staff log calls after the fact, but never from the future (small clock skew tolerated).
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+def _require(user, perm: str) -> None:
+    if user is None or not user.has_perm(perm):
+        raise NotPermitted(_("You do not have permission to do this."))
+
+
+def _lock(complaint_id: int) -> Complaint:
+    return Complaint.objects.select_for_update().get(pk=complaint_id)
+
+
+def _check_version(complaint: Complaint, expected_version: int | None) -> None:
+    if expected_version is None or complaint.version == expected_version:
+        return
+    last = (
+        ComplaintEvent.objects.filter(complaint=complaint)
+        .select_related("actor")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    who = (last.actor.get_full_name() or last.actor.get_username()) if last and last.actor else "?"
+    when = timezone.localtime(last.created_at).strftime("%Y-%m-%d %H:%M") if last else "?"
+    raise StaleVersion(
+        _(
+            "%(reference)s was changed by someone else (%(who)s, %(when)s) after you opened "
+            "it. Nothing was saved; review the current state and try again."
+        )
+        % {"reference": complaint.reference, "who": who, "when": when}
+    )
+
+
+def _display(complaint: Complaint, field: str, value) -> str | int | bool | None:
+    if value is None or isinstance(value, (bool, int)):
+        return value
+    if isinstance(value, Model):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    choices = dict(Complaint._meta.get_field(field).flatchoices)
+    return str(choices.get(value, value))
+
+
+def _event(complaint: Complaint, kind: str, *, user, now, **fields) -> ComplaintEvent:
+    return ComplaintEvent.objects.create(
+        complaint=complaint, kind=kind, actor=user, created_at=now, **fields
+    )
+
+
+def _touch(complaint_id: int, now) -> None:
+    Complaint.objects.filter(pk=complaint_id).update(updated_at=now)
+
+
+def check_assignment(department, assignee) -> None:
+    if assignee is None:
+        return
+    if department is None:
+        raise ServiceError(_("Choose the responsible department before assigning a person."))
+    if not assignee.is_active:
+        raise ServiceError(_("%(user)s is not an active user.") % {"user": assignee})
+    if not DepartmentMembership.objects.filter(department=department, user=assignee).exists():
+        raise ServiceError(
+            _("%(user)s is not a member of %(department)s.")
+            % {"user": assignee, "department": department}
+        )
+
+
+def register_complaint(complaint: Complaint, *, user, now=None, assisting=()) -> Complaint:
+    """Record a new complaint (an unsaved instance with its intake fields filled in)."""
+    now = now or timezone.now()
+    if complaint.pk is not None:
+        raise ServiceError(_("This complaint is already recorded."))
+    if user is not None:
+        _require(user, "complaints.add_complaint")
+    if complaint.received_at is None:
+        complaint.received_at = now
+    if complaint.received_at > now + FUTURE_TOLERANCE:
+        raise ServiceError(_("The time received cannot be in the future."))
+    if complaint.department_id is None and complaint.category_id is not None:
+        complaint.department = complaint.category.default_department
+    check_assignment(complaint.department, complaint.assignee)
+    with transaction.atomic():
+        complaint.reference = next_reference(timezone.localtime(now).year)
+        complaint.status = Status.NEW
+        complaint.created_by = user
+        complaint.created_at = complaint.updated_at = now
+        complaint.version = 1
+        complaint.due_at = next_due_at(complaint)
+        complaint.save(force_insert=True)
+        if assisting:
+            complaint.assisting_departments.set(assisting)
+        _event(
+            complaint,
+            ComplaintEvent.Kind.CREATED,
+            user=user,
+            now=now,
+            to_status=Status.NEW,
+            data={
+                "channel": complaint.channel,
+                "severity": complaint.severity,
+                "department": str(complaint.department) if complaint.department else None,
+                "assignee": str(complaint.assignee) if complaint.assignee else None,
+            },
+        )
+    return complaint
+
+
+def validate_edit(
+    complaint: Complaint,
+    changes: dict,
+    *,
+    expected_version: int | None,
+    assisting_changed: bool = False,
+    now=None,
+) -> dict:
+    """Check an edit against the current complaint; return {field: (old, new)} that differ."""
+    now = now or timezone.now()
+    _check_version(complaint, expected_version)
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ServiceError(_("These fields cannot be edited: %s") % ", ".join(sorted(unknown)))
+    diff = {
+        field: (getattr(complaint, field), value)
+        for field, value in changes.items()
+        if getattr(complaint, field) != value
+    }
+    if not complaint.is_open and (set(diff) - set(EDITABLE_WHEN_FINISHED) or assisting_changed):
+        raise ServiceError(
+            _(
+                "A complaint that is “%(status)s” can only have its category, fault and root "
+                "cause changed; reopen it to change anything else."
+            )
+            % {"status": complaint.get_status_display()}
+        )
+    if "received_at" in diff and diff["received_at"][1] > now + FUTURE_TOLERANCE:
+        raise ServiceError(_("The time received cannot be in the future."))
+    if diff.keys() & set(ASSIGNMENT_FIELDS):
+        check_assignment(
+            changes.get("department", complaint.department),
+            changes.get("assignee", complaint.assignee),
+        )
+    return diff
+
+
+def update_complaint(
+    complaint_id: int,
+    *,
+    user,
+    changes: dict,
+    expected_version: int | None,
+    assisting=None,
+    now=None,
+) -> Complaint:
+    """Apply edits made in a form. Records what changed; refuses stale edits."""
+    now = now or timezone.now()
+    _require(user, "complaints.change_complaint")
+    with transaction.atomic():
+        complaint = _lock(complaint_id)
+        old_assisting = list(complaint.assisting_departments.all())
+        assisting_changed = assisting is not None and set(assisting) != set(old_assisting)
+        diff = validate_edit(
+            complaint,
+            changes,
+            expected_version=expected_version,
+            assisting_changed=assisting_changed,
+            now=now,
+        )
+        if not diff and not assisting_changed:
+            return complaint
+        for field, (_old, new) in diff.items():
+            setattr(complaint, field, new)
+        complaint.version += 1
+        complaint.updated_at = now
+        complaint.due_at = next_due_at(complaint)
+        complaint.save(update_fields=[*diff, "version", "updated_at", "due_at"])
+        changed = {
+            f: [_display(complaint, f, o), _display(complaint, f, n)] for f, (o, n) in diff.items()
+        }
+        if assisting_changed:
+            complaint.assisting_departments.set(assisting)
+            changed["assisting_departments"] = [
+                sorted(str(d) for d in old_assisting),
+                sorted(str(d) for d in assisting),
+            ]
+        assignment = {f: v for f, v in changed.items() if f in ASSIGNMENT_FIELDS}
+        if assignment:
+            _event(complaint, ComplaintEvent.Kind.ASSIGNMENT, user=user, now=now, data=assignment)
+        others = {f: v for f, v in changed.items() if f not in ASSIGNMENT_FIELDS}
+        if others:
+            _event(
+                complaint,
+                ComplaintEvent.Kind.FIELD_CHANGE,
+                user=user,
+                now=now,
+                data={"changes": others},
+            )
+    return complaint
+
+
+def assign(
+    complaint_id: int, *, user, department, assignee=None, expected_version=None, now=None
+) -> Complaint:
+    return update_complaint(
+        complaint_id,
+        user=user,
+        changes={"department": department, "assignee": assignee},
+        expected_version=expected_version,
+        now=now,
+    )
+
+
+def allowed_transitions(complaint: Complaint, user) -> list[workflow.Edge]:
+    """The edges this user may take from the complaint's current status."""
+    if user is None or not user.has_perm("complaints.change_complaint"):
+        return []
+    return [e for e in workflow.edges_from(complaint.status) if user.has_perm(e.permission)]
+
+
+def transition(
+    complaint_id: int,
+    target: str,
+    *,
+    user,
+    note: str = "",
+    expected_version: int | None = None,
+    merge_into: Complaint | None = None,
+    now=None,
+) -> Complaint:
+    """Move a complaint along one edge of the workflow, or change nothing and raise."""
+    now = now or timezone.now()
+    note = (note or "").strip()
+    with transaction.atomic():
+        complaint = _lock(complaint_id)
+        _check_version(complaint, expected_version)
+        edge = workflow.edge(complaint.status, target)
+        if edge is None:
+            raise TransitionNotAllowed(
+                _("A complaint that is “%(source)s” cannot become “%(target)s”.")
+                % {
+                    "source": complaint.get_status_display(),
+                    "target": Status(target).label if target in Status.values else target,
+                }
+            )
+        _require(user, "complaints.change_complaint")
+        _require(user, edge.permission)
+        if edge.note_required and not note:
+            raise ServiceError(_("Please give a reason: %s") % edge.note_label)
+        if edge.needs_department and complaint.department_id is None:
+            raise ServiceError(_("Set the responsible department first."))
+        if edge.needs_solution and not complaint.solution.strip():
+            raise ServiceError(_("Describe the proposed solution first."))
+        if edge.needs_resolution and not complaint.resolution.strip():
+            raise ServiceError(_("Write the resolution summary first."))
+        target_complaint = None
+        if edge.needs_merge_target:
+            target_complaint = _lock_merge_target(complaint, merge_into)
+
+        source = complaint.status
+        complaint.status = target
+        if target == Status.ACKNOWLEDGED and complaint.acknowledged_at is None:
+            complaint.acknowledged_at = now
+        elif target == Status.RESOLVED:
+            complaint.resolved_at = now
+        elif target == Status.CLOSED:
+            complaint.closed_at = now
+        elif target == Status.REOPENED:
+            complaint.reopened_count += 1
+            complaint.resolved_at = None
+            complaint.closed_at = None
+        elif target == Status.INVALID:
+            complaint.invalid_reason = note
+        elif target == Status.MERGED:
+            complaint.merged_into = target_complaint
+        complaint.version += 1
+        complaint.updated_at = now
+        complaint.due_at = next_due_at(complaint)
+        complaint.save()
+        data = {"merged_into": target_complaint.reference} if target_complaint else {}
+        _event(
+            complaint,
+            ComplaintEvent.Kind.STATUS,
+            user=user,
+            now=now,
+            from_status=source,
+            to_status=target,
+            note=note,
+            data=data,
+        )
+        if target_complaint is not None:
+            _event(
+                target_complaint,
+                ComplaintEvent.Kind.MERGE,
+                user=user,
+                now=now,
+                note=note,
+                data={"merged_from": complaint.reference},
+            )
+            _touch(target_complaint.pk, now)
+    return complaint
+
+
+def _lock_merge_target(complaint: Complaint, merge_into: Complaint | None) -> Complaint:
+    if merge_into is None:
+        raise ServiceError(_("Choose the complaint to merge into."))
+    if merge_into.pk == complaint.pk:
+        raise ServiceError(_("A complaint cannot be merged into itself."))
+    target = Complaint.objects.select_for_update().get(pk=merge_into.pk)
+    if target.status in (Status.MERGED, Status.INVALID):
+        raise ServiceError(
+            _("%(reference)s is %(status)s and cannot receive other complaints.")
+            % {"reference": target.reference, "status": target.get_status_display()}
+        )
+    return target
+
+
+def add_note(complaint_id: int, *, user, text: str, now=None) -> ComplaintEvent:
+    now = now or timezone.now()
+    text = (text or "").strip()
+    _require(user, "complaints.change_complaint")
+    if not text:
+        raise ServiceError(_("The note is empty."))
+    with transaction.atomic():
+        complaint = _lock(complaint_id)
+        event = _event(complaint, ComplaintEvent.Kind.NOTE, user=user, now=now, note=text)
+        _touch(complaint.pk, now)
+    return event
+
+
+def log_contact(
+    complaint_id: int,
+    *,
+    user,
+    channel: str,
+    direction: str,
+    summary: str,
+    contacted_at=None,
+    now=None,
+) -> ComplaintEvent:
+    """Record a contact with the customer. The first outbound contact is the first response."""
+    now = now or timezone.now()
+    contacted_at = contacted_at or now
+    summary = (summary or "").strip()
+    _require(user, "complaints.change_complaint")
+    if not summary:
+        raise ServiceError(_("Summarise what was said."))
+    if channel not in Channel.values:
+        raise ServiceError(_("Choose a valid contact channel."))
+    if direction not in ComplaintEvent.Direction.values:
+        raise ServiceError(_("Choose whether the customer contacted us or we contacted them."))
+    if contacted_at > now + FUTURE_TOLERANCE:
+        raise ServiceError(_("The contact time cannot be in the future."))
+    with transaction.atomic():
+        complaint = _lock(complaint_id)
+        if contacted_at < complaint.received_at:
+            raise ServiceError(_("The contact cannot be earlier than the complaint was received."))
+        event = _event(
+            complaint,
+            ComplaintEvent.Kind.CONTACT,
+            user=user,
+            now=now,
+            note=summary,
+            contact_channel=channel,
+            contact_direction=direction,
+            data={"contacted_at": contacted_at.isoformat()},
+        )
+        fields = ["updated_at"]
+        complaint.updated_at = now
+        if direction == ComplaintEvent.Direction.OUTBOUND and complaint.first_response_at is None:
+            complaint.first_response_at = contacted_at
+            complaint.due_at = next_due_at(complaint)
+            fields += ["first_response_at", "due_at"]
+        complaint.save(update_fields=fields)
+    return event

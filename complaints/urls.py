@@ -1,0 +1,8 @@
+from django.urls import path
+
+from . import views
+
+app_name = "complaints"
+urlpatterns = [
+    path("<int:pk>/", views.download_attachment, name="attachment-download"),
+]

@@ -1,0 +1,21 @@
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404
+
+from .models import Attachment
+
+
+@staff_member_required
+def download_attachment(request, pk: int):
+    """Serve an attachment only to staff allowed to view complaints, always as a download."""
+    if not request.user.has_perm("complaints.view_complaint"):
+        raise Http404
+    attachment = get_object_or_404(Attachment, pk=pk)
+    response = FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.original_name,
+        content_type=attachment.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
