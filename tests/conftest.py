@@ -90,3 +90,12 @@ def manager_client(login_client, manager):
 @pytest.fixture
 def handler_client(login_client, handler):
     return login_client(handler)
+
+
+# -- service-level test helpers (appended for the workflow / lifecycle tests) --------------
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    """Hashing with the production hasher costs ~0.3 s per user; tests create many users."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

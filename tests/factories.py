@@ -23,7 +23,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     username = factory.Sequence(lambda n: f"user{n}")
     first_name = factory.Sequence(lambda n: f"User{n}")
     is_staff = True
-    password = factory.PostGenerationMethodCall("set_password", "pw-123456!")
+    password = factory.django.Password("pw-123456!")
 
     @factory.post_generation
     def perms(self, create, extracted, **kwargs):
@@ -95,10 +95,7 @@ def png_bytes() -> bytes:
     header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
     pixels = zlib.compress(b"\x00\xff\x00\x00")
     return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", pixels)
-        + chunk(b"IEND", b"")
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
     )
 
 
@@ -149,9 +146,10 @@ def pdf_bytes() -> bytes:
     )
 
 
-def form_fields(html: str, form_id: str) -> dict[str, list[str]]:
-    """What a browser would submit from the form with this id, unchanged (buttons and file
-    inputs left out). Values are lists; the test client posts lists as repeated fields."""
+def form_fields(html: str, form_id: str | None = None, *, action: str | None = None):
+    """What a browser would submit from the form with this id (or, without an id, the first
+    POST form with this action; "" for a form without one), unchanged: buttons and file inputs
+    left out. Returns {name: [values]}; the test client posts lists as repeated fields."""
     from html.parser import HTMLParser
 
     class Parser(HTMLParser):
@@ -161,6 +159,7 @@ def form_fields(html: str, form_id: str) -> dict[str, list[str]]:
             self.data: dict[str, list[str]] = {}
             self.select = None
             self.textarea = None
+            self.done = False
 
         def add(self, name, value):
             self.data.setdefault(name, []).append(value)
@@ -168,7 +167,13 @@ def form_fields(html: str, form_id: str) -> dict[str, list[str]]:
         def handle_starttag(self, tag, attrs):
             attrs = dict(attrs)
             if tag == "form":
-                if self.depth or attrs.get("id") == form_id:
+                if form_id is not None:
+                    wanted = attrs.get("id") == form_id
+                else:
+                    wanted = (attrs.get("method") or "").lower() == "post" and (
+                        attrs.get("action") or ""
+                    ) == action
+                if self.depth or (wanted and not self.done):
                     self.depth += 1
                 return
             if not self.depth:
@@ -206,6 +211,7 @@ def form_fields(html: str, form_id: str) -> dict[str, list[str]]:
                 return
             if tag == "form":
                 self.depth -= 1
+                self.done = self.done or self.depth == 0
             elif tag == "select" and self.select is not None:
                 select, self.select = self.select, None
                 chosen = select["chosen"]
@@ -219,5 +225,5 @@ def form_fields(html: str, form_id: str) -> dict[str, list[str]]:
 
     parser = Parser()
     parser.feed(html)
-    assert parser.data, f"no form with id {form_id!r} (or it is empty)"
+    assert parser.data, f"no form {form_id or action!r} (or it is empty)"
     return parser.data

@@ -1,4 +1,5 @@
 import re
+from datetime import datetime, time, timedelta
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -21,6 +22,7 @@ from unfold.contrib.filters.admin import (
     RelatedDropdownFilter,
 )
 from unfold.decorators import action, display
+from unfold.utils import parse_date_str
 
 from .. import workflow
 from ..models import Attachment, Complaint, Customer, Status
@@ -92,6 +94,26 @@ class DeadlineFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ReceivedDateRangeFilter(RangeDateFilter):
+    """Whole local days: "to" includes all of the end day (RangeDateFilter compares the
+    datetime with midnight, which left out everything received on the end day)."""
+
+    def queryset(self, request, queryset):
+        tz = timezone.get_current_timezone()
+        filters = {}
+        start = self.used_parameters.get(f"{self.parameter_name}_from")
+        end = self.used_parameters.get(f"{self.parameter_name}_to")
+        start = parse_date_str(start) if isinstance(start, str) else None
+        end = parse_date_str(end) if isinstance(end, str) else None
+        if start:
+            filters[f"{self.parameter_name}__gte"] = datetime.combine(start, time.min, tzinfo=tz)
+        if end:
+            filters[f"{self.parameter_name}__lt"] = datetime.combine(
+                end + timedelta(days=1), time.min, tzinfo=tz
+            )
+        return queryset.filter(**filters)
+
+
 class AttachmentInline(TabularInline):
     model = Attachment
     form = AttachmentForm
@@ -110,6 +132,17 @@ class AttachmentInline(TabularInline):
             return "-"
         url = reverse("complaints:attachment-download", args=[obj.pk])
         return format_html('<a class="text-primary-600" href="{}">{}</a>', url, obj.original_name)
+
+    # Evidence follows the complaint's permissions (there are no attachment roles): without
+    # this, only superusers saw the inline, so nobody else could upload or list evidence.
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("complaints.view_complaint") or request.user.has_perm(
+            "complaints.change_complaint"
+        )
+
+    def has_add_permission(self, request, obj=None):
+        # services.attachments.add_attachment requires change_complaint.
+        return request.user.has_perm("complaints.change_complaint")
 
     def has_change_permission(self, request, obj=None):
         return False  # evidence is immutable; existing rows render read-only
@@ -150,7 +183,7 @@ class ComplaintAdmin(ModelAdmin):
         ("category", RelatedDropdownFilter),
         ("channel", ChoicesDropdownFilter),
         ("assignee", AutocompleteSelectFilter),
-        ("received_at", RangeDateFilter),
+        ("received_at", ReceivedDateRangeFilter),
     )
     search_fields = ("reference",)  # the search itself is get_search_results
     search_help_text = gettext_lazy(
@@ -331,14 +364,14 @@ class ComplaintAdmin(ModelAdmin):
 
     @action(description=gettext_lazy("Acknowledge selected new complaints"))
     def acknowledge_selected(self, request, queryset):
-        done, skipped = 0, 0
+        # Count the ones that are not new before acknowledging (afterwards they aren't new).
+        done, skipped = 0, queryset.exclude(status=Status.NEW).count()
         for pk in queryset.filter(status=Status.NEW).values_list("pk", flat=True)[:500]:
             try:
                 lifecycle.transition(pk, Status.ACKNOWLEDGED, user=request.user)
                 done += 1
             except ServiceError:
                 skipped += 1
-        skipped += queryset.exclude(status=Status.NEW).count()
         self.message_user(
             request,
             _("%(done)d acknowledged, %(skipped)d skipped (not new).")
@@ -359,17 +392,22 @@ class ComplaintAdmin(ModelAdmin):
                 assisting=list(assisting) if assisting is not None else None,
             )
         else:
+            obj.customer = form.customer_for_save()
             lifecycle.register_complaint(obj, user=request.user, assisting=assisting or ())
 
     def save_related(self, request, form, formsets, change):
         # Many-to-many fields were written by the service; attachments go through theirs.
         for formset in formsets:
+            # formset.save() is not called; the admin's change message reads these.
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
             for inline_form in formset.forms:
                 uploaded = (
                     inline_form.cleaned_data.get("file") if inline_form.has_changed() else None
                 )
                 if uploaded is not None and not inline_form.instance.pk:
-                    add_attachment(form.instance.pk, user=request.user, uploaded=uploaded)
+                    formset.new_objects.append(
+                        add_attachment(form.instance.pk, user=request.user, uploaded=uploaded)
+                    )
 
     def has_delete_permission(self, request, obj=None):
         return False  # complaints are never deleted

@@ -140,7 +140,10 @@ class CustomerAdmin(ModelAdmin):
             flags.append(("abusive", _("Abusive")))
         if obj.is_difficult:
             flags.append(("difficult", _("Difficult")))
-        return flags[0] if len(flags) == 1 else [f[1] for f in flags] or None
+        if len(flags) < 2:
+            return flags[0] if flags else None
+        # Both: unfold's label display takes (key, [texts]); a bare list made it crash.
+        return flags[0][0], [text for _key, text in flags]
 
     @display(description=_("complaints"))
     def complaint_count(self, obj):

@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ..models import Attachment, Channel, Complaint, ComplaintEvent
+from ..models import Attachment, Channel, Complaint, ComplaintEvent, Customer
 from ..services import lifecycle
 from ..services.attachments import validate_upload
 from ..services.customers import find_or_create_customer, normalize_phone
@@ -32,6 +32,7 @@ class ComplaintForm(forms.ModelForm):
         if self.instance.pk:
             self.fields["loaded_version"].initial = self.instance.version
         self.stale_fields: list[str] = []
+        self.new_customer: dict | None = None
 
     def clean_new_customer_phone(self):
         raw = self.cleaned_data.get("new_customer_phone", "")
@@ -68,14 +69,30 @@ class ComplaintForm(forms.ModelForm):
         if not (name or phone or email):
             self.add_error("customer", _("Choose a customer or enter a new one below."))
             return
-        try:
-            # Runs inside the admin's transaction: rolled back if the complaint is not saved.
-            customer, _created = find_or_create_customer(name=name, phone=phone, email=email)
-        except ValidationError as exc:
-            self.add_error("new_customer_name", exc.messages)
-            return
-        cleaned["customer"] = customer
-        self.instance.customer = customer
+        # Only checked here; ComplaintAdmin.save_model creates it with the complaint. A refused
+        # form is re-rendered, not rolled back, so creating it here left it behind.
+        matched = any(
+            Customer.objects.filter(**{field: value}).exists()
+            for field, value in (("phone", phone), ("email", email))
+            if value
+        )
+        if not matched:
+            if not name:
+                self.add_error("new_customer_name", _("A new customer needs a name."))
+                return
+            try:
+                Customer(name=name, phone=phone, email=email).full_clean()
+            except ValidationError as exc:
+                self.add_error("new_customer_name", exc.messages)
+                return
+        self.new_customer = {"name": name, "phone": phone, "email": email}
+
+    def customer_for_save(self):
+        """The customer to record the complaint for, creating the new one if needed."""
+        if self.cleaned_data.get("customer"):
+            return self.cleaned_data["customer"]
+        customer, _created = find_or_create_customer(**self.new_customer)
+        return customer
 
     def _check_version(self, cleaned):
         # The admin view runs in a transaction: this lock holds until the save commits.

@@ -13,6 +13,21 @@ class AppendOnlyError(Exception):
     pass
 
 
+class AppendOnlyQuerySet(models.QuerySet):
+    """Bulk updates and deletes bypass Model.save/delete; refuse them too."""
+
+    def update(self, **kwargs):
+        raise AppendOnlyError("Timeline events are append-only.")
+
+    def delete(self):
+        raise AppendOnlyError("Timeline events are append-only.")
+
+
+class EvidenceQuerySet(models.QuerySet):
+    def delete(self):
+        raise AppendOnlyError("Attachments are evidence and are never deleted.")
+
+
 class ComplaintEvent(models.Model):
     """One entry of a complaint's timeline. Append-only: never updated, never deleted."""
 
@@ -53,6 +68,8 @@ class ComplaintEvent(models.Model):
         _("direction"), max_length=3, choices=Direction, blank=True
     )
     data = models.JSONField(_("details"), default=dict, blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("timeline event")
@@ -99,6 +116,8 @@ class Attachment(models.Model):
         related_name="+",
     )
     uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+
+    objects = EvidenceQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("attachment")

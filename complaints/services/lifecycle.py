@@ -416,7 +416,11 @@ def log_contact(
         )
         fields = ["updated_at"]
         complaint.updated_at = now
-        if direction == ComplaintEvent.Direction.OUTBOUND and complaint.first_response_at is None:
+        # Contacts are often logged after the fact and out of order: the earliest outbound
+        # contact is the first response.
+        if direction == ComplaintEvent.Direction.OUTBOUND and (
+            complaint.first_response_at is None or contacted_at < complaint.first_response_at
+        ):
             complaint.first_response_at = contacted_at
             complaint.due_at = next_due_at(complaint)
             fields += ["first_response_at", "due_at"]

@@ -1,0 +1,220 @@
+"""Complaint reference numbers: C-YYYY-NNNNNN, one sequence per year, never duplicated."""
+
+import threading
+import time
+from datetime import UTC, datetime
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from complaints.models import Channel, Complaint, ReferenceCounter
+from complaints.services import lifecycle
+from complaints.services.references import format_reference, next_reference, reserve_numbers
+from tests.factories import CustomerFactory
+
+
+def test_format_reference():
+    assert format_reference(2026, 7) == "C-2026-000007"
+    assert format_reference(2026, 123456) == "C-2026-123456"
+
+
+@pytest.mark.django_db
+def test_reserve_numbers_hands_out_consecutive_blocks():
+    assert reserve_numbers(2026) == range(1, 2)
+    assert reserve_numbers(2026, 5) == range(2, 7)
+    assert reserve_numbers(2026, 1) == range(7, 8)
+    assert ReferenceCounter.objects.get(year=2026).last == 7
+
+
+@pytest.mark.django_db
+def test_each_year_has_its_own_sequence():
+    assert next_reference(2026) == "C-2026-000001"
+    assert next_reference(2026) == "C-2026-000002"
+    assert next_reference(2027) == "C-2027-000001"
+    assert next_reference(2026) == "C-2026-000003"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("count", [0, -1])
+def test_reserve_numbers_refuses_nonpositive_count(count):
+    with pytest.raises(ValueError):
+        reserve_numbers(2026, count)
+    assert not ReferenceCounter.objects.exists()
+
+
+@pytest.mark.django_db
+def test_number_of_a_rolled_back_intake_is_not_duplicated():
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom), transaction.atomic():
+        assert next_reference(2026) == "C-2026-000001"
+        raise Boom
+    # the reservation rolled back with the transaction: the number is handed out once only
+    assert next_reference(2026) == "C-2026-000001"
+    assert next_reference(2026) == "C-2026-000002"
+
+
+# -- concurrency (PostgreSQL: real row locks between connections) --------------------------
+
+
+def run_in_threads(count: int, work) -> list[BaseException]:
+    """Run work(index) in `count` threads started together; return the errors raised."""
+    barrier = threading.Barrier(count)
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def target(index: int):
+        try:
+            barrier.wait(timeout=30)
+            work(index)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            with lock:
+                errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a worker thread hung"
+    return errors
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_intakes_get_unique_consecutive_references(manager):
+    threads, per_thread = 8, 25
+    # A year nobody has used yet: the first intakes also race to create the counter row.
+    now = datetime(2031, 5, 6, 4, 0, tzinfo=UTC)
+    customer = CustomerFactory()
+    manager.has_perm("complaints.add_complaint")  # fill the permission cache once
+    references: list[str] = []
+    lock = threading.Lock()
+
+    def work(index: int):
+        for i in range(per_thread):
+            complaint = lifecycle.register_complaint(
+                Complaint(
+                    channel=Channel.WEB,
+                    customer=customer,
+                    subject=f"Web complaint {index}-{i}",
+                    description="Submitted through the web form.",
+                    received_at=now,
+                ),
+                user=manager,
+                now=now,
+            )
+            with lock:
+                references.append(complaint.reference)
+
+    errors = run_in_threads(threads, work)
+
+    assert errors == []
+    total = threads * per_thread
+    assert len(references) == total
+    assert len(set(references)) == total
+    assert all(ref.startswith("C-2031-") for ref in references)
+    assert sorted(int(ref.rsplit("-", 1)[1]) for ref in references) == list(range(1, total + 1))
+    assert Complaint.objects.count() == total
+    assert set(Complaint.objects.values_list("reference", flat=True)) == set(references)
+    assert ReferenceCounter.objects.get(year=2031).last == total
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_reservations_for_a_fresh_year_never_overlap():
+    threads, rounds = 8, 10
+    year = 2040
+    assert not ReferenceCounter.objects.filter(year=year).exists()
+    blocks: list[range] = []
+    lock = threading.Lock()
+
+    def work(index: int):
+        for i in range(rounds):
+            block = reserve_numbers(year, (index + i) % 3 + 1)
+            with lock:
+                blocks.append(block)
+
+    errors = run_in_threads(threads, work)
+
+    assert errors == []
+    numbers = sorted(n for block in blocks for n in block)
+    total = sum((index + i) % 3 + 1 for index in range(threads) for i in range(rounds))
+    assert numbers == list(range(1, total + 1))
+    assert ReferenceCounter.objects.get(year=year).last == total
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_second_creator_of_the_counter_row_waits_and_takes_the_next_number(monkeypatch):
+    """The IntegrityError path: B finds no row, tries to create it while A's creation is
+    uncommitted, waits for A, fails on the primary key and then increments A's row."""
+    year = 2041
+    real_create = ReferenceCounter.objects.create
+    integrity_errors: list[str] = []
+
+    def spying_create(**kwargs):
+        try:
+            return real_create(**kwargs)
+        except IntegrityError:
+            integrity_errors.append(threading.current_thread().name)
+            raise
+
+    monkeypatch.setattr(ReferenceCounter.objects, "create", spying_create)
+    a_reserved, b_ready = threading.Event(), threading.Event()
+    b_pid: list[int] = []
+    results: dict[str, range] = {}
+    errors: list[BaseException] = []
+    saw_b_waiting: list[bool] = []
+
+    def thread_a():
+        try:
+            assert b_ready.wait(timeout=10)
+            with transaction.atomic():
+                results["A"] = reserve_numbers(year)
+                a_reserved.set()
+                # hold the uncommitted row until B is blocked on it (or give up after 10 s)
+                deadline = time.monotonic() + 10
+                waiting = False
+                while not waiting and time.monotonic() < deadline:
+                    with connection.cursor() as cursor:
+                        cursor.execute(
+                            "SELECT count(*) FROM pg_locks WHERE NOT granted AND pid = %s",
+                            b_pid,
+                        )
+                        waiting = cursor.fetchone()[0] > 0
+                    time.sleep(0.02)
+                saw_b_waiting.append(waiting)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def thread_b():
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                b_pid.append(cursor.fetchone()[0])
+            b_ready.set()
+            assert a_reserved.wait(timeout=10)
+            results["B"] = reserve_numbers(year)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    a = threading.Thread(target=thread_a, name="A")
+    b = threading.Thread(target=thread_b, name="B")
+    b.start()  # B learns its backend pid first, then waits for A
+    a.start()
+    a.join(timeout=30)
+    b.join(timeout=30)
+
+    assert errors == []
+    assert saw_b_waiting == [True]
+    assert integrity_errors == ["B"]
+    assert results == {"A": range(1, 2), "B": range(2, 3)}
+    assert ReferenceCounter.objects.get(year=year).last == 2
