@@ -1,4 +1,5 @@
 import re
+import threading
 from datetime import datetime, time, timedelta
 
 from django.contrib import admin, messages
@@ -10,7 +11,6 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
-from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from unfold.admin import ModelAdmin, TabularInline
@@ -26,11 +26,19 @@ from unfold.utils import parse_date_str
 
 from .. import workflow
 from ..models import Attachment, Complaint, Customer, Status
-from ..services import lifecycle
+from ..services import lifecycle, severity, sla
 from ..services.attachments import add_attachment
+from ..services.calendars import calendars_by_id, clock_for_policy
 from ..services.customers import phone_search_key
 from ..services.errors import ServiceError, StaleVersion
-from .forms import AttachmentForm, ComplaintForm, ContactForm, NoteForm, TransitionForm
+from .forms import (
+    AttachmentForm,
+    ComplaintForm,
+    ContactForm,
+    NoteForm,
+    SeverityOverrideForm,
+    TransitionForm,
+)
 from .pagination import EstimatedCountPaginator
 
 REFERENCE_RE = re.compile(r"C-\d{4}-\d{6,}")
@@ -173,7 +181,7 @@ class ComplaintAdmin(ModelAdmin):
         "due_marker",
     )
     list_display_links = ("reference", "short_subject")
-    list_select_related = ("customer", "department", "assignee")
+    list_select_related = ("customer", "department", "assignee", "sla_policy")
     list_filter = (
         MineFilter,
         DeadlineFilter,
@@ -198,6 +206,7 @@ class ComplaintAdmin(ModelAdmin):
         "assisting_departments",
     )
     inlines = [AttachmentInline]
+    _page = threading.local()  # per-request state shared by list columns
     actions = ["acknowledge_selected"]
     change_form_outer_before_template = "complaints/admin/workflow_panel.html"
     change_form_outer_after_template = "complaints/admin/timeline.html"
@@ -232,9 +241,10 @@ class ComplaintAdmin(ModelAdmin):
                     },
                 )
             )
-        assessment = ["category", "severity"]
+        assessment = ["category", "severity", "needs_other_departments"]
         if obj is not None:
             assessment.insert(0, "status")
+            assessment.insert(3, "severity_reason")
             if obj.status == Status.INVALID:
                 assessment.append("invalid_reason")
         fieldsets += [
@@ -263,9 +273,10 @@ class ComplaintAdmin(ModelAdmin):
                     {
                         "classes": ["collapse"],
                         "fields": (
-                            ("acknowledged_at", "ack_due_at"),
-                            ("first_response_at", "response_due_at"),
-                            ("resolved_at", "resolve_due_at"),
+                            ("acknowledged_at", "ack_due_at", "ack_warn_at"),
+                            ("first_response_at", "response_due_at", "response_warn_at"),
+                            ("resolved_at", "resolve_due_at", "resolve_warn_at"),
+                            ("sla_policy", "deadline_provisional", "resolve_clock_started_at"),
                             ("closed_at", "reopened_count"),
                             ("created_by", "created_at", "updated_at"),
                         ),
@@ -280,6 +291,8 @@ class ComplaintAdmin(ModelAdmin):
         readonly = [
             "reference",
             "status",
+            "severity",
+            "severity_reason",
             "invalid_reason",
             "merged_into",
             "acknowledged_at",
@@ -288,6 +301,12 @@ class ComplaintAdmin(ModelAdmin):
             "response_due_at",
             "resolved_at",
             "resolve_due_at",
+            "ack_warn_at",
+            "response_warn_at",
+            "resolve_warn_at",
+            "sla_policy",
+            "deadline_provisional",
+            "resolve_clock_started_at",
             "closed_at",
             "reopened_count",
             "created_by",
@@ -351,11 +370,32 @@ class ComplaintAdmin(ModelAdmin):
             return "paused", _("paused")
         if obj.due_at is None:
             return None
-        now = timezone.now()
-        if obj.due_at < now:
-            return "overdue", _("overdue %(time)s") % {"time": timesince(obj.due_at, now, depth=1)}
-        state = "soon" if obj.due_at - now < timezone.timedelta(hours=24) else "ok"
-        return state, _("in %(time)s") % {"time": timeuntil(obj.due_at, now, depth=1)}
+        calendars = self._calendars()
+        left = sla.working_time_left(obj, calendars, now=self._now())
+        clock = clock_for_policy(obj.sla_policy, calendars)
+        text = sla.format_duration(left, clock)
+        if left < 0:
+            return "overdue", _("overdue %(time)s") % {"time": text}
+        state = "soon" if left < clock.day_seconds else "ok"
+        return state, _("%(time)s left") % {"time": text}
+
+    def changelist_view(self, request, extra_context=None):
+        self._page.calendars, self._page.now = calendars_by_id(), timezone.now()
+        try:
+            response = super().changelist_view(request, extra_context)
+            if hasattr(response, "render"):
+                response.render()  # while the per-request state is set
+            return response
+        finally:
+            self._page.calendars = self._page.now = None
+
+    def _calendars(self) -> dict:
+        """Compiled calendars for this request (loaded once by the list view)."""
+        calendars = getattr(self._page, "calendars", None)
+        return calendars_by_id() if calendars is None else calendars
+
+    def _now(self):
+        return getattr(self._page, "now", None) or timezone.now()
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -450,7 +490,18 @@ class ComplaintAdmin(ModelAdmin):
             )
         events = complaint.events.select_related("actor").order_by("-created_at", "-pk")
         can_change = self.has_change_permission(request, complaint)
+        can_override = (
+            can_change
+            and complaint.is_open
+            and request.user.has_perm("complaints.override_severity")
+        )
         return {
+            "deadlines": self._deadline_rows(complaint),
+            "can_override_severity": can_override,
+            "severity_url": reverse("admin:complaints_complaint_severity", args=[complaint.pk]),
+            "severity_clear_url": reverse(
+                "admin:complaints_complaint_severity_clear", args=[complaint.pk]
+            ),
             "workflow_edges": edges,
             "complaint": complaint,
             "is_overdue": complaint.is_overdue(),
@@ -464,9 +515,49 @@ class ComplaintAdmin(ModelAdmin):
             "contact_url": reverse("admin:complaints_complaint_contact", args=[complaint.pk]),
         }
 
+    def _deadline_rows(self, complaint) -> list[dict]:
+        """Each SLA deadline with what is left of it in the policy's working time."""
+        now = timezone.now()
+        clock = clock_for_policy(complaint.sla_policy, calendars_by_id())
+        labels = {
+            "ack": _("Acknowledge"),
+            "response": _("First response"),
+            "resolve": _("Resolve"),
+        }
+        rows = []
+        for kind, due_field, warn_field, _paused, met_field in sla.KINDS:
+            due, met = getattr(complaint, due_field), getattr(complaint, met_field)
+            if due is None and met is None:
+                continue
+            row = {"label": labels[kind], "due": due, "warn": getattr(complaint, warn_field)}
+            if met is not None:
+                row.update(met=met, state="met" if due is None or met <= due else "late")
+            elif complaint.sla_paused_at is not None or not complaint.is_open:
+                row["state"] = "paused" if complaint.is_open else "stopped"
+            elif due < now:
+                row.update(
+                    state="overdue", left=sla.format_duration(clock.between(due, now), clock)
+                )
+            else:
+                row.update(
+                    state="running", left=sla.format_duration(clock.between(now, due), clock)
+                )
+            rows.append(row)
+        return rows
+
     def get_urls(self):
         wrap = self.admin_site.admin_view
         return [
+            path(
+                "<path:object_id>/severity/",
+                wrap(self.severity_view),
+                name="complaints_complaint_severity",
+            ),
+            path(
+                "<path:object_id>/severity/clear/",
+                wrap(self.severity_clear_view),
+                name="complaints_complaint_severity_clear",
+            ),
             path(
                 "<path:object_id>/transition/<str:target>/",
                 wrap(self.transition_view),
@@ -557,6 +648,50 @@ class ComplaintAdmin(ModelAdmin):
         )
         return HttpResponseRedirect(self._change_url(complaint))
 
+    def severity_view(self, request, object_id):
+        complaint = self._get_changeable(request, object_id)
+        title = f"{complaint.reference} · {_('Set severity by hand')}"
+        if request.method != "POST":
+            form = SeverityOverrideForm(
+                initial={"version": complaint.version, "severity": complaint.severity}
+            )
+            return self._action_page(
+                request, complaint, title=title, form=form, submit_label=_("Set severity")
+            )
+        form = SeverityOverrideForm(request.POST)
+        error = None
+        if form.is_valid():
+            try:
+                severity.override(
+                    complaint.pk,
+                    user=request.user,
+                    severity=form.cleaned_data["severity"],
+                    reason=form.cleaned_data["reason"],
+                    expected_version=form.cleaned_data["version"],
+                )
+            except ServiceError as exc:
+                error = exc.message
+            else:
+                messages.success(request, _("Severity set by hand."))
+                return HttpResponseRedirect(self._change_url(complaint))
+        return self._action_page(
+            request, complaint, title=title, form=form, submit_label=_("Set severity"), error=error
+        )
+
+    def severity_clear_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        complaint = self._get_changeable(request, object_id)
+        try:
+            severity.clear_override(
+                complaint.pk, user=request.user, expected_version=_int(request.POST.get("version"))
+            )
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("The severity rules apply again."))
+        return HttpResponseRedirect(self._change_url(complaint))
+
     def note_view(self, request, object_id):
         return self._timeline_post(
             request,
@@ -607,3 +742,10 @@ class ComplaintAdmin(ModelAdmin):
             )
         messages.success(request, done)
         return HttpResponseRedirect(self._change_url(complaint, "#timeline"))
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

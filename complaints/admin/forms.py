@@ -3,11 +3,11 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ..models import Attachment, Channel, Complaint, ComplaintEvent, Customer
+from ..models import Attachment, Channel, Complaint, ComplaintEvent, Customer, Severity
 from ..services import lifecycle
 from ..services.attachments import validate_upload
 from ..services.customers import find_or_create_customer, normalize_phone
-from ..services.errors import ServiceError
+from ..services.errors import ServiceError, StaleVersion
 
 
 class ComplaintForm(forms.ModelForm):
@@ -20,7 +20,8 @@ class ComplaintForm(forms.ModelForm):
 
     class Meta:
         model = Complaint
-        fields = (*lifecycle.EDITABLE_FIELDS, "assisting_departments")
+        # Severity is chosen at intake; afterwards the rules raise it or staff override it.
+        fields = (*lifecycle.EDITABLE_FIELDS, "severity", "assisting_departments")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -101,7 +102,7 @@ class ComplaintForm(forms.ModelForm):
         try:
             lifecycle.validate_edit(current, self.edited_fields(), expected_version=posted)
         except ServiceError as exc:
-            if isinstance(exc, lifecycle.StaleVersion):
+            if isinstance(exc, StaleVersion):
                 # Keep everything the user typed; a second save is a conscious overwrite.
                 self.data = self.data.copy()
                 self.data["loaded_version"] = current.version
@@ -114,6 +115,16 @@ class ComplaintForm(forms.ModelForm):
             for f in self.changed_data
             if f in lifecycle.EDITABLE_FIELDS and f in self.cleaned_data
         }
+
+
+class SeverityOverrideForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    severity = forms.TypedChoiceField(label=_("severity"), choices=Severity.choices, coerce=int)
+    reason = forms.CharField(
+        label=_("reason"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Why the rules' level is wrong here. Kept until the override is cleared."),
+    )
 
 
 class TransitionForm(forms.Form):

@@ -12,11 +12,27 @@ from .complaint import (
 from .customers import Customer
 from .events import AppendOnlyError, Attachment, ComplaintEvent
 from .organisation import Department, DepartmentMembership
+from .sla import (
+    BusinessCalendar,
+    CalendarException,
+    CalendarYear,
+    DurationUnit,
+    SLAPolicy,
+    Weekday,
+    WorkingInterval,
+)
 
 __all__ = [
     "OPEN_STATUSES",
     "AppendOnlyError",
     "Attachment",
+    "BusinessCalendar",
+    "CalendarException",
+    "CalendarYear",
+    "DurationUnit",
+    "SLAPolicy",
+    "Weekday",
+    "WorkingInterval",
     "Category",
     "Channel",
     "Complaint",

@@ -116,6 +116,18 @@ class Complaint(models.Model):
     severity = models.PositiveSmallIntegerField(
         _("severity"), choices=Severity, default=Severity.GENERAL
     )
+    severity_reason = models.TextField(_("why this severity"), blank=True, editable=False)
+    severity_overridden = models.BooleanField(
+        _("severity set by staff"),
+        default=False,
+        editable=False,
+        help_text=_("While set, the severity rules do not change the level."),
+    )
+    needs_other_departments = models.BooleanField(
+        _("needs other departments"),
+        default=False,
+        help_text=_("Handling needs help or expertise from other departments."),
+    )
     status = models.CharField(
         _("status"), max_length=20, choices=Status, default=Status.NEW, editable=False
     )
@@ -185,6 +197,32 @@ class Complaint(models.Model):
         editable=False,
         help_text=_("The earliest deadline still pending; empty when none applies."),
     )
+    ack_warn_at = models.DateTimeField(_("acknowledge warning"), null=True, editable=False)
+    response_warn_at = models.DateTimeField(_("first response warning"), null=True, editable=False)
+    resolve_warn_at = models.DateTimeField(_("resolve warning"), null=True, editable=False)
+    sla_policy = models.ForeignKey(
+        "complaints.SLAPolicy",
+        verbose_name=_("SLA policy"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="complaints",
+    )
+    resolve_clock_started_at = models.DateTimeField(
+        _("resolution clock started"), null=True, editable=False
+    )
+    sla_paused_at = models.DateTimeField(_("clock paused since"), null=True, editable=False)
+    # Working seconds each pending deadline was pushed back by pauses (awaiting customer).
+    ack_paused_seconds = models.PositiveIntegerField(default=0, editable=False)
+    response_paused_seconds = models.PositiveIntegerField(default=0, editable=False)
+    resolve_paused_seconds = models.PositiveIntegerField(default=0, editable=False)
+    deadline_provisional = models.BooleanField(
+        _("deadline provisional"),
+        default=False,
+        editable=False,
+        help_text=_("A deadline falls in a year without holiday data (weekends only)."),
+    )
     reopened_count = models.PositiveSmallIntegerField(
         _("times reopened"), default=0, editable=False
     )
@@ -214,6 +252,7 @@ class Complaint(models.Model):
             ("reopen_complaint", _("Can reopen complaints")),
             ("invalidate_complaint", _("Can mark complaints invalid")),
             ("merge_complaint", _("Can merge complaints")),
+            ("override_severity", _("Can override the severity")),
         ]
         indexes = [
             # Serves the admin's default ordering incl. Django's pk tiebreak.

@@ -40,6 +40,8 @@ class ComplaintEvent(models.Model):
         ATTACHMENT = "attachment", _("Attachment added")
         FIELD_CHANGE = "field_change", _("Details changed")
         MERGE = "merge", _("Merge")
+        SEVERITY = "severity", _("Severity")
+        DEADLINES = "deadlines", _("Deadlines")
 
     class Direction(models.TextChoices):
         INBOUND = "in", _("Inbound (customer to us)")

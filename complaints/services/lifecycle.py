@@ -21,8 +21,11 @@ from ..models import (
     DepartmentMembership,
     Status,
 )
+from . import severity, sla
 from .deadlines import next_due_at
-from .errors import NotPermitted, ServiceError, StaleVersion, TransitionNotAllowed
+from .errors import NotPermitted, ServiceError, TransitionNotAllowed
+from .locking import check_version as _check_version
+from .locking import lock as _lock
 from .references import next_reference
 
 # Fields whose changes are recorded on the timeline (with old and new value).
@@ -38,7 +41,7 @@ TRACKED_FIELDS = (
     "media_risk",
     "litigation_risk",
     "category",
-    "severity",
+    "needs_other_departments",
     "fault",
     "root_cause",
     "solution",
@@ -46,6 +49,8 @@ TRACKED_FIELDS = (
 )
 ASSIGNMENT_FIELDS = ("department", "assignee")
 EDITABLE_FIELDS = TRACKED_FIELDS + ASSIGNMENT_FIELDS
+# Edits that move deadlines: the clock start and what selects the SLA policy.
+DEADLINE_INPUTS = frozenset({"received_at", "category", "customer"})
 # Analysis may continue after a complaint is finished; everything else is frozen.
 EDITABLE_WHEN_FINISHED = ("category", "fault", "root_cause")
 # Staff log calls after the fact, but never from the future (small clock skew tolerated).
@@ -55,30 +60,6 @@ FUTURE_TOLERANCE = timedelta(minutes=5)
 def _require(user, perm: str) -> None:
     if user is None or not user.has_perm(perm):
         raise NotPermitted(_("You do not have permission to do this."))
-
-
-def _lock(complaint_id: int) -> Complaint:
-    return Complaint.objects.select_for_update().get(pk=complaint_id)
-
-
-def _check_version(complaint: Complaint, expected_version: int | None) -> None:
-    if expected_version is None or complaint.version == expected_version:
-        return
-    last = (
-        ComplaintEvent.objects.filter(complaint=complaint)
-        .select_related("actor")
-        .order_by("-created_at", "-pk")
-        .first()
-    )
-    who = (last.actor.get_full_name() or last.actor.get_username()) if last and last.actor else "?"
-    when = timezone.localtime(last.created_at).strftime("%Y-%m-%d %H:%M") if last else "?"
-    raise StaleVersion(
-        _(
-            "%(reference)s was changed by someone else (%(who)s, %(when)s) after you opened "
-            "it. Nothing was saved; review the current state and try again."
-        )
-        % {"reference": complaint.reference, "who": who, "when": when}
-    )
 
 
 def _display(complaint: Complaint, field: str, value) -> str | int | bool | None:
@@ -136,7 +117,10 @@ def register_complaint(complaint: Complaint, *, user, now=None, assisting=()) ->
         complaint.created_by = user
         complaint.created_at = complaint.updated_at = now
         complaint.version = 1
-        complaint.due_at = next_due_at(complaint)
+        ctx = sla.Context.load()
+        severity.evaluate(complaint, ctx, user=user, now=now, assisting=bool(assisting))
+        for field, value in sla.compute(complaint, ctx).items():
+            setattr(complaint, field, value)
         complaint.save(force_insert=True)
         if assisting:
             complaint.assisting_departments.set(assisting)
@@ -149,8 +133,15 @@ def register_complaint(complaint: Complaint, *, user, now=None, assisting=()) ->
             data={
                 "channel": complaint.channel,
                 "severity": complaint.severity,
+                "severity_reason": complaint.severity_reason,
                 "department": str(complaint.department) if complaint.department else None,
                 "assignee": str(complaint.assignee) if complaint.assignee else None,
+                "sla_policy": str(complaint.sla_policy) if complaint.sla_policy else None,
+                **{
+                    field: timezone.localtime(value).isoformat()
+                    for field in ("ack_due_at", "response_due_at", "resolve_due_at")
+                    if (value := getattr(complaint, field))
+                },
             },
         )
     return complaint
@@ -222,8 +213,6 @@ def update_complaint(
             setattr(complaint, field, new)
         complaint.version += 1
         complaint.updated_at = now
-        complaint.due_at = next_due_at(complaint)
-        complaint.save(update_fields=[*diff, "version", "updated_at", "due_at"])
         changed = {
             f: [_display(complaint, f, o), _display(complaint, f, n)] for f, (o, n) in diff.items()
         }
@@ -245,6 +234,20 @@ def update_complaint(
                 now=now,
                 data={"changes": others},
             )
+        if complaint.is_open and (
+            diff.keys() & (severity.RULE_FIELDS | DEADLINE_INPUTS) or assisting_changed
+        ):
+            ctx = sla.Context.load()
+            now_assisting = assisting if assisting is not None else old_assisting
+            severity.evaluate(complaint, ctx, user=user, now=now, assisting=bool(now_assisting))
+            sla.apply(
+                complaint,
+                ctx,
+                reason=_("Details that set the deadlines changed."),
+                user=user,
+                now=now,
+            )
+        complaint.save()
     return complaint
 
 
@@ -324,8 +327,6 @@ def transition(
             complaint.merged_into = target_complaint
         complaint.version += 1
         complaint.updated_at = now
-        complaint.due_at = next_due_at(complaint)
-        complaint.save()
         data = {"merged_into": target_complaint.reference} if target_complaint else {}
         _event(
             complaint,
@@ -337,6 +338,9 @@ def transition(
             note=note,
             data=data,
         )
+        _move_clock(complaint, source, target, user=user, now=now)
+        complaint.due_at = next_due_at(complaint)
+        complaint.save()
         if target_complaint is not None:
             _event(
                 target_complaint,
@@ -348,6 +352,24 @@ def transition(
             )
             _touch(target_complaint.pk, now)
     return complaint
+
+
+def _move_clock(complaint: Complaint, source: str, target: str, *, user, now) -> None:
+    """Waiting for the customer stops the SLA clock; reopening starts a new resolution clock."""
+    if target == Status.AWAITING_CUSTOMER:
+        sla.pause(complaint, now=now)
+        return
+    if source == Status.AWAITING_CUSTOMER:
+        reason = _("The clock resumed after waiting for the customer.")
+    elif target == Status.REOPENED:
+        sla.restart_resolution_clock(complaint, now=now)
+        reason = _("Reopened: a new resolution clock starts.")
+    else:
+        return
+    ctx = sla.Context.load()
+    sla.resume(complaint, ctx, now=now)
+    if complaint.is_open:
+        sla.apply(complaint, ctx, reason=reason, user=user, now=now)
 
 
 def _lock_merge_target(complaint: Complaint, merge_into: Complaint | None) -> Complaint:

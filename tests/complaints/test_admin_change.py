@@ -16,6 +16,7 @@ from complaints.models import (
     Complaint,
     ComplaintEvent,
     Customer,
+    Fault,
     Severity,
     Status,
 )
@@ -228,24 +229,34 @@ def test_add_with_assignee_outside_the_department_is_refused(manager_client, dep
 # -- change form: edits and the optimistic lock ----------------------------------------------
 
 
-def test_edit_subject_and_severity_records_a_field_change(manager_client, manager):
+def test_edit_subject_and_fault_records_a_field_change(manager_client, manager):
     complaint = make_complaint(user=manager, subject="Old subject")
     data = page_form(manager_client, change_url(complaint))
     data["subject"] = ["New subject"]
-    data["severity"] = [str(Severity.MAJOR)]
+    data["fault"] = [Fault.OURS]
     response = manager_client.post(change_url(complaint), data)
     assert response.status_code == 302
     complaint.refresh_from_db()
     assert complaint.subject == "New subject"
-    assert complaint.severity == Severity.MAJOR
+    assert complaint.fault == Fault.OURS
     assert complaint.version == 2
     (change,) = events(complaint, ComplaintEvent.Kind.FIELD_CHANGE)
     assert change.actor == manager
     assert change.data["changes"]["subject"] == ["Old subject", "New subject"]
-    assert set(change.data["changes"]) == {"subject", "severity"}
+    assert set(change.data["changes"]) == {"subject", "fault"}
     # The timeline on the page shows the change.
     page = manager_client.get(change_url(complaint)).content.decode()
     assert "Old subject → New subject" in page
+
+
+def test_severity_is_not_edited_through_the_form(manager_client, manager):
+    complaint = make_complaint(user=manager)
+    data = page_form(manager_client, change_url(complaint))
+    assert "severity" not in data  # read-only: the rules raise it, an override sets it
+    data["severity"] = [str(Severity.CRISIS)]
+    assert manager_client.post(change_url(complaint), data).status_code == 302
+    complaint.refresh_from_db()
+    assert complaint.severity == Severity.GENERAL
 
 
 def test_saving_an_unchanged_form_changes_nothing(manager_client, manager):
@@ -268,7 +279,7 @@ def test_stale_form_keeps_typed_values_and_saves_nothing(manager_client, manager
     lifecycle.update_complaint(
         complaint.pk,
         user=colleague,
-        changes={"severity": Severity.CRISIS},
+        changes={"fault": Fault.OURS},
         expected_version=1,
     )
 
@@ -284,9 +295,9 @@ def test_stale_form_keeps_typed_values_and_saves_nothing(manager_client, manager
     assert complaint.version == 2
     assert len(events(complaint, ComplaintEvent.Kind.FIELD_CHANGE)) == 1  # the colleague's
     # The warning names what a second save would overwrite: the typed subject and the
-    # colleague's severity (the form still holds the old one).
+    # colleague's fault attribution (the form still holds the old one).
     (warning,) = [m for m in messages_of(response) if "Saving again replaces" in m]
-    assert "Subject" in warning and "Severity" in warning
+    assert "Subject" in warning and "Fault attribution" in warning
 
     # The re-rendered form carries the current version: saving it again is deliberate.
     again = form_fields(html, "complaint_form")
@@ -296,7 +307,7 @@ def test_stale_form_keeps_typed_values_and_saves_nothing(manager_client, manager
     assert response.status_code == 302
     complaint.refresh_from_db()
     assert complaint.subject == "My typed subject"
-    assert complaint.severity == Severity.GENERAL  # overwritten, as the warning said
+    assert complaint.fault == Fault.UNDETERMINED  # overwritten, as the warning said
     assert complaint.version == 3
 
 

@@ -5,13 +5,14 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from complaints.admin.complaints import ComplaintAdmin
-from complaints.models import Channel, Complaint, Severity, Status
+from complaints.models import Channel, Complaint, Severity, SLAPolicy, Status
 from complaints.services import lifecycle
 from tests.factories import (
     CategoryFactory,
@@ -164,6 +165,10 @@ def listed(manager, department):
         received_at=local(2026, 1, 5, 9),
     )
     lifecycle.transition(theirs.pk, Status.ACKNOWLEDGED, user=colleague)
+    # Received long ago, but their next deadline is still ahead (e.g. extended).
+    Complaint.objects.filter(pk__in=[mine.pk, theirs.pk]).update(
+        due_at=timezone.now() + timedelta(days=2)
+    )
     overdue = make_complaint(
         user=colleague,
         subject="Broken lift",
@@ -366,15 +371,38 @@ def test_due_marker_shows_overdue_for_open_complaint_past_due(manager_client, ma
     on_time = make_complaint(user=manager, subject="On time")
     finished = make_complaint(user=manager, subject="Invalid one")
     lifecycle.transition(finished.pk, Status.INVALID, user=manager, note="spam")
+    # A 24x7 policy: time left is wall-clock time.
+    wall_clock = SLAPolicy.objects.get(severity=Severity.CRISIS, category=None, customer_tier="")
     Complaint.objects.filter(pk__in=[late.pk, finished.pk]).update(
-        due_at=timezone.now() - timedelta(days=2, hours=1)
+        due_at=timezone.now() - timedelta(days=2, hours=1, minutes=1), sla_policy=wall_clock
     )
-    Complaint.objects.filter(pk=on_time.pk).update(due_at=timezone.now() + timedelta(days=3))
+    Complaint.objects.filter(pk=on_time.pk).update(
+        due_at=timezone.now() + timedelta(days=3, minutes=30), sla_policy=wall_clock
+    )
 
     response = manager_client.get(CHANGELIST)
-    assert cell_text(response, late.reference, "due_marker") == "overdue 2 days"
-    assert cell_text(response, on_time.reference, "due_marker") == "in 2 days"
+    assert cell_text(response, late.reference, "due_marker") == "overdue 2 days 1 h"
+    assert cell_text(response, on_time.reference, "due_marker") == "3 days left"
     assert "overdue" not in cell_text(response, finished.reference, "due_marker")
+
+
+def test_due_marker_counts_working_time_on_the_policy_calendar(manager_client, manager):
+    shanghai = ZoneInfo("Asia/Shanghai")
+    with time_machine.travel(datetime(2026, 11, 30, 10, 0, tzinfo=shanghai), tick=False):
+        late = make_complaint(user=manager, subject="Late one")
+        soon = make_complaint(user=manager, subject="Soon")
+        # Due last Friday 17:00: one working hour on Friday, one this Monday morning.
+        Complaint.objects.filter(pk=late.pk).update(
+            due_at=datetime(2026, 11, 27, 17, 0, tzinfo=shanghai)
+        )
+        # Due next Monday 11:30: Mon 8 h + Tue-Fri 4 days + Mon 2.5 h = 5 days 1 h 30 min.
+        Complaint.objects.filter(pk=soon.pk).update(
+            due_at=datetime(2026, 12, 7, 11, 30, tzinfo=shanghai)
+        )
+        response = manager_client.get(CHANGELIST)
+    assert late.sla_policy.calendar is not None
+    assert cell_text(response, late.reference, "due_marker") == "overdue 2 h"
+    assert cell_text(response, soon.reference, "due_marker") == "5 working days 1 h left"
 
 
 def test_overdue_filter_link_is_offered(manager_client, manager):

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import DatabaseError
 
-from complaints.models import Complaint, ComplaintEvent, Status
+from complaints.models import OPEN_STATUSES, Complaint, ComplaintEvent, Status
 from complaints.services import lifecycle
 from complaints.services.errors import (
     NotPermitted,
@@ -123,8 +123,18 @@ def test_every_allowed_edge(edge, manager, new_complaint, at_t0):
     assert after["version"] == before["version"] + 1
     assert after["updated_at"] == T1
 
-    new_events = ComplaintEvent.objects.filter(complaint=complaint).exclude(pk__in=before["events"])
-    assert len(new_events) == 1
+    new_events = list(
+        ComplaintEvent.objects.filter(complaint=complaint).exclude(pk__in=before["events"])
+    )
+    # Leaving "awaiting customer" restarts the SLA clock and reopening starts a new
+    # resolution clock: the moved deadlines follow the status change on the timeline.
+    moves_clock = edge.target == S.REOPENED or (
+        edge.source == S.AWAITING_CUSTOMER and edge.target in OPEN_STATUSES
+    )
+    kinds = [e.kind for e in new_events]
+    assert kinds == [ComplaintEvent.Kind.STATUS] + (
+        [ComplaintEvent.Kind.DEADLINES] if moves_clock else []
+    )
     event = new_events[0]
     assert event.kind == ComplaintEvent.Kind.STATUS
     assert event.actor == manager

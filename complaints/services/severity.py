@@ -1,0 +1,311 @@
+"""Automatic severity: the rule table of DOMAIN.md, evaluated on intake and on every change
+of a related fact. A complaint takes the most severe level whose condition holds; the level
+only rises automatically, and a staff override stops the rules until staff clear it.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ..models import OPEN_STATUSES, Complaint, ComplaintEvent, Fault, Severity, Status
+from . import sla
+from .errors import NotPermitted, ServiceError
+from .locking import check_version, lock
+
+WINDOW = timedelta(days=30)
+CLUSTER_CUSTOMERS = 3
+# Complaints that count as "the same complaint again": not discarded as invalid or duplicate.
+COUNTED = ~Q(status__in=(Status.INVALID, Status.MERGED))
+# Facts the rules read; an edit of any of them re-evaluates the level.
+RULE_FIELDS = frozenset(
+    {
+        "media_risk",
+        "litigation_risk",
+        "households_affected",
+        "category",
+        "item_ref",
+        "customer",
+        "received_at",
+        "fault",
+        "needs_other_departments",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: int
+    reason: str
+    cluster: tuple[int, ...] = ()  # ids of open complaints the cluster rule raises too
+
+
+def _refs(complaints) -> str:
+    return ", ".join(c.reference for c in complaints)
+
+
+def _cluster(complaint: Complaint) -> list[Complaint]:
+    """Complaints about the same item in the same category within 30 days before it."""
+    if not complaint.item_ref or complaint.category_id is None:
+        return []
+    return list(
+        Complaint.objects.filter(
+            COUNTED,
+            category_id=complaint.category_id,
+            item_ref=complaint.item_ref,
+            received_at__gte=complaint.received_at - WINDOW,
+            received_at__lte=complaint.received_at,
+        )
+        .exclude(pk=complaint.pk)
+        .only("pk", "reference", "customer_id", "status", "received_at")
+        .order_by("received_at", "pk")
+    )
+
+
+def findings(complaint: Complaint, *, now: datetime, assisting: bool = False) -> list[Finding]:
+    """Every rule that holds for the complaint, most severe first (a few queries)."""
+    found = []
+    n = complaint.households_affected
+    if complaint.media_risk:
+        found.append(Finding(1, _("Risk of negative media exposure.")))
+    if n >= 10:
+        found.append(Finding(1, _("%(n)s households/customers affected (10 or more).") % {"n": n}))
+    if complaint.litigation_risk:
+        found.append(Finding(2, _("May lead to litigation.")))
+    if 3 <= n <= 9:
+        found.append(Finding(2, _("%(n)s households/customers affected (3 to 9).") % {"n": n}))
+    others = _cluster(complaint)
+    customers = {c.customer_id for c in others} | {complaint.customer_id}
+    if len(customers) >= CLUSTER_CUSTOMERS:
+        found.append(
+            Finding(
+                2,
+                _(
+                    "%(n)s customers reported item %(item)s in category %(category)s within "
+                    "30 days: %(refs)s."
+                )
+                % {
+                    "n": len(customers),
+                    "item": complaint.item_ref,
+                    "category": complaint.category,
+                    "refs": _refs([*others, complaint]),
+                },
+                cluster=tuple(c.pk for c in others if c.status in OPEN_STATUSES),
+            )
+        )
+    if (
+        complaint.fault == Fault.OURS
+        and complaint.status in OPEN_STATUSES
+        and complaint.received_at < now - WINDOW
+    ):
+        found.append(
+            Finding(
+                2,
+                _("Unresolved for more than 30 days through our own fault (received %(date)s).")
+                % {"date": timezone.localtime(complaint.received_at).strftime("%Y-%m-%d")},
+            )
+        )
+    if complaint.item_ref and complaint.customer_id:
+        earlier = list(
+            Complaint.objects.filter(
+                COUNTED,
+                customer_id=complaint.customer_id,
+                item_ref=complaint.item_ref,
+                received_at__lt=complaint.received_at,
+            )
+            .exclude(pk=complaint.pk)
+            .only("reference", "resolved_at")
+            .order_by("received_at", "pk")
+        )
+        if len(earlier) >= 2 and any(c.resolved_at for c in earlier):
+            found.append(
+                Finding(
+                    3,
+                    _(
+                        "Complaint number %(n)s by this customer about item %(item)s after an "
+                        "earlier one was handled: %(refs)s."
+                    )
+                    % {"n": len(earlier) + 1, "item": complaint.item_ref, "refs": _refs(earlier)},
+                )
+            )
+    if complaint.needs_other_departments or assisting:
+        found.append(Finding(3, _("Needs help from other departments.")))
+    return sorted(found, key=lambda f: f.level)
+
+
+def _rule_reason(level: int, found: list[Finding]) -> str:
+    reasons = [f.reason for f in found if f.level == level]
+    return " ".join(reasons) if reasons else _("No rule for a higher level applies.")
+
+
+def _raise_to(
+    complaint: Complaint, level: int, reason: str, ctx: sla.Context, *, user, now
+) -> bool:
+    """Raise a locked complaint's level (never lower it); record why; move its deadlines."""
+    if complaint.severity_overridden or level >= complaint.severity:
+        return False
+    old = complaint.severity
+    complaint.severity = level
+    complaint.severity_reason = reason
+    ComplaintEvent.objects.create(
+        complaint=complaint,
+        kind=ComplaintEvent.Kind.SEVERITY,
+        actor=user,
+        created_at=now,
+        note=reason,
+        data={"from": old, "to": level, "automatic": True},
+    )
+    return True
+
+
+def evaluate(
+    complaint: Complaint, ctx: sla.Context, *, user=None, now=None, assisting: bool = False
+) -> list[int]:
+    """Apply the rules to a locked complaint (saved by the caller) and raise the open
+    complaints of a cluster it completes. Returns the ids of the other complaints raised."""
+    now = now or timezone.now()
+    found = findings(complaint, now=now, assisting=assisting)
+    level = found[0].level if found else Severity.GENERAL
+    if complaint.pk is None:  # intake: the level starts from the rules
+        if not complaint.severity_overridden:
+            complaint.severity = min(complaint.severity, level)
+            complaint.severity_reason = _rule_reason(complaint.severity, found)
+    elif _raise_to(complaint, level, _rule_reason(level, found), ctx, user=user, now=now):
+        sla.apply(complaint, ctx, reason=_("The severity changed."), user=user, now=now)
+    raised = []
+    for finding in found:
+        if finding.cluster:
+            raised += _raise_others(finding.cluster, finding.reason, ctx, user=user, now=now)
+    return raised
+
+
+def _raise_others(ids, reason: str, ctx: sla.Context, *, user, now) -> list[int]:
+    raised = []
+    others = (
+        Complaint.objects.filter(pk__in=ids, status__in=OPEN_STATUSES)
+        .select_related("customer")
+        .select_for_update(of=("self",))
+        .order_by("pk")
+    )
+    for other in others:
+        if _raise_to(other, Severity.MAJOR, reason, ctx, user=user, now=now):
+            sla.apply(other, ctx, reason=_("The severity changed."), user=user, now=now)
+            other.updated_at = now
+            other.save()
+            raised.append(other.pk)
+    return raised
+
+
+def reevaluate_open(*, now: datetime | None = None, batch_size: int = 200) -> int:
+    """The periodic check for rules that become true with time (open > 30 days through our
+    own fault). Safe to run repeatedly and concurrently; returns how many complaints rose."""
+    now = now or timezone.now()
+    ctx = sla.Context.load()
+    candidates = Complaint.objects.filter(
+        status__in=OPEN_STATUSES,
+        fault=Fault.OURS,
+        received_at__lt=now - WINDOW,
+        severity__gt=Severity.MAJOR,
+        severity_overridden=False,
+    )
+    raised, last_pk = 0, 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                candidates.filter(pk__gt=last_pk)
+                .select_related("customer")
+                .select_for_update(of=("self",), skip_locked=True)
+                .order_by("pk")[:batch_size]
+            )
+            if not batch:
+                return raised
+            last_pk = batch[-1].pk
+            for complaint in batch:
+                found = findings(complaint, now=now)
+                level = found[0].level if found else Severity.GENERAL
+                if _raise_to(complaint, level, _rule_reason(level, found), ctx, user=None, now=now):
+                    sla.apply(complaint, ctx, reason=_("The severity changed."), now=now)
+                    complaint.updated_at = now
+                    complaint.save()
+                    raised += 1
+
+
+def override(
+    complaint_id: int,
+    *,
+    user,
+    severity: int,
+    reason: str,
+    expected_version: int | None = None,
+    now=None,
+) -> Complaint:
+    """Staff set the level by hand, with a reason; the rules leave it alone until cleared."""
+    now = now or timezone.now()
+    reason = (reason or "").strip()
+    if user is None or not user.has_perm("complaints.override_severity"):
+        raise NotPermitted(_("You do not have permission to do this."))
+    if severity not in Severity.values:
+        raise ServiceError(_("Choose a severity from 1 to 4."))
+    if not reason:
+        raise ServiceError(_("Say why you set the severity by hand."))
+    with transaction.atomic():
+        complaint = lock(complaint_id)
+        check_version(complaint, expected_version)
+        if not complaint.is_open:
+            raise ServiceError(_("Reopen the complaint to change its severity."))
+        old = complaint.severity
+        complaint.severity = severity
+        complaint.severity_overridden = True
+        complaint.severity_reason = reason
+        ComplaintEvent.objects.create(
+            complaint=complaint,
+            kind=ComplaintEvent.Kind.SEVERITY,
+            actor=user,
+            created_at=now,
+            note=reason,
+            data={"from": old, "to": severity, "override": True},
+        )
+        sla.apply(
+            complaint, sla.Context.load(), reason=_("The severity changed."), user=user, now=now
+        )
+        complaint.version += 1
+        complaint.updated_at = now
+        complaint.save()
+    return complaint
+
+
+def clear_override(
+    complaint_id: int, *, user, expected_version: int | None = None, now=None
+) -> Complaint:
+    """Hand the level back to the rules; they may raise it again at once."""
+    now = now or timezone.now()
+    if user is None or not user.has_perm("complaints.override_severity"):
+        raise NotPermitted(_("You do not have permission to do this."))
+    with transaction.atomic():
+        complaint = lock(complaint_id)
+        check_version(complaint, expected_version)
+        if not complaint.severity_overridden:
+            raise ServiceError(_("The severity was not set by hand."))
+        complaint.severity_overridden = False
+        ComplaintEvent.objects.create(
+            complaint=complaint,
+            kind=ComplaintEvent.Kind.SEVERITY,
+            actor=user,
+            created_at=now,
+            note=_("Severity handed back to the rules."),
+            data={"from": complaint.severity, "to": complaint.severity, "override": False},
+        )
+        evaluate(
+            complaint,
+            sla.Context.load(),
+            user=user,
+            now=now,
+            assisting=complaint.assisting_departments.exists(),
+        )
+        complaint.version += 1
+        complaint.updated_at = now
+        complaint.save()
+    return complaint

@@ -1,0 +1,310 @@
+"""SLA deadlines: which policy applies to a complaint and the deadlines it gives.
+
+Deadlines are computed from the clock start (received_at; the resolution clock restarts on
+reopening) plus the policy's allowance plus the working time the deadline was pushed back
+by pauses (awaiting customer). Deadlines already met are history and never move.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from ..models import (
+    OPEN_STATUSES,
+    Category,
+    Complaint,
+    ComplaintEvent,
+    DurationUnit,
+    SLAPolicy,
+)
+from ..sla.clock import Clock
+from .calendars import calendars_by_id, clock_for_policy
+from .deadlines import next_due_at
+
+# (kind, due field, warning field, paused field, met-at field, policy amount/unit prefix)
+KINDS = (
+    ("ack", "ack_due_at", "ack_warn_at", "ack_paused_seconds", "acknowledged_at"),
+    (
+        "response",
+        "response_due_at",
+        "response_warn_at",
+        "response_paused_seconds",
+        "first_response_at",
+    ),
+    ("resolve", "resolve_due_at", "resolve_warn_at", "resolve_paused_seconds", "resolved_at"),
+)
+DEADLINE_FIELDS = (
+    *(f for kind in KINDS for f in kind[1:3]),
+    "due_at",
+    "deadline_provisional",
+    "sla_policy",
+)
+
+
+def allowance_seconds(amount: int, unit: str, clock: Clock) -> int:
+    """A policy duration in seconds of the clock: a day on a calendar is one working day."""
+    if unit == DurationUnit.MINUTES:
+        return amount * 60
+    if unit == DurationUnit.HOURS:
+        return amount * 3600
+    return amount * clock.day_seconds
+
+
+class PolicyIndex:
+    """Active policies and the category tree, loaded once per operation (2 queries)."""
+
+    def __init__(self):
+        self.by_severity: dict[int, list[SLAPolicy]] = {}
+        self.names: dict[int, str] = {}
+        for policy in SLAPolicy.objects.filter(active=True).order_by("pk"):
+            self.by_severity.setdefault(policy.severity, []).append(policy)
+            self.names[policy.pk] = policy.name
+        self.parent = dict(Category.objects.values_list("pk", "parent_id"))
+
+    def ancestry(self, category_id: int | None) -> list[int]:
+        """The category and its ancestors, nearest first."""
+        chain, seen = [], set()
+        while category_id is not None and category_id not in seen:
+            seen.add(category_id)
+            chain.append(category_id)
+            category_id = self.parent.get(category_id)
+        return chain
+
+    def match(self, severity: int, category_id: int | None, tier: str | None) -> SLAPolicy | None:
+        """The most specific policy: deepest matching category first, then a matching tier."""
+        chain = self.ancestry(category_id)
+        best, best_rank = None, None
+        for policy in self.by_severity.get(severity, ()):
+            if policy.category_id is not None and policy.category_id not in chain:
+                continue
+            if policy.customer_tier and policy.customer_tier != tier:
+                continue
+            rank = (
+                len(chain) - chain.index(policy.category_id) if policy.category_id else 0,
+                1 if policy.customer_tier else 0,
+            )
+            if best_rank is None or rank > best_rank:
+                best, best_rank = policy, rank
+        return best
+
+
+@dataclass
+class Context:
+    """What deadline computation needs, loaded once and reused for many complaints."""
+
+    policies: PolicyIndex
+    calendars: dict
+
+    @classmethod
+    def load(cls) -> "Context":
+        return cls(policies=PolicyIndex(), calendars=calendars_by_id())
+
+
+def compute(complaint: Complaint, ctx: Context) -> dict:
+    """The deadline fields the complaint should have now (pure apart from `ctx`)."""
+    tier = complaint.customer.tier if complaint.customer_id else None
+    policy = ctx.policies.match(complaint.severity, complaint.category_id, tier)
+    clock = clock_for_policy(policy, ctx.calendars)
+    values: dict = {"sla_policy_id": policy.pk if policy else None}
+    provisional = False
+    for kind, due_field, warn_field, paused_field, met_field in KINDS:
+        if getattr(complaint, met_field) is not None or policy is None:
+            # Met deadlines are history; without a policy there is no target.
+            values[due_field] = getattr(complaint, due_field) if policy else None
+            values[warn_field] = getattr(complaint, warn_field) if policy else None
+            continue
+        start = complaint.received_at
+        if kind == "resolve" and complaint.resolve_clock_started_at:
+            start = complaint.resolve_clock_started_at
+        allowed = allowance_seconds(
+            getattr(policy, f"{kind}_amount"), getattr(policy, f"{kind}_unit"), clock
+        )
+        paused = getattr(complaint, paused_field)
+        values[due_field] = clock.add(start, allowed + paused)
+        values[warn_field] = clock.add(start, allowed * policy.warning_percent // 100 + paused)
+        provisional = provisional or clock.provisional(start, values[due_field])
+    values["deadline_provisional"] = provisional
+    probe = Complaint(
+        status=complaint.status,
+        acknowledged_at=complaint.acknowledged_at,
+        first_response_at=complaint.first_response_at,
+        resolved_at=complaint.resolved_at,
+        ack_due_at=values["ack_due_at"],
+        response_due_at=values["response_due_at"],
+        resolve_due_at=values["resolve_due_at"],
+    )
+    values["due_at"] = next_due_at(probe)
+    return values
+
+
+def _changes(complaint: Complaint, values: dict) -> dict:
+    changes = {}
+    for field, new in values.items():
+        old = getattr(complaint, field)
+        if old != new:
+            changes[field] = (old, new)
+    return changes
+
+
+def _describe(changes: dict, ctx: Context) -> dict:
+    """Changes as the timeline stores them: local ISO times, policy names."""
+
+    def show(field, value):
+        if isinstance(value, datetime):
+            return timezone.localtime(value).isoformat()
+        if field == "sla_policy" and value is not None:
+            return ctx.policies.names.get(value, value)
+        return value
+
+    named = {field.removesuffix("_id"): pair for field, pair in changes.items()}
+    return {field: [show(field, old), show(field, new)] for field, (old, new) in named.items()}
+
+
+def apply(
+    complaint: Complaint, ctx: Context, *, reason: str, user=None, now=None, event=True
+) -> dict:
+    """Recompute a (locked) complaint's deadlines in memory; record an event if they moved.
+
+    Returns the changed fields; the caller saves the complaint."""
+    now = now or timezone.now()
+    changes = _changes(complaint, compute(complaint, ctx))
+    for field, (_old, new) in changes.items():
+        setattr(complaint, field, new)
+    moved = {f: v for f, v in changes.items() if f != "sla_policy_id"}
+    if event and moved:
+        ComplaintEvent.objects.create(
+            complaint=complaint,
+            kind=ComplaintEvent.Kind.DEADLINES,
+            actor=user,
+            created_at=now,
+            note=reason,
+            data={"changes": _describe(changes, ctx)},
+        )
+    return changes
+
+
+def pause(complaint: Complaint, *, now) -> None:
+    """Stop the clock (entering awaiting customer). The complaint is saved by the caller."""
+    if complaint.sla_paused_at is None:
+        complaint.sla_paused_at = now
+
+
+def resume(complaint: Complaint, ctx: Context, *, now) -> None:
+    """Restart the clock: each deadline not yet passed when the clock stopped moves back by
+    the working time the pause lasted; a deadline already missed stays missed."""
+    paused_at = complaint.sla_paused_at
+    if paused_at is None:
+        return
+    complaint.sla_paused_at = None
+    tier = complaint.customer.tier if complaint.customer_id else None
+    policy = ctx.policies.match(complaint.severity, complaint.category_id, tier)
+    clock = clock_for_policy(policy, ctx.calendars)
+    paused = clock.between(paused_at, now)
+    for _kind, due_field, _warn, paused_field, met_field in KINDS:
+        due = getattr(complaint, due_field)
+        if getattr(complaint, met_field) is None and due is not None and due > paused_at:
+            setattr(complaint, paused_field, getattr(complaint, paused_field) + paused)
+
+
+def restart_resolution_clock(complaint: Complaint, *, now) -> None:
+    """Reopening starts a new resolution clock."""
+    complaint.resolve_clock_started_at = now
+    complaint.resolve_paused_seconds = 0
+    complaint.resolve_due_at = complaint.resolve_warn_at = None
+
+
+def recompute_open(
+    *,
+    reason: str,
+    calendar_id: int | None = None,
+    severity: int | None = None,
+    provisional_only: bool = False,
+    actor=None,
+    now: datetime | None = None,
+    batch_size: int = 500,
+) -> int:
+    """Recompute the deadlines of open complaints after a calendar or policy changed.
+
+    Works in batches, each in its own transaction with the rows locked; returns how many
+    complaints' deadlines moved. Safe to run repeatedly."""
+    now = now or timezone.now()
+    ctx = Context.load()
+    rows = Complaint.objects.filter(status__in=OPEN_STATUSES)
+    if provisional_only:
+        rows = rows.filter(deadline_provisional=True)
+    if severity is not None:
+        rows = rows.filter(severity=severity)
+    if calendar_id is not None:
+        rows = rows.filter(sla_policy__calendar_id=calendar_id)
+    moved, last_pk = 0, 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                rows.filter(pk__gt=last_pk)
+                .select_related("customer")
+                .select_for_update(of=("self",))
+                .order_by("pk")[:batch_size]
+            )
+            if not batch:
+                return moved
+            last_pk = batch[-1].pk
+            changed_rows, events = [], []
+            for complaint in batch:
+                changes = _changes(complaint, compute(complaint, ctx))
+                if not changes:
+                    continue
+                for field, (_old, new) in changes.items():
+                    setattr(complaint, field, new)
+                complaint.updated_at = now
+                changed_rows.append(complaint)
+                events.append(
+                    ComplaintEvent(
+                        complaint=complaint,
+                        kind=ComplaintEvent.Kind.DEADLINES,
+                        actor=actor,
+                        created_at=now,
+                        note=reason,
+                        data={"changes": _describe(changes, ctx)},
+                    )
+                )
+            if changed_rows:
+                Complaint.objects.bulk_update(changed_rows, [*DEADLINE_FIELDS, "updated_at"])
+                ComplaintEvent.objects.bulk_create(events)
+                moved += len(changed_rows)
+
+
+def initial_reason() -> str:
+    return _("Deadlines set by the SLA policy.")
+
+
+def working_time_left(complaint: Complaint, calendars: dict, *, now: datetime) -> int | None:
+    """Seconds of the policy's clock until the next deadline; negative when overdue."""
+    if complaint.due_at is None:
+        return None
+    clock = clock_for_policy(complaint.sla_policy, calendars)
+    if complaint.due_at >= now:
+        return clock.between(now, complaint.due_at)
+    return -clock.between(complaint.due_at, now)
+
+
+def format_duration(seconds: int, clock: Clock) -> str:
+    """'2 working days 3 h', '5 h 20 min', '40 min' on a calendar or the wall clock."""
+    seconds = abs(seconds)
+    days, rest = divmod(seconds, clock.day_seconds) if clock.day_seconds else (0, seconds)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    parts = []
+    if days:
+        if clock.day_seconds == 86400:
+            parts.append(ngettext("%(n)d day", "%(n)d days", days) % {"n": days})
+        else:
+            parts.append(ngettext("%(n)d working day", "%(n)d working days", days) % {"n": days})
+    if hours:
+        parts.append(_("%(n)d h") % {"n": hours})
+    if minutes and not days:
+        parts.append(_("%(n)d min") % {"n": minutes})
+    return " ".join(parts) or _("%(n)d min") % {"n": 0}
