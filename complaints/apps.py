@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class ComplaintsConfig(AppConfig):
     name = "complaints"
     verbose_name = _("Complaints")
+
+    def ready(self):
+        from django.core import checks
+
+        from .checks import sla_data_check
+
+        checks.register(sla_data_check)

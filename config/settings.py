@@ -253,6 +253,26 @@ UNFOLD = {
                 ],
             },
             {
+                "title": _("Deadlines"),
+                "items": [
+                    {
+                        "title": _("SLA policies"),
+                        "icon": "timer",
+                        "link": reverse_lazy("admin:complaints_slapolicy_changelist"),
+                    },
+                    {
+                        "title": _("Business calendars"),
+                        "icon": "calendar_month",
+                        "link": reverse_lazy("admin:complaints_businesscalendar_changelist"),
+                    },
+                    {
+                        "title": _("Holidays and moved working days"),
+                        "icon": "event_busy",
+                        "link": reverse_lazy("admin:complaints_calendarexception_changelist"),
+                    },
+                ],
+            },
+            {
                 "title": _("Organisation"),
                 "items": [
                     {

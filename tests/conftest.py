@@ -11,6 +11,7 @@ ALL_COMPLAINT_PERMS = [
     "complaints.reopen_complaint",
     "complaints.invalidate_complaint",
     "complaints.merge_complaint",
+    "complaints.override_severity",
     "complaints.view_customer",
     "complaints.add_customer",
     "complaints.change_customer",

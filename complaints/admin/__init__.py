@@ -1,1 +1,1 @@
-from . import complaints, customers, organisation, users  # noqa: F401  (registers the admins)
+from . import complaints, customers, organisation, sla, users  # noqa: F401  (registers the admins)

@@ -59,10 +59,11 @@ class PolicyIndex:
 
     def __init__(self):
         self.by_severity: dict[int, list[SLAPolicy]] = {}
-        self.names: dict[int, str] = {}
-        for policy in SLAPolicy.objects.filter(active=True).order_by("pk"):
-            self.by_severity.setdefault(policy.severity, []).append(policy)
-            self.names[policy.pk] = policy.name
+        self.by_id: dict[int, SLAPolicy] = {}
+        for policy in SLAPolicy.objects.order_by("pk"):
+            self.by_id[policy.pk] = policy
+            if policy.active:
+                self.by_severity.setdefault(policy.severity, []).append(policy)
         self.parent = dict(Category.objects.values_list("pk", "parent_id"))
 
     def ancestry(self, category_id: int | None) -> list[int]:
@@ -104,9 +105,14 @@ class Context:
         return cls(policies=PolicyIndex(), calendars=calendars_by_id())
 
 
-def compute(complaint: Complaint, ctx: Context) -> dict:
-    """The deadline fields the complaint should have now (pure apart from `ctx`)."""
-    tier = complaint.customer.tier if complaint.customer_id else None
+_UNKNOWN = object()
+
+
+def compute(complaint: Complaint, ctx: Context, *, tier=_UNKNOWN) -> dict:
+    """The deadline fields the complaint should have now (pure apart from `ctx`; pass the
+    customer's tier when the customer is not loaded)."""
+    if tier is _UNKNOWN:
+        tier = complaint.customer.tier if complaint.customer_id else None
     policy = ctx.policies.match(complaint.severity, complaint.category_id, tier)
     clock = clock_for_policy(policy, ctx.calendars)
     values: dict = {"sla_policy_id": policy.pk if policy else None}
@@ -157,7 +163,8 @@ def _describe(changes: dict, ctx: Context) -> dict:
         if isinstance(value, datetime):
             return timezone.localtime(value).isoformat()
         if field == "sla_policy" and value is not None:
-            return ctx.policies.names.get(value, value)
+            policy = ctx.policies.by_id.get(value)
+            return policy.name if policy else value
         return value
 
     named = {field.removesuffix("_id"): pair for field, pair in changes.items()}
@@ -200,9 +207,8 @@ def resume(complaint: Complaint, ctx: Context, *, now) -> None:
     if paused_at is None:
         return
     complaint.sla_paused_at = None
-    tier = complaint.customer.tier if complaint.customer_id else None
-    policy = ctx.policies.match(complaint.severity, complaint.category_id, tier)
-    clock = clock_for_policy(policy, ctx.calendars)
+    # The pause is measured on the clock of the policy that set the deadlines.
+    clock = clock_for_policy(ctx.policies.by_id.get(complaint.sla_policy_id), ctx.calendars)
     paused = clock.between(paused_at, now)
     for _kind, due_field, _warn, paused_field, met_field in KINDS:
         due = getattr(complaint, due_field)

@@ -37,16 +37,13 @@ from ...models import (
     Fault,
     Status,
 )
+from ...services import sla
 from ...services.categories import rebuild_paths
 from ...services.customers import normalize_phone
-from ...services.deadlines import next_due_at
 from ...services.references import format_reference, reserve_numbers
 
 PASSWORD = "demo-pass-2026"  # noqa: S105 - the documented password of the demo staff
 HISTORY_DAYS = 548  # 18 months
-# (acknowledge, first response, resolve) deadlines in hours after receipt, per severity: an
-# approximation until the SLA module sets them.
-SLA_HOURS = {1: (1, 4, 24), 2: (8, 24, 72), 3: (24, 48, 168), 4: (24, 48, 168)}
 PACE = {1: 0.15, 2: 0.4, 3: 0.8, 4: 1.0}  # how much faster than usual each severity is handled
 HANDLER_PERMS = [f"{a}_{m}" for m in ("complaint", "customer") for a in ("view", "add", "change")]
 HANDLER_PERMS += [f"view_{m}" for m in ("category", "department", "complaintevent", "attachment")]
@@ -224,6 +221,7 @@ class Seeder:
         # Flagged customers come first; picks favour the front, so they complain most.
         rows.sort(key=lambda row: row[0])
         self.pool = [(c.pk, lang) for _f, c, lang in rows]
+        self.tiers = {c.pk: c.tier for _f, c, _l in rows}
         self.say(_("Created %(n)s customers.") % {"n": len(rows)})
 
     def schedule(self, count):
@@ -248,6 +246,7 @@ class Seeder:
         return sorted(out)
 
     def complaints(self, count, batch_size):
+        self.sla = sla.Context.load()  # policies and calendars, as intake uses them
         schedule = self.schedule(count)
         years = Counter(created.astimezone(self.tz).year for created, _r, _c in schedule)
         numbers = {year: iter(reserve_numbers(year, n)) for year, n in sorted(years.items())}
@@ -374,7 +373,6 @@ class Seeder:
         if channel == Channel.API or (channel == Channel.WEB and r.random() < 0.5):
             creator = None  # submitted by the customer or by another system
         preassigned, fate = severity <= 2 or r.random() < 0.25, r.random()
-        ack_h, response_h, resolve_h = SLA_HOURS[severity]
         outcomes = D.OUTCOMES[domain][lang]
         c = Complaint(
             reference=reference, channel=channel, received_at=received, customer_id=customer,
@@ -384,14 +382,14 @@ class Seeder:
             category=category, severity=severity, status=S.NEW, department_id=dept,
             assignee_id=assignee.pk if preassigned else None, created_by=creator,
             created_at=created, updated_at=created, version=1,
-            ack_due_at=received + timedelta(hours=ack_h),
-            response_due_at=received + timedelta(hours=response_h),
-            resolve_due_at=received + timedelta(hours=resolve_h),
         )  # fmt: skip
+        c.tier = self.tiers[customer]
+        c.severity_reason = _("Level set by the demo data generator.")
+        self.set_deadlines(c)
         c.leaf, c.lang, c.values = (category, domain, topic, None), lang, values
         # The timeline draws from its own generator: where `now` cuts it off must not change
         # what the following complaints look like.
-        tl = Timeline(Random(r.getrandbits(64)), self.now, c, events, assignee, head, cs)
+        tl = Timeline(Random(r.getrandbits(64)), self.now, c, events, assignee, head, cs, self)
         tl.add(created, K.CREATED, creator and creator.pk, to_status=S.NEW, data={
             "channel": channel, "severity": severity, "department": self.dept_names[dept],
             "assignee": assignee.username if preassigned else None,
@@ -412,8 +410,12 @@ class Seeder:
         except _Later:
             pass
         tl.extras()
-        c.due_at = next_due_at(c)
+        self.set_deadlines(c)
         return c
+
+    def set_deadlines(self, c):
+        for field, value in sla.compute(c, self.sla, tier=c.tier).items():
+            setattr(c, field, value)
 
 
 class _Later(Exception):
@@ -423,8 +425,9 @@ class _Later(Exception):
 class Timeline:
     """Walks one complaint along the workflow, appending its events, until `now`."""
 
-    def __init__(self, rnd, now, complaint, events, assignee, head, cs):
+    def __init__(self, rnd, now, complaint, events, assignee, head, cs, seeder):
         self.r, self.now, self.c, self.events = rnd, now, complaint, events
+        self.seeder = seeder
         self.t, self.assignee, self.head, self.cs = complaint.created_at, assignee, head, cs
         self.text, self.pace = D.TEXT[complaint.lang], PACE[complaint.severity]
         self.reply = Channel.HOTLINE
@@ -450,7 +453,15 @@ class Timeline:
     def status(self, hours, target, actor, note="", data=None):
         c, t = self.c, self.advance(hours)
         self.events.append((c, K.STATUS, actor, t, c.status, target, note, "", "", data))
-        c.status, c.updated_at = target, t
+        source, c.status, c.updated_at = c.status, target, t
+        # The SLA clock as lifecycle.transition moves it.
+        if target == S.AWAITING_CUSTOMER:
+            sla.pause(c, now=t)
+        elif source == S.AWAITING_CUSTOMER:
+            sla.resume(c, self.seeder.sla, now=t)
+            self.seeder.set_deadlines(c)
+        elif target == S.REOPENED:
+            sla.restart_resolution_clock(c, now=t)
         if target == S.ACKNOWLEDGED and c.acknowledged_at is None:
             c.acknowledged_at = t
         elif target == S.RESOLVED:
