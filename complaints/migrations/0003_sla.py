@@ -112,7 +112,7 @@ class Migration(migrations.Migration):
                 ('response_unit', models.CharField(choices=[('minutes', 'minutes'), ('hours', 'hours'), ('days', 'days')], max_length=8, verbose_name='unit')),
                 ('resolve_amount', models.PositiveIntegerField(verbose_name='resolve within')),
                 ('resolve_unit', models.CharField(choices=[('minutes', 'minutes'), ('hours', 'hours'), ('days', 'days')], max_length=8, verbose_name='unit')),
-                ('warning_percent', models.PositiveSmallIntegerField(default=75, verbose_name='warning at % of the allowed time')),
+                ('warning_percent', models.PositiveSmallIntegerField(default=75, verbose_name='warning point, percent of the allowed time')),
                 ('active', models.BooleanField(default=True, verbose_name='active')),
                 ('changed_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='changed at')),
                 ('calendar', models.ForeignKey(blank=True, help_text='Empty: the clock runs around the clock (24x7), e.g. for crises.', null=True, on_delete=django.db.models.deletion.PROTECT, to='complaints.businesscalendar', verbose_name='business calendar')),

@@ -193,7 +193,7 @@ class SLAPolicy(models.Model):
     resolve_amount = models.PositiveIntegerField(_("resolve within"))
     resolve_unit = models.CharField(_("unit"), max_length=8, choices=DurationUnit)
     warning_percent = models.PositiveSmallIntegerField(
-        _("warning at % of the allowed time"), default=75
+        _("warning point, percent of the allowed time"), default=75
     )
     active = models.BooleanField(_("active"), default=True)
     changed_at = models.DateTimeField(_("changed at"), default=timezone.now, editable=False)

@@ -31,7 +31,8 @@ def test_placeholders_survive_translation(catalog):
     wrong = [
         e.msgid
         for e in catalog.translated_entries()
-        if sorted(pattern.findall(e.msgid)) != sorted(pattern.findall(e.msgstr))
+        for translation in (e.msgstr_plural.values() if e.msgid_plural else [e.msgstr])
+        if sorted(pattern.findall(e.msgid)) != sorted(pattern.findall(translation))
     ]
     assert wrong == []
 
