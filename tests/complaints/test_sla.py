@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 import pytest
 import time_machine
+from django.utils.translation import gettext
 
 from complaints.models import (
     BusinessCalendar,
@@ -141,14 +142,15 @@ def test_lunch_break_is_not_working_time(manager):
     assert c.resolve_due_at == sh(2026, 11, 30, 10, 30)
 
 
-def test_year_without_holiday_data_is_provisional(manager, cn2026, superuser, client):
+def test_year_without_holiday_data_is_provisional(manager, cn2026, superuser, login_client):
     c = record(sh(2026, 12, 28, 10, 0), manager)
     # 2027 has no data: weekends only. 63 working hours from Mon 28 Dec 10:00: Dec 28 (8 h),
     # Dec 29-31, Fri 1 Jan (counted: no data), Jan 4, Jan 5, then 1 h on Wed 6 Jan.
     assert c.resolve_due_at == sh(2027, 1, 6, 10, 0)
     assert c.deadline_provisional is True
-    client.force_login(superuser)
-    page = client.get(f"/admin/complaints/complaint/{c.pk}/change/").content.decode()
+    page = (
+        login_client(superuser).get(f"/admin/complaints/complaint/{c.pk}/change/").content.decode()
+    )
     assert "Provisional deadline" in page
 
     c2 = record(sh(2026, 11, 2, 10, 0), manager)
@@ -194,7 +196,7 @@ def test_awaiting_customer_pauses_and_resumes_with_the_remaining_time(manager, c
     assert c.response_due_at == sh(2026, 11, 6, 18, 0)
     assert c.due_at == c.response_due_at
     event = c.events.filter(kind=ComplaintEvent.Kind.DEADLINES).get()
-    assert "resumed" in event.note
+    assert event.note == gettext("The clock resumed after waiting for the customer.")
     assert event.data["changes"]["resolve_due_at"][1].startswith("2026-11-12T18:00")
 
 
@@ -231,15 +233,15 @@ def test_reopening_starts_a_new_resolution_clock(manager, cn2026):
 def test_most_specific_policy_wins(manager, cn2026, calendar):
     parent = CategoryFactory(code="quality", name="Quality")
     child = CategoryFactory(code="leak", name="Leak", parent=parent)
-    common = dict(
-        severity=Severity.GENERAL,
-        calendar=calendar,
-        ack_unit="hours",
-        response_amount=1,
-        response_unit="days",
-        resolve_amount=7,
-        resolve_unit="days",
-    )
+    common = {
+        "severity": Severity.GENERAL,
+        "calendar": calendar,
+        "ack_unit": "hours",
+        "response_amount": 1,
+        "response_unit": "days",
+        "resolve_amount": 7,
+        "resolve_unit": "days",
+    }
     by_parent = SLAPolicy.objects.create(name="Quality", category=parent, ack_amount=2, **common)
     vip = SLAPolicy.objects.create(name="VIP", customer_tier="vip", ack_amount=3, **common)
     by_both = SLAPolicy.objects.create(

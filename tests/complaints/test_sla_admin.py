@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from complaints.admin import sla as sla_admin
 from complaints.admin.sla import format_duration, format_years
@@ -83,6 +83,7 @@ def post_form(client, path, changes=None, *, follow=True):
 # -- formatting ------------------------------------------------------------------------------
 
 
+@translation.override("en")
 def test_format_duration():
     assert format_duration(4, "hours", working=True) == "4 working hours"
     assert format_duration(1, "hours", working=True) == "1 working hour"
