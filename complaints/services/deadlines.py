@@ -1,17 +1,27 @@
-"""Which deadline is pending next. The SLA clock that sets the *_due_at fields lives elsewhere."""
+"""Which deadline is pending next. The SLA clock that sets the *_due_at fields is services/sla."""
 
-from ..models import Complaint, Status
+from datetime import datetime
+
+from ..models import OPEN_STATUSES, Complaint, Status
 
 
-def next_due_at(complaint: Complaint):
-    """The earliest deadline not yet met, or None (closed work and paused work have none)."""
-    if not complaint.is_open or complaint.status == Status.AWAITING_CUSTOMER:
+def earliest_pending(
+    status: str,
+    met: tuple[datetime | None, datetime | None, datetime | None],
+    due: tuple[datetime | None, datetime | None, datetime | None],
+) -> datetime | None:
+    """The earliest deadline not yet met, or None (finished and paused work have none).
+
+    `met` and `due` are (acknowledge, first response, resolve)."""
+    if status not in OPEN_STATUSES or status == Status.AWAITING_CUSTOMER:
         return None
-    pending = []
-    if complaint.acknowledged_at is None and complaint.ack_due_at:
-        pending.append(complaint.ack_due_at)
-    if complaint.first_response_at is None and complaint.response_due_at:
-        pending.append(complaint.response_due_at)
-    if complaint.resolved_at is None and complaint.resolve_due_at:
-        pending.append(complaint.resolve_due_at)
+    pending = [d for m, d in zip(met, due, strict=True) if m is None and d is not None]
     return min(pending) if pending else None
+
+
+def next_due_at(complaint: Complaint) -> datetime | None:
+    return earliest_pending(
+        complaint.status,
+        (complaint.acknowledged_at, complaint.first_response_at, complaint.resolved_at),
+        (complaint.ack_due_at, complaint.response_due_at, complaint.resolve_due_at),
+    )

@@ -23,7 +23,7 @@ from ..models import (
 )
 from ..sla.clock import Clock
 from .calendars import calendars_by_id, clock_for_policy
-from .deadlines import next_due_at
+from .deadlines import earliest_pending
 
 # (kind, due field, warning field, paused field, met-at field, policy amount/unit prefix)
 KINDS = (
@@ -134,16 +134,11 @@ def compute(complaint: Complaint, ctx: Context, *, tier=_UNKNOWN) -> dict:
         values[warn_field] = clock.add(start, allowed * policy.warning_percent // 100 + paused)
         provisional = provisional or clock.provisional(start, values[due_field])
     values["deadline_provisional"] = provisional
-    probe = Complaint(
-        status=complaint.status,
-        acknowledged_at=complaint.acknowledged_at,
-        first_response_at=complaint.first_response_at,
-        resolved_at=complaint.resolved_at,
-        ack_due_at=values["ack_due_at"],
-        response_due_at=values["response_due_at"],
-        resolve_due_at=values["resolve_due_at"],
+    values["due_at"] = earliest_pending(
+        complaint.status,
+        tuple(getattr(complaint, kind[4]) for kind in KINDS),
+        tuple(values[kind[1]] for kind in KINDS),
     )
-    values["due_at"] = next_due_at(probe)
     return values
 
 
