@@ -32,6 +32,16 @@ def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _celery_eager():
+    """Unit tests run tasks in-process (tests/integration start a real worker instead)."""
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
 @pytest.fixture
 def department(db):
     return DepartmentFactory(code="property", name="Property management")

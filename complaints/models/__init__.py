@@ -1,3 +1,4 @@
+from .alerts import DeadlineAlert, Notification, NotificationList
 from .categories import Category
 from .complaint import (
     OPEN_STATUSES,
@@ -39,9 +40,12 @@ __all__ = [
     "ComplaintDeletionError",
     "ComplaintEvent",
     "Customer",
+    "DeadlineAlert",
     "Department",
     "DepartmentMembership",
     "Fault",
+    "Notification",
+    "NotificationList",
     "ReferenceCounter",
     "Severity",
     "Status",

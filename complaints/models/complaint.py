@@ -223,6 +223,15 @@ class Complaint(models.Model):
         editable=False,
         help_text=_("A deadline falls in a year without holiday data (weekends only)."),
     )
+    # When the deadline sweep must look at this complaint next (a warning point, deadline or
+    # escalation point, or a crisis notice); empty when nothing is pending.
+    next_alert_at = models.DateTimeField(_("next reminder due"), null=True, editable=False)
+    escalation_level = models.PositiveSmallIntegerField(
+        _("escalation level"),
+        default=0,
+        editable=False,
+        help_text=_("Highest escalation sent for the current deadlines (0: none)."),
+    )
     reopened_count = models.PositiveSmallIntegerField(
         _("times reopened"), default=0, editable=False
     )
@@ -275,6 +284,18 @@ class Complaint(models.Model):
                 condition=Q(status__in=OPEN_STATUSES),
             ),
             models.Index(fields=["item_ref", "category"], name="complaint_item_idx"),
+            # The deadline sweep: open complaints whose next reminder point has come.
+            models.Index(
+                fields=["next_alert_at"],
+                name="complaint_open_alert_idx",
+                condition=Q(status__in=OPEN_STATUSES),
+            ),
+            # The "escalated" filter.
+            models.Index(
+                fields=["escalation_level", "-received_at", "-id"],
+                name="complaint_escalated_idx",
+                condition=Q(escalation_level__gt=0),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -42,6 +42,7 @@ class ComplaintEvent(models.Model):
         MERGE = "merge", _("Merge")
         SEVERITY = "severity", _("Severity")
         DEADLINES = "deadlines", _("Deadlines")
+        ALERT = "alert", _("Reminder or escalation")
 
     class Direction(models.TextChoices):
         INBOUND = "in", _("Inbound (customer to us)")

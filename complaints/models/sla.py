@@ -195,6 +195,16 @@ class SLAPolicy(models.Model):
     warning_percent = models.PositiveSmallIntegerField(
         _("warning point, percent of the allowed time"), default=75
     )
+    escalation_delay_percent = models.PositiveSmallIntegerField(
+        _("second escalation after, percent of the allowed time"),
+        default=50,
+        help_text=_(
+            "Still not done this long after a missed deadline: the complaint managers are told."
+        ),
+    )
+    reassign_on_breach = models.BooleanField(
+        _("reassign to the department head on a missed deadline"), default=False
+    )
     active = models.BooleanField(_("active"), default=True)
     changed_at = models.DateTimeField(_("changed at"), default=timezone.now, editable=False)
 

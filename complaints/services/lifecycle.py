@@ -19,9 +19,10 @@ from ..models import (
     Complaint,
     ComplaintEvent,
     DepartmentMembership,
+    Severity,
     Status,
 )
-from . import severity, sla
+from . import alerts, severity, sla
 from .deadlines import next_due_at
 from .errors import NotPermitted, ServiceError, TransitionNotAllowed
 from .locking import check_version as _check_version
@@ -124,6 +125,8 @@ def register_complaint(complaint: Complaint, *, user, now=None, assisting=()) ->
         complaint.save(force_insert=True)
         if assisting:
             complaint.assisting_departments.set(assisting)
+        if complaint.severity == Severity.CRISIS:
+            alerts.notify_soon(complaint)  # the crisis list hears at once
         _event(
             complaint,
             ComplaintEvent.Kind.CREATED,

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..models import OPEN_STATUSES, Complaint, ComplaintEvent, Fault, Severity, Status
-from . import sla
+from . import alerts, sla
 from .errors import NotPermitted, ServiceError
 from .locking import check_version, lock
 
@@ -150,6 +150,8 @@ def _raise_to(
     old = complaint.severity
     complaint.severity = level
     complaint.severity_reason = reason
+    if level == Severity.CRISIS:
+        alerts.notify_soon(complaint)
     ComplaintEvent.objects.create(
         complaint=complaint,
         kind=ComplaintEvent.Kind.SEVERITY,
@@ -259,6 +261,8 @@ def override(
         old = complaint.severity
         complaint.severity = severity
         complaint.severity_overridden = True
+        if severity == Severity.CRISIS:
+            alerts.notify_soon(complaint)
         complaint.severity_reason = reason
         ComplaintEvent.objects.create(
             complaint=complaint,

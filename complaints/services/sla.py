@@ -19,7 +19,9 @@ from ..models import (
     Complaint,
     ComplaintEvent,
     DurationUnit,
+    Severity,
     SLAPolicy,
+    Status,
 )
 from ..sla.clock import Clock
 from .calendars import calendars_by_id, clock_for_policy
@@ -42,7 +44,10 @@ DEADLINE_FIELDS = (
     "due_at",
     "deadline_provisional",
     "sla_policy",
+    "next_alert_at",
 )
+# Bookkeeping that changes without the deadlines moving: no timeline entry for these alone.
+INTERNAL_FIELDS = frozenset({"sla_policy_id", "next_alert_at"})
 
 
 def allowance_seconds(amount: int, unit: str, clock: Clock) -> int:
@@ -139,7 +144,25 @@ def compute(complaint: Complaint, ctx: Context, *, tier=_UNKNOWN) -> dict:
         tuple(getattr(complaint, kind[4]) for kind in KINDS),
         tuple(values[kind[1]] for kind in KINDS),
     )
+    values["next_alert_at"] = next_alert_point(complaint, values)
     return values
+
+
+def next_alert_point(complaint: Complaint, values: dict) -> datetime | None:
+    """When the deadline sweep should first look at the complaint: its earliest pending
+    warning point, or at once for a crisis. The sweep moves it on from there."""
+    if complaint.status not in OPEN_STATUSES:
+        return None
+    points = []
+    if complaint.status != Status.AWAITING_CUSTOMER:
+        points = [
+            values[warn]
+            for _kind, _due, warn, _paused, met in KINDS
+            if getattr(complaint, met) is None and values[warn] is not None
+        ]
+    if complaint.severity == Severity.CRISIS:
+        points.append(complaint.received_at)
+    return min(points) if points else None
 
 
 def _changes(complaint: Complaint, values: dict) -> dict:
@@ -148,6 +171,8 @@ def _changes(complaint: Complaint, values: dict) -> dict:
         old = getattr(complaint, field)
         if old != new:
             changes[field] = (old, new)
+    if changes.keys() == {"next_alert_at"}:
+        return {}  # nothing moved: the sweep's own bookmark stays where it is
     return changes
 
 
@@ -176,7 +201,7 @@ def apply(
     changes = _changes(complaint, compute(complaint, ctx))
     for field, (_old, new) in changes.items():
         setattr(complaint, field, new)
-    moved = {f: v for f, v in changes.items() if f != "sla_policy_id"}
+    moved = {f: v for f, v in changes.items() if f not in INTERNAL_FIELDS}
     if event and moved:
         ComplaintEvent.objects.create(
             complaint=complaint,
@@ -260,8 +285,10 @@ def recompute_open(
                     continue
                 for field, (_old, new) in changes.items():
                     setattr(complaint, field, new)
-                complaint.updated_at = now
                 changed_rows.append(complaint)
+                if not changes.keys() - INTERNAL_FIELDS:
+                    continue
+                complaint.updated_at = now
                 events.append(
                     ComplaintEvent(
                         complaint=complaint,
@@ -275,7 +302,7 @@ def recompute_open(
             if changed_rows:
                 Complaint.objects.bulk_update(changed_rows, [*DEADLINE_FIELDS, "updated_at"])
                 ComplaintEvent.objects.bulk_create(events)
-                moved += len(changed_rows)
+                moved += len(events)
 
 
 def initial_reason() -> str:

@@ -1,0 +1,148 @@
+"""Reminders, escalations and the staff inbox. One DeadlineAlert row per (complaint, deadline,
+level, deadline instant): the database makes a second reminder for the same thing impossible."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .complaint import Complaint
+
+
+class NotificationList(models.Model):
+    """A named group of recipients, e.g. the crisis list or the complaint managers."""
+
+    CRISIS = "crisis"
+    MANAGERS = "managers"
+
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name=_("staff"), blank=True, related_name="+"
+    )
+    extra_emails = models.TextField(
+        _("other email addresses"),
+        blank=True,
+        help_text=_("One per line; for people without a staff account (email only)."),
+    )
+
+    class Meta:
+        verbose_name = _("notification list")
+        verbose_name_plural = _("notification lists")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def emails(self) -> list[str]:
+        return [line.strip() for line in self.extra_emails.splitlines() if line.strip()]
+
+
+class DeadlineAlert(models.Model):
+    """A reminder (level 0), an escalation (levels 1 and 2) or a crisis notice."""
+
+    class Kind(models.TextChoices):
+        ACK = "ack", _("acknowledge")
+        RESPONSE = "response", _("first response")
+        RESOLVE = "resolve", _("resolve")
+        CRISIS = "crisis", _("crisis notice")
+
+    class Level(models.IntegerChoices):
+        WARNING = 0, _("Reminder (warning point)")
+        ESCALATION_1 = 1, _("Escalation 1 (department head)")
+        ESCALATION_2 = 2, _("Escalation 2 (complaint managers)")
+
+    class Delivery(models.TextChoices):
+        PENDING = "pending", _("Waiting to be sent")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed (retries exhausted)")
+        NONE = "none", _("No email recipients")
+
+    complaint = models.ForeignKey(
+        Complaint, verbose_name=_("complaint"), on_delete=models.PROTECT, related_name="alerts"
+    )
+    kind = models.CharField(_("deadline"), max_length=8, choices=Kind)
+    level = models.PositiveSmallIntegerField(_("level"), choices=Level)
+    # The deadline (or, for a crisis notice, the severity change) this alert is about: a
+    # deadline that moves (pause, reopening, new severity) gets alerts of its own.
+    deadline = models.DateTimeField(_("deadline"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    recipients = models.JSONField(_("recipients"), default=list, blank=True)
+    emails = models.JSONField(_("email addresses"), default=list, blank=True)
+    delivery = models.CharField(
+        _("email delivery"), max_length=8, choices=Delivery, default=Delivery.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("reminder or escalation")
+        verbose_name_plural = _("reminders and escalations")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["complaint", "kind", "level", "deadline"], name="one_alert_per_deadline"
+            ),
+        ]
+        indexes = [
+            # deliver_pending(): emails still to send, oldest first.
+            models.Index(
+                fields=["next_attempt_at"],
+                name="alert_delivery_due_idx",
+                condition=Q(delivery__in=["pending", "sending"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.complaint_id} {self.kind} L{self.level}"
+
+
+class Notification(models.Model):
+    """An entry in a staff user's inbox."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("for"),
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    complaint = models.ForeignKey(
+        Complaint, verbose_name=_("complaint"), on_delete=models.PROTECT, related_name="+"
+    )
+    alert = models.ForeignKey(
+        DeadlineAlert,
+        verbose_name=_("reminder or escalation"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    title = models.CharField(_("title"), max_length=300)
+    body = models.TextField(_("message"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("inbox")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["alert", "user"], name="one_notification_per_alert"),
+        ]
+        indexes = [
+            # The unread badge on every admin page.
+            models.Index(
+                fields=["user", "-created_at"],
+                name="notification_unread_idx",
+                condition=Q(read_at__isnull=True),
+            ),
+            models.Index(fields=["user", "-created_at", "-id"], name="notification_inbox_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

@@ -1,0 +1,405 @@
+"""Deadline enforcement: reminders at the warning point, escalations after a missed deadline,
+crisis notices, the staff inbox and email delivery.
+
+The sweep claims open complaints whose `next_alert_at` has come (row locks, SKIP LOCKED on
+PostgreSQL), writes one DeadlineAlert per (complaint, deadline, level, deadline instant) —
+the unique constraint makes a second one impossible — plus inbox entries and timeline
+events, moves `next_alert_at` on, and commits. Emails are sent afterwards from the alert
+rows, so a lost task or a dead broker delays them but never loses them.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import EmailMultiAlternatives
+from django.db import connection, transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from ..models import (
+    OPEN_STATUSES,
+    Complaint,
+    ComplaintEvent,
+    DeadlineAlert,
+    DepartmentMembership,
+    Notification,
+    NotificationList,
+    Severity,
+    Status,
+)
+from . import sla
+from .calendars import clock_for_policy
+
+log = logging.getLogger(__name__)
+
+Kind, Level, Delivery = DeadlineAlert.Kind, DeadlineAlert.Level, DeadlineAlert.Delivery
+BATCH_SIZE = 500
+MAX_ATTEMPTS = 6  # 1, 2, 4, 8, 16 minutes apart, then "failed"
+CLAIM_TIMEOUT = timedelta(minutes=10)  # a delivery "sending" this long died with its worker
+
+
+@dataclass
+class Audience:
+    """Who is told what, loaded once per batch (a constant number of queries)."""
+
+    heads: dict[int, list[int]] = field(default_factory=dict)
+    members: dict[int, list[int]] = field(default_factory=dict)
+    lists: dict[str, list[int]] = field(default_factory=dict)
+    list_emails: dict[str, list[str]] = field(default_factory=dict)
+    emails: dict[int, str] = field(default_factory=dict)  # active recipients: id -> email
+
+    @classmethod
+    def load(cls, departments: set[int]) -> "Audience":
+        audience = cls()
+        memberships = DepartmentMembership.objects.filter(
+            department_id__in=departments, user__is_active=True
+        ).values_list("department_id", "user_id", "role")
+        for department_id, user_id, role in memberships.order_by("pk"):
+            audience.members.setdefault(department_id, []).append(user_id)
+            if role == DepartmentMembership.Role.HEAD:
+                audience.heads.setdefault(department_id, []).append(user_id)
+        for notification_list in NotificationList.objects.prefetch_related("users"):
+            audience.lists[notification_list.code] = [
+                u.pk for u in notification_list.users.all() if u.is_active
+            ]
+            audience.list_emails[notification_list.code] = notification_list.emails()
+        return audience
+
+    def load_users(self, ids: set[int]) -> None:
+        users = get_user_model().objects.filter(pk__in=ids, is_active=True)
+        self.emails = dict(users.values_list("pk", "email"))
+
+
+def _points(complaint: Complaint, ctx: sla.Context) -> list[tuple[str, int, datetime, datetime]]:
+    """(kind, level, when, deadline) of every alert point of the complaint's pending work."""
+    points = []
+    if complaint.severity == Severity.CRISIS:
+        points.append((Kind.CRISIS, Level.WARNING, complaint.received_at, complaint.received_at))
+    if complaint.status == Status.AWAITING_CUSTOMER:
+        return points  # the clock stands; nothing falls due
+    policy = ctx.policies.by_id.get(complaint.sla_policy_id)
+    if policy is None:
+        return points
+    clock = clock_for_policy(policy, ctx.calendars)
+    for kind, due_field, warn_field, _paused, met_field in sla.KINDS:
+        due = getattr(complaint, due_field)
+        if getattr(complaint, met_field) is not None or due is None:
+            continue
+        allowed = sla.allowance_seconds(
+            getattr(policy, f"{kind}_amount"), getattr(policy, f"{kind}_unit"), clock
+        )
+        second = clock.add(due, allowed * policy.escalation_delay_percent // 100)
+        warn = getattr(complaint, warn_field)
+        if warn is not None:
+            points.append((kind, Level.WARNING, warn, due))
+        points += [(kind, Level.ESCALATION_1, due, due), (kind, Level.ESCALATION_2, second, due)]
+    return points
+
+
+def _recipients(complaint: Complaint, kind: str, level: int, audience: Audience) -> list[int]:
+    department = complaint.department_id
+    if kind == Kind.CRISIS:
+        users = list(audience.lists.get(NotificationList.CRISIS, []))
+    elif level == Level.WARNING:
+        users = [complaint.assignee_id] if complaint.assignee_id else []
+        users = users or audience.members.get(department, [])
+    elif level == Level.ESCALATION_1:
+        users = audience.heads.get(department) or audience.lists.get(NotificationList.MANAGERS, [])
+    else:
+        users = list(audience.lists.get(NotificationList.MANAGERS, []))
+    if complaint.severity == Severity.CRISIS and level > Level.WARNING:
+        users += audience.lists.get(NotificationList.CRISIS, [])
+    return list(dict.fromkeys(users))  # unique, in order
+
+
+def _list_emails(complaint: Complaint, kind: str, level: int, audience: Audience) -> list[str]:
+    codes = []
+    if kind == Kind.CRISIS or (complaint.severity == Severity.CRISIS and level > 0):
+        codes.append(NotificationList.CRISIS)
+    if level == Level.ESCALATION_2:
+        codes.append(NotificationList.MANAGERS)
+    return [email for code in codes for email in audience.list_emails.get(code, [])]
+
+
+def alert_title(complaint: Complaint, kind: str, level: int) -> str:
+    what = Kind(kind).label
+    if kind == Kind.CRISIS:
+        text = _("Crisis: %(reference)s %(subject)s")
+    elif level == Level.WARNING:
+        text = _("Reminder: %(what)s %(reference)s soon due")
+    elif level == Level.ESCALATION_1:
+        text = _("Escalation: %(what)s %(reference)s overdue")
+    else:
+        text = _("Second escalation: %(what)s %(reference)s still overdue")
+    return text % {"what": what, "reference": complaint.reference, "subject": complaint.subject}
+
+
+def process(complaints: list[Complaint], ctx: sla.Context, *, now: datetime) -> list[int]:
+    """Write the alerts that have fallen due for locked complaints; return the new alert ids.
+
+    Constant number of queries per batch, whatever its size."""
+    if not complaints:
+        return []
+    ids = [c.pk for c in complaints]
+    existing = set(
+        DeadlineAlert.objects.filter(complaint_id__in=ids).values_list(
+            "complaint_id", "kind", "level", "deadline"
+        )
+    )
+    audience = Audience.load({c.department_id for c in complaints if c.department_id})
+    new_alerts, changed, reassigned = [], [], []
+    for complaint in complaints:
+        points = _points(complaint, ctx)
+        upcoming = [when for _k, _l, when, _d in points if when > now]
+        current = {(k, d) for k, _l, _w, d in points}
+        for kind, level, when, deadline in points:
+            key = (complaint.pk, kind, level, deadline)
+            if when > now or key in existing:
+                continue
+            if level == Level.WARNING and kind != Kind.CRISIS and deadline <= now:
+                continue  # no "due soon" once it is overdue: the escalation says more
+            new_alerts.append(
+                DeadlineAlert(
+                    complaint=complaint,
+                    kind=kind,
+                    level=level,
+                    deadline=deadline,
+                    created_at=now,
+                    recipients=_recipients(complaint, kind, level, audience),
+                    emails=_list_emails(complaint, kind, level, audience),
+                )
+            )
+            existing.add(key)
+            if level == Level.ESCALATION_1 and kind != Kind.CRISIS:
+                reassigned.append(complaint)
+        level = max(
+            (lv for (cid, k, lv, d) in existing if cid == complaint.pk and (k, d) in current),
+            default=0,
+        )
+        complaint.next_alert_at = min(upcoming) if upcoming else None
+        complaint.escalation_level = max(complaint.escalation_level, level)
+        changed.append(complaint)
+    audience.load_users({u for alert in new_alerts for u in alert.recipients})
+    events, notifications = [], []
+    for alert in new_alerts:
+        alert.recipients = [u for u in alert.recipients if u in audience.emails]
+        personal = [audience.emails[u] for u in alert.recipients if audience.emails[u]]
+        alert.emails = list(dict.fromkeys(personal + alert.emails))
+        if not alert.emails:
+            alert.delivery = Delivery.NONE
+        alert.complaint.updated_at = now
+    DeadlineAlert.objects.bulk_create(new_alerts)
+    for alert in new_alerts:
+        title = alert_title(alert.complaint, alert.kind, alert.level)
+        notifications += [
+            Notification(
+                user_id=user_id,
+                complaint=alert.complaint,
+                alert=alert,
+                title=title[:300],
+                created_at=now,
+            )
+            for user_id in alert.recipients
+        ]
+        events.append(
+            ComplaintEvent(
+                complaint=alert.complaint,
+                kind=ComplaintEvent.Kind.ALERT,
+                created_at=now,
+                note=title,
+                data={
+                    "alert": alert.pk,
+                    "kind": alert.kind,
+                    "level": alert.level,
+                    "deadline": timezone.localtime(alert.deadline).isoformat(),
+                    "recipients": len(alert.recipients),
+                    "emails": len(alert.emails),
+                },
+            )
+        )
+    events += _reassign_on_breach(reassigned, ctx, audience, now=now)
+    Notification.objects.bulk_create(notifications)
+    ComplaintEvent.objects.bulk_create(events)
+    Complaint.objects.bulk_update(
+        changed, ["next_alert_at", "escalation_level", "assignee", "updated_at"]
+    )
+    return [alert.pk for alert in new_alerts]
+
+
+def _reassign_on_breach(complaints, ctx, audience, *, now) -> list[ComplaintEvent]:
+    """Policies may hand a complaint to the department head when a deadline is missed."""
+    events = []
+    for complaint in dict.fromkeys(complaints):
+        policy = ctx.policies.by_id.get(complaint.sla_policy_id)
+        heads = audience.heads.get(complaint.department_id) or []
+        if not (policy and policy.reassign_on_breach and heads) or complaint.assignee_id in heads:
+            continue
+        old = complaint.assignee_id
+        complaint.assignee_id = heads[0]
+        complaint.updated_at = now
+        events.append(
+            ComplaintEvent(
+                complaint=complaint,
+                kind=ComplaintEvent.Kind.ASSIGNMENT,
+                created_at=now,
+                note=_("Deadline missed: reassigned to the department head by the SLA policy."),
+                data={"assignee": [old, heads[0]], "automatic": True},
+            )
+        )
+    return events
+
+
+def _claim(now: datetime, batch_size: int) -> list[Complaint]:
+    rows = Complaint.objects.filter(status__in=OPEN_STATUSES, next_alert_at__lte=now)
+    if connection.features.has_select_for_update_skip_locked:
+        rows = rows.select_for_update(skip_locked=True, of=("self",))
+    return list(rows.order_by("next_alert_at")[:batch_size])
+
+
+@dataclass
+class SweepResult:
+    complaints: int = 0
+    alerts: int = 0
+    alert_ids: list[int] = field(default_factory=list)
+
+
+def sweep(*, now: datetime | None = None, batch_size: int = BATCH_SIZE, on_batch=None):
+    """Process every open complaint whose next alert point has come, in bounded batches.
+
+    Each batch is its own transaction; `on_batch(alert_ids)` runs after it commits (the
+    task enqueues email delivery there). Safe to run twice, concurrently, or after a crash.
+    """
+    now = now or timezone.now()
+    ctx = sla.Context.load()
+    result = SweepResult()
+    while True:
+        with transaction.atomic():
+            batch = _claim(now, batch_size)
+            if not batch:
+                return result
+            alert_ids = process(batch, ctx, now=now)
+            if on_batch and alert_ids:
+                transaction.on_commit(lambda ids=alert_ids: on_batch(ids))
+        result.complaints += len(batch)
+        result.alerts += len(alert_ids)
+        result.alert_ids += alert_ids
+
+
+def process_one(complaint_id: int, *, now: datetime | None = None) -> list[int]:
+    """The sweep for a single complaint (e.g. a crisis notice right after intake)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        rows = Complaint.objects.filter(
+            pk=complaint_id, status__in=OPEN_STATUSES, next_alert_at__lte=now
+        ).select_for_update(of=("self",))
+        return process(list(rows), sla.Context.load(), now=now)
+
+
+# -- email delivery ---------------------------------------------------------------------
+
+
+def _claim_delivery(alert_id: int, now: datetime) -> bool:
+    """Take an alert's email for sending (one worker at a time; a dead worker's claim
+    expires)."""
+    ready = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    free = Q(delivery=Delivery.PENDING) | Q(
+        delivery=Delivery.SENDING, claimed_at__lt=now - CLAIM_TIMEOUT
+    )
+    return bool(
+        DeadlineAlert.objects.filter(free & ready, pk=alert_id).update(
+            delivery=Delivery.SENDING, claimed_at=now
+        )
+    )
+
+
+def render_email(alert: DeadlineAlert) -> EmailMultiAlternatives:
+    """A bilingual email (Chinese first, then English)."""
+    complaint = alert.complaint
+    parts = []
+    for language in ("zh-hans", "en"):
+        with translation.override(language):
+            parts.append(
+                {
+                    "title": alert_title(complaint, alert.kind, alert.level),
+                    "body": render_to_string(
+                        "complaints/email/alert.txt",
+                        {
+                            "alert": alert,
+                            "complaint": complaint,
+                            "kind": Kind(alert.kind).label,
+                            "level": Level(alert.level).label,
+                            "severity": complaint.get_severity_display(),
+                            "status": complaint.get_status_display(),
+                            "link": f"{settings.REDRESS_BASE_URL}/admin/complaints/complaint/"
+                            f"{complaint.pk}/change/",
+                        },
+                    ),
+                }
+            )
+    subject = f"[Redress] {parts[0]['title']} / {parts[1]['title']}"
+    body = "\n\n----------------------------------------\n\n".join(p["body"] for p in parts)
+    return EmailMultiAlternatives(
+        subject=subject.replace("\n", " ")[:250], body=body, to=alert.emails
+    )
+
+
+def deliver(alert_id: int, *, now: datetime | None = None) -> str:
+    """Send one alert's email; on failure schedule a retry with exponential backoff."""
+    now = now or timezone.now()
+    if not _claim_delivery(alert_id, now):
+        return "skipped"
+    alert = DeadlineAlert.objects.select_related("complaint").get(pk=alert_id)
+    try:
+        render_email(alert).send()
+    except Exception as exc:  # noqa: BLE001 - any transport error is retried, never raised
+        attempts = alert.attempts + 1
+        failed = attempts >= MAX_ATTEMPTS
+        DeadlineAlert.objects.filter(pk=alert_id).update(
+            attempts=attempts,
+            delivery=Delivery.FAILED if failed else Delivery.PENDING,
+            next_attempt_at=None if failed else now + timedelta(minutes=2 ** (attempts - 1)),
+            last_error=f"{type(exc).__name__}: {exc}"[:2000],
+        )
+        log.warning("Email for alert %s failed (attempt %s): %s", alert_id, attempts, exc)
+        return "failed" if failed else "retry"
+    DeadlineAlert.objects.filter(pk=alert_id).update(
+        delivery=Delivery.SENT, sent_at=now, attempts=alert.attempts + 1, last_error=""
+    )
+    return "sent"
+
+
+def pending_deliveries(*, now: datetime | None = None, limit: int = 1000) -> list[int]:
+    """Alerts whose email is due: never sent, due for a retry, or claimed by a dead worker."""
+    now = now or timezone.now()
+    ready = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    free = Q(delivery=Delivery.PENDING) | Q(
+        delivery=Delivery.SENDING, claimed_at__lt=now - CLAIM_TIMEOUT
+    )
+    return list(
+        DeadlineAlert.objects.filter(free & ready).order_by("pk").values_list("pk", flat=True)[
+            :limit
+        ]
+    )
+
+
+def deliver_many(alert_ids, *, now: datetime | None = None) -> dict[str, int]:
+    """Deliver each alert on its own: one failure never blocks the others."""
+    outcome: dict[str, int] = {}
+    for alert_id in alert_ids:
+        result = deliver(alert_id, now=now)
+        outcome[result] = outcome.get(result, 0) + 1
+    return outcome
+
+
+def notify_soon(complaint: Complaint) -> None:
+    """After commit, let a worker process this complaint now (e.g. the crisis notice) rather
+    than at the next sweep. If the broker is down the sweep still does it within a minute."""
+    from ..tasks import enqueue, process_complaint
+
+    complaint_id = complaint.pk
+    transaction.on_commit(lambda: enqueue(process_complaint, complaint_id))

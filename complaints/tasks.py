@@ -1,0 +1,54 @@
+"""Celery tasks: thin wrappers that call services. Each is safe to run twice, concurrently or
+after a crash; the state they act on lives in the database."""
+
+import logging
+
+from celery import shared_task
+
+from .services import alerts, severity
+
+log = logging.getLogger(__name__)
+
+
+def enqueue(task, *args) -> bool:
+    """Send a task without ever failing the caller: if the broker is unreachable the periodic
+    sweep and delivery tasks pick the work up from the database later."""
+    try:
+        task.apply_async(args=args, retry=False)
+    except Exception as exc:  # noqa: BLE001 - any broker error; the database has the state
+        log.warning("Could not enqueue %s%s: %s", task.name, args, exc)
+        return False
+    return True
+
+
+def _deliver_later(alert_ids) -> None:
+    enqueue(deliver_alerts, list(alert_ids))
+
+
+@shared_task(acks_late=True)
+def sweep_deadlines() -> dict:
+    result = alerts.sweep(on_batch=_deliver_later)
+    return {"complaints": result.complaints, "alerts": result.alerts}
+
+
+@shared_task(acks_late=True)
+def process_complaint(complaint_id: int) -> int:
+    alert_ids = alerts.process_one(complaint_id)
+    if alert_ids:
+        _deliver_later(alert_ids)
+    return len(alert_ids)
+
+
+@shared_task(acks_late=True)
+def deliver_alerts(alert_ids: list[int]) -> dict:
+    return alerts.deliver_many(alert_ids)
+
+
+@shared_task(acks_late=True)
+def deliver_pending_alerts() -> dict:
+    return alerts.deliver_many(alerts.pending_deliveries())
+
+
+@shared_task(acks_late=True)
+def reevaluate_severity() -> int:
+    return severity.reevaluate_open()
