@@ -381,9 +381,9 @@ def pending_deliveries(*, now: datetime | None = None, limit: int = 1000) -> lis
         delivery=Delivery.SENDING, claimed_at__lt=now - CLAIM_TIMEOUT
     )
     return list(
-        DeadlineAlert.objects.filter(free & ready).order_by("pk").values_list("pk", flat=True)[
-            :limit
-        ]
+        DeadlineAlert.objects.filter(free & ready)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
     )
 
 
