@@ -32,6 +32,16 @@ def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _english():
+    """Service messages and stored reasons in English unless a test asks for zh-Hans (the
+    product's default language is zh-Hans; the catalog tests check that side)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _celery_eager():
     """Unit tests run tasks in-process (tests/integration start a real worker instead)."""

@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Count, OuterRef, Subquery
 from django.urls import reverse
 from django.utils.html import format_html
@@ -9,6 +10,7 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import display
 
 from ..models import Complaint, Customer
+from ..services import sla
 from ..services.customers import normalize_email, normalize_phone, phone_search_key
 from .pagination import EstimatedCountPaginator
 
@@ -107,6 +109,18 @@ class CustomerAdmin(ModelAdmin):
         (_("Record"), {"fields": ("created_at", "updated_at")}),
     )
     inlines = [ComplaintHistoryInline]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "tier" in form.changed_data:
+            # The tier can select another SLA policy for the customer's open complaints.
+            transaction.on_commit(
+                lambda: sla.recompute_open(
+                    reason=_("The customer's tier changed."),
+                    customer_id=obj.pk,
+                    actor=request.user,
+                )
+            )
 
     def get_queryset(self, request):
         # A correlated subquery is evaluated for the rows shown only, not the whole table.

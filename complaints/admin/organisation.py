@@ -1,10 +1,12 @@
 from django.contrib import admin
+from django.db import transaction
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import display
 
 from ..models import Category, Department, DepartmentMembership
+from ..services import sla
 from ..services.categories import rebuild_paths
 
 
@@ -52,6 +54,14 @@ class CategoryAdmin(ModelAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         rebuild_paths()
+        if change and "parent" in form.changed_data:
+            # Policies narrowed to a category cover its subcategories: moving one can change
+            # which policy applies.
+            transaction.on_commit(
+                lambda: sla.recompute_open(
+                    reason=_("The category tree changed."), actor=request.user
+                )
+            )
 
     def has_delete_permission(self, request, obj=None):
         return False  # complaints keep their category: deactivate instead

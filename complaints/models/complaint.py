@@ -213,10 +213,9 @@ class Complaint(models.Model):
         _("resolution clock started"), null=True, editable=False
     )
     sla_paused_at = models.DateTimeField(_("clock paused since"), null=True, editable=False)
-    # Working seconds each pending deadline was pushed back by pauses (awaiting customer).
-    ack_paused_seconds = models.PositiveIntegerField(default=0, editable=False)
-    response_paused_seconds = models.PositiveIntegerField(default=0, editable=False)
-    resolve_paused_seconds = models.PositiveIntegerField(default=0, editable=False)
+    # Finished pauses of the clock (awaiting customer) as [start, end] ISO pairs; deadlines
+    # are computed from them on the current clock, so a policy change keeps them right.
+    sla_pauses = models.JSONField(_("clock pauses"), default=list, editable=False)
     deadline_provisional = models.BooleanField(
         _("deadline provisional"),
         default=False,

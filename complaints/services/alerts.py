@@ -86,7 +86,7 @@ def _points(complaint: Complaint, ctx: sla.Context) -> list[tuple[str, int, date
     if policy is None:
         return points
     clock = clock_for_policy(policy, ctx.calendars)
-    for kind, due_field, warn_field, _paused, met_field in sla.KINDS:
+    for kind, due_field, warn_field, met_field in sla.KINDS:
         due = getattr(complaint, due_field)
         if getattr(complaint, met_field) is not None or due is None:
             continue

@@ -361,18 +361,25 @@ def _move_clock(complaint: Complaint, source: str, target: str, *, user, now) ->
     """Waiting for the customer stops the SLA clock; reopening starts a new resolution clock."""
     if target == Status.AWAITING_CUSTOMER:
         sla.pause(complaint, now=now)
+        _event(
+            complaint,
+            ComplaintEvent.Kind.DEADLINES,
+            user=user,
+            now=now,
+            note=_("The clock stopped while waiting for the customer."),
+            data={"paused_at": timezone.localtime(now).isoformat()},
+        )
         return
     if source == Status.AWAITING_CUSTOMER:
+        sla.resume(complaint, now=now)
         reason = _("The clock resumed after waiting for the customer.")
     elif target == Status.REOPENED:
         sla.restart_resolution_clock(complaint, now=now)
         reason = _("Reopened: a new resolution clock starts.")
     else:
         return
-    ctx = sla.Context.load()
-    sla.resume(complaint, ctx, now=now)
     if complaint.is_open:
-        sla.apply(complaint, ctx, reason=reason, user=user, now=now)
+        sla.apply(complaint, sla.Context.load(), reason=reason, user=user, now=now)
 
 
 def _lock_merge_target(complaint: Complaint, merge_into: Complaint | None) -> Complaint:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -18,8 +18,10 @@ from .locking import check_version, lock
 
 WINDOW = timedelta(days=30)
 CLUSTER_CUSTOMERS = 3
-# Complaints that count as "the same complaint again": not discarded as invalid or duplicate.
+# Earlier complaints of the same customer: not discarded as invalid or as a duplicate.
 COUNTED = ~Q(status__in=(Status.INVALID, Status.MERGED))
+# Complainants of a cluster: a complaint merged into another still brought its customer.
+CLUSTER_COUNTED = ~Q(status=Status.INVALID)
 # Facts the rules read; an edit of any of them re-evaluates the level.
 RULE_FIELDS = frozenset(
     {
@@ -48,21 +50,32 @@ def _refs(complaints) -> str:
 
 
 def _cluster(complaint: Complaint) -> list[Complaint]:
-    """Complaints about the same item in the same category within 30 days before it."""
+    """The other complaints about the same item in the same category that form, with this
+    one, 3+ different customers within some 30-day window (empty if there is none)."""
     if not complaint.item_ref or complaint.category_id is None:
         return []
-    return list(
+    near = list(
         Complaint.objects.filter(
-            COUNTED,
+            CLUSTER_COUNTED,
             category_id=complaint.category_id,
             item_ref=complaint.item_ref,
             received_at__gte=complaint.received_at - WINDOW,
-            received_at__lte=complaint.received_at,
+            received_at__lte=complaint.received_at + WINDOW,
         )
         .exclude(pk=complaint.pk)
         .only("pk", "reference", "customer_id", "status", "received_at")
         .order_by("received_at", "pk")
     )
+    members = sorted([*near, complaint], key=lambda c: (c.received_at, c.pk or 0))
+    cluster: dict[int, Complaint] = {}
+    for first in members:  # every 30-day window that starts at a complaint and holds this one
+        end = first.received_at + WINDOW
+        if not first.received_at <= complaint.received_at <= end:
+            continue
+        window = [c for c in members if first.received_at <= c.received_at <= end]
+        if len({c.customer_id for c in window}) >= CLUSTER_CUSTOMERS:
+            cluster.update((id(c), c) for c in window if c is not complaint)
+    return sorted(cluster.values(), key=lambda c: (c.received_at, c.pk))
 
 
 def findings(complaint: Complaint, *, now: datetime, assisting: bool = False) -> list[Finding]:
@@ -79,7 +92,7 @@ def findings(complaint: Complaint, *, now: datetime, assisting: bool = False) ->
         found.append(Finding(2, _("%(n)s households/customers affected (3 to 9).") % {"n": n}))
     others = _cluster(complaint)
     customers = {c.customer_id for c in others} | {complaint.customer_id}
-    if len(customers) >= CLUSTER_CUSTOMERS:
+    if others:
         found.append(
             Finding(
                 2,
@@ -91,7 +104,7 @@ def findings(complaint: Complaint, *, now: datetime, assisting: bool = False) ->
                     "n": len(customers),
                     "item": complaint.item_ref,
                     "category": complaint.category,
-                    "refs": _refs([*others, complaint]),
+                    "refs": _refs(sorted([*others, complaint], key=lambda c: c.received_at)),
                 },
                 cluster=tuple(c.pk for c in others if c.status in OPEN_STATUSES),
             )
@@ -173,8 +186,11 @@ def evaluate(
     level = found[0].level if found else Severity.GENERAL
     if complaint.pk is None:  # intake: the level starts from the rules
         if not complaint.severity_overridden:
-            complaint.severity = min(complaint.severity, level)
-            complaint.severity_reason = _rule_reason(complaint.severity, found)
+            if complaint.severity < level:  # recorded higher than the rules say
+                complaint.severity_reason = _("Level set when the complaint was recorded.")
+            else:
+                complaint.severity = level
+                complaint.severity_reason = _rule_reason(level, found)
     elif _raise_to(complaint, level, _rule_reason(level, found), ctx, user=user, now=now):
         sla.apply(complaint, ctx, reason=_("The severity changed."), user=user, now=now)
     raised = []
@@ -186,12 +202,16 @@ def evaluate(
 
 def _raise_others(ids, reason: str, ctx: sla.Context, *, user, now) -> list[int]:
     raised = []
-    others = (
-        Complaint.objects.filter(pk__in=ids, status__in=OPEN_STATUSES)
-        .select_related("customer")
-        .select_for_update(of=("self",))
-        .order_by("pk")
-    )
+    # Only members that still need raising; rows another transaction holds are skipped (it
+    # evaluates them itself, and the periodic check catches anything left) - waiting for
+    # them could deadlock two edits of the same cluster.
+    others = Complaint.objects.filter(
+        pk__in=ids,
+        status__in=OPEN_STATUSES,
+        severity__gt=Severity.MAJOR,
+        severity_overridden=False,
+    ).select_related("customer")
+    others = others.select_for_update(of=("self",), skip_locked=True).order_by("pk")
     for other in others:
         if _raise_to(other, Severity.MAJOR, reason, ctx, user=user, now=now):
             sla.apply(other, ctx, reason=_("The severity changed."), user=user, now=now)
@@ -202,14 +222,26 @@ def _raise_others(ids, reason: str, ctx: sla.Context, *, user, now) -> list[int]
 
 
 def reevaluate_open(*, now: datetime | None = None, batch_size: int = 200) -> int:
-    """The periodic check for rules that become true with time (open > 30 days through our
-    own fault). Safe to run repeatedly and concurrently; returns how many complaints rose."""
+    """The periodic check: rules that become true with time (open > 30 days through our own
+    fault) and clusters that concurrent edits completed without noticing. Safe to run
+    repeatedly and concurrently; returns how many complaints rose."""
     now = now or timezone.now()
     ctx = sla.Context.load()
+    due = Q(fault=Fault.OURS, received_at__lt=now - WINDOW)
+    groups = (
+        Complaint.objects.filter(CLUSTER_COUNTED, received_at__gte=now - 2 * WINDOW)
+        .exclude(item_ref="")
+        .exclude(category=None)
+        .values("category_id", "item_ref")
+        .annotate(customers=Count("customer_id", distinct=True))
+        .filter(customers__gte=CLUSTER_CUSTOMERS)
+        .values_list("category_id", "item_ref")
+    )
+    for category_id, item_ref in groups[:500]:
+        due |= Q(category_id=category_id, item_ref=item_ref, received_at__gte=now - 2 * WINDOW)
     candidates = Complaint.objects.filter(
+        due,
         status__in=OPEN_STATUSES,
-        fault=Fault.OURS,
-        received_at__lt=now - WINDOW,
         severity__gt=Severity.MAJOR,
         severity_overridden=False,
     )
@@ -225,11 +257,15 @@ def reevaluate_open(*, now: datetime | None = None, batch_size: int = 200) -> in
             if not batch:
                 return raised
             last_pk = batch[-1].pk
+            done: set[int] = set()  # raised with a cluster earlier in this batch
             for complaint in batch:
-                found = findings(complaint, now=now)
-                level = found[0].level if found else Severity.GENERAL
-                if _raise_to(complaint, level, _rule_reason(level, found), ctx, user=None, now=now):
-                    sla.apply(complaint, ctx, reason=_("The severity changed."), now=now)
+                if complaint.pk in done:
+                    continue
+                before = complaint.severity
+                others = evaluate(complaint, ctx, now=now)
+                done.update(others)
+                raised += len(others)
+                if complaint.severity != before:
                     complaint.updated_at = now
                     complaint.save()
                     raised += 1
@@ -284,30 +320,37 @@ def override(
 def clear_override(
     complaint_id: int, *, user, expected_version: int | None = None, now=None
 ) -> Complaint:
-    """Hand the level back to the rules; they may raise it again at once."""
+    """Hand the level back to the rules: the complaint takes the level they give now (which
+    may be lower than the hand-set one)."""
     now = now or timezone.now()
     if user is None or not user.has_perm("complaints.override_severity"):
         raise NotPermitted(_("You do not have permission to do this."))
     with transaction.atomic():
         complaint = lock(complaint_id)
         check_version(complaint, expected_version)
+        if not complaint.is_open:
+            raise ServiceError(_("Reopen the complaint to change its severity."))
         if not complaint.severity_overridden:
             raise ServiceError(_("The severity was not set by hand."))
+        found = findings(complaint, now=now, assisting=complaint.assisting_departments.exists())
+        level = found[0].level if found else Severity.GENERAL
+        old = complaint.severity
         complaint.severity_overridden = False
+        complaint.severity = level
+        complaint.severity_reason = _rule_reason(level, found)
         ComplaintEvent.objects.create(
             complaint=complaint,
             kind=ComplaintEvent.Kind.SEVERITY,
             actor=user,
             created_at=now,
-            note=_("Severity handed back to the rules."),
-            data={"from": complaint.severity, "to": complaint.severity, "override": False},
+            note=_("Severity handed back to the rules: %(reason)s")
+            % {"reason": complaint.severity_reason},
+            data={"from": old, "to": level, "override": False},
         )
-        evaluate(
-            complaint,
-            sla.Context.load(),
-            user=user,
-            now=now,
-            assisting=complaint.assisting_departments.exists(),
+        if level == Severity.CRISIS and old != level:
+            alerts.notify_soon(complaint)
+        sla.apply(
+            complaint, sla.Context.load(), reason=_("The severity changed."), user=user, now=now
         )
         complaint.version += 1
         complaint.updated_at = now

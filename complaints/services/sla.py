@@ -27,17 +27,11 @@ from ..sla.clock import Clock
 from .calendars import calendars_by_id, clock_for_policy
 from .deadlines import earliest_pending
 
-# (kind, due field, warning field, paused field, met-at field, policy amount/unit prefix)
+# (kind = policy field prefix, due field, warning field, met-at field)
 KINDS = (
-    ("ack", "ack_due_at", "ack_warn_at", "ack_paused_seconds", "acknowledged_at"),
-    (
-        "response",
-        "response_due_at",
-        "response_warn_at",
-        "response_paused_seconds",
-        "first_response_at",
-    ),
-    ("resolve", "resolve_due_at", "resolve_warn_at", "resolve_paused_seconds", "resolved_at"),
+    ("ack", "ack_due_at", "ack_warn_at", "acknowledged_at"),
+    ("response", "response_due_at", "response_warn_at", "first_response_at"),
+    ("resolve", "resolve_due_at", "resolve_warn_at", "resolved_at"),
 )
 DEADLINE_FIELDS = (
     *(f for kind in KINDS for f in kind[1:3]),
@@ -122,11 +116,15 @@ def compute(complaint: Complaint, ctx: Context, *, tier=_UNKNOWN) -> dict:
     clock = clock_for_policy(policy, ctx.calendars)
     values: dict = {"sla_policy_id": policy.pk if policy else None}
     provisional = False
-    for kind, due_field, warn_field, paused_field, met_field in KINDS:
-        if getattr(complaint, met_field) is not None or policy is None:
-            # Met deadlines are history; without a policy there is no target.
-            values[due_field] = getattr(complaint, due_field) if policy else None
-            values[warn_field] = getattr(complaint, warn_field) if policy else None
+    pauses = finished_pauses(complaint)
+    for kind, due_field, warn_field, met_field in KINDS:
+        if getattr(complaint, met_field) is not None:
+            # Met deadlines are history: they never move, whatever the policy does now.
+            values[due_field] = getattr(complaint, due_field)
+            values[warn_field] = getattr(complaint, warn_field)
+            continue
+        if policy is None:
+            values[due_field] = values[warn_field] = None
             continue
         start = complaint.received_at
         if kind == "resolve" and complaint.resolve_clock_started_at:
@@ -134,14 +132,22 @@ def compute(complaint: Complaint, ctx: Context, *, tier=_UNKNOWN) -> dict:
         allowed = allowance_seconds(
             getattr(policy, f"{kind}_amount"), getattr(policy, f"{kind}_unit"), clock
         )
-        paused = getattr(complaint, paused_field)
-        values[due_field] = clock.add(start, allowed + paused)
-        values[warn_field] = clock.add(start, allowed * policy.warning_percent // 100 + paused)
-        provisional = provisional or clock.provisional(start, values[due_field])
+        due = clock.add(start, allowed)
+        warn = clock.add(start, allowed * policy.warning_percent // 100)
+        for paused_at, resumed_at in pauses:
+            if paused_at < start:
+                continue  # an earlier clock cycle (before reopening)
+            # A point not yet reached when the clock stopped resumes with the time it had left.
+            if paused_at < due:
+                due = clock.add(resumed_at, clock.between(paused_at, due))
+            if paused_at < warn:
+                warn = clock.add(resumed_at, clock.between(paused_at, warn))
+        values[due_field], values[warn_field] = due, warn
+        provisional = provisional or clock.provisional(start, due)
     values["deadline_provisional"] = provisional
     values["due_at"] = earliest_pending(
         complaint.status,
-        tuple(getattr(complaint, kind[4]) for kind in KINDS),
+        tuple(getattr(complaint, kind[3]) for kind in KINDS),
         tuple(values[kind[1]] for kind in KINDS),
     )
     values["next_alert_at"] = next_alert_point(complaint, values)
@@ -157,7 +163,7 @@ def next_alert_point(complaint: Complaint, values: dict) -> datetime | None:
     if complaint.status != Status.AWAITING_CUSTOMER:
         points = [
             values[warn]
-            for _kind, _due, warn, _paused, met in KINDS
+            for _kind, _due, warn, met in KINDS
             if getattr(complaint, met) is None and values[warn] is not None
         ]
     if complaint.severity == Severity.CRISIS:
@@ -220,26 +226,26 @@ def pause(complaint: Complaint, *, now) -> None:
         complaint.sla_paused_at = now
 
 
-def resume(complaint: Complaint, ctx: Context, *, now) -> None:
-    """Restart the clock: each deadline not yet passed when the clock stopped moves back by
-    the working time the pause lasted; a deadline already missed stays missed."""
-    paused_at = complaint.sla_paused_at
-    if paused_at is None:
+def resume(complaint: Complaint, *, now) -> None:
+    """Restart the clock: the pause is recorded and `compute` gives every deadline not yet
+    reached when the clock stopped the working time it had left then."""
+    if complaint.sla_paused_at is None:
         return
+    pause = [complaint.sla_paused_at.isoformat(), now.isoformat()]
+    complaint.sla_pauses = [*complaint.sla_pauses, pause]
     complaint.sla_paused_at = None
-    # The pause is measured on the clock of the policy that set the deadlines.
-    clock = clock_for_policy(ctx.policies.by_id.get(complaint.sla_policy_id), ctx.calendars)
-    paused = clock.between(paused_at, now)
-    for _kind, due_field, _warn, paused_field, met_field in KINDS:
-        due = getattr(complaint, due_field)
-        if getattr(complaint, met_field) is None and due is not None and due > paused_at:
-            setattr(complaint, paused_field, getattr(complaint, paused_field) + paused)
+
+
+def finished_pauses(complaint: Complaint) -> list[tuple[datetime, datetime]]:
+    return [
+        (datetime.fromisoformat(start), datetime.fromisoformat(end))
+        for start, end in complaint.sla_pauses
+    ]
 
 
 def restart_resolution_clock(complaint: Complaint, *, now) -> None:
-    """Reopening starts a new resolution clock."""
+    """Reopening starts a new resolution clock (earlier pauses belong to the old one)."""
     complaint.resolve_clock_started_at = now
-    complaint.resolve_paused_seconds = 0
     complaint.resolve_due_at = complaint.resolve_warn_at = None
 
 
@@ -248,12 +254,14 @@ def recompute_open(
     reason: str,
     calendar_id: int | None = None,
     severity: int | None = None,
+    customer_id: int | None = None,
     provisional_only: bool = False,
     actor=None,
     now: datetime | None = None,
     batch_size: int = 500,
 ) -> int:
-    """Recompute the deadlines of open complaints after a calendar or policy changed.
+    """Recompute the deadlines of open complaints after a calendar, policy, customer tier or
+    the category tree changed (no filter: every open complaint).
 
     Works in batches, each in its own transaction with the rows locked; returns how many
     complaints' deadlines moved. Safe to run repeatedly."""
@@ -266,6 +274,8 @@ def recompute_open(
         rows = rows.filter(severity=severity)
     if calendar_id is not None:
         rows = rows.filter(sla_policy__calendar_id=calendar_id)
+    if customer_id is not None:
+        rows = rows.filter(customer_id=customer_id)
     moved, last_pk = 0, 0
     while True:
         with transaction.atomic():

@@ -231,8 +231,10 @@ def test_override_holds_until_cleared(manager):
     assert Complaint.objects.get(pk=c.pk).severity == Severity.GENERAL
     c = severity.clear_override(c.pk, user=manager)
     assert (c.severity, c.severity_overridden) == (Severity.MAJOR, False)
-    kinds = [e.data.get("override") for e in severity_events(c)]
-    assert kinds == [True, False, None]
+    assert "May lead to litigation." in c.severity_reason
+    events = severity_events(c)
+    assert [e.data.get("override") for e in events] == [True, False]
+    assert (events[1].data["from"], events[1].data["to"]) == (Severity.GENERAL, Severity.MAJOR)
 
 
 def test_override_refuses_a_stale_form(manager):
@@ -258,7 +260,7 @@ def test_admin_override_and_clear(manager_client, manager):
     assert response.status_code == 302
     c.refresh_from_db()
     assert c.severity_overridden is False
-    assert c.severity == Severity.MAJOR  # only rises: the hand-set level stays
+    assert c.severity == Severity.GENERAL  # the rules decide again
 
 
 def test_user_without_override_permission_sees_no_override(login_client, manager):
@@ -273,3 +275,56 @@ def test_user_without_override_permission_sees_no_override(login_client, manager
     )
     assert response.status_code == 200 and "permission" in response.content.decode()
     assert Complaint.objects.get(pk=c.pk).severity == Severity.GENERAL
+
+
+def test_clearing_an_override_on_a_finished_complaint_is_refused(manager):
+    c = intake(manager)
+    c = severity.override(c.pk, user=manager, severity=Severity.CRISIS, reason="Press")
+    walk_to(c, Status.CLOSED, user=manager)
+    with pytest.raises(ServiceError):
+        severity.clear_override(c.pk, user=manager)
+    c.refresh_from_db()
+    assert (c.severity, c.severity_overridden) == (Severity.CRISIS, True)
+
+
+def test_cluster_completed_by_a_backdated_intake(manager, leak):
+    now = timezone.now()
+    a = intake(manager, category=leak, item_ref="B7-9", received_at=now - timedelta(days=10))
+    b = intake(manager, category=leak, item_ref="B7-9", received_at=now - timedelta(days=2))
+    # Logged after the fact: received before the other two.
+    c = intake(manager, category=leak, item_ref="B7-9", received_at=now - timedelta(days=20))
+    assert c.severity == Severity.MAJOR
+    assert {Complaint.objects.get(pk=x.pk).severity for x in (a, b)} == {Severity.MAJOR}
+
+
+def test_cluster_completed_by_correcting_an_older_complaint(manager, leak):
+    now = timezone.now()
+    typo = intake(manager, category=leak, item_ref="B7-1", received_at=now - timedelta(days=9))
+    intake(manager, category=leak, item_ref="B7-9", received_at=now - timedelta(days=5))
+    intake(manager, category=leak, item_ref="B7-9", received_at=now - timedelta(days=1))
+    lifecycle.update_complaint(
+        typo.pk, user=manager, changes={"item_ref": "B7-9"}, expected_version=1
+    )
+    assert set(Complaint.objects.filter(item_ref="B7-9").values_list("severity", flat=True)) == {
+        Severity.MAJOR
+    }
+
+
+def test_a_merged_complaint_still_counts_its_customer(manager, leak):
+    x = intake(manager, category=leak, item_ref="B7-9")
+    y = intake(manager, category=leak, item_ref="B7-9")
+    lifecycle.transition(y.pk, Status.MERGED, user=manager, note="Same leak", merge_into=x)
+    z = intake(manager, category=leak, item_ref="B7-9")
+    assert z.severity == Severity.MAJOR
+    assert Complaint.objects.get(pk=x.pk).severity == Severity.MAJOR
+
+
+def test_periodic_check_finds_a_cluster_missed_by_concurrent_edits(manager, leak):
+    complaints = [intake(manager, category=leak, item_ref="B7-9") for _ in range(3)]
+    # As if two edits committed side by side, each seeing only two customers.
+    Complaint.objects.filter(pk__in=[c.pk for c in complaints]).update(severity=Severity.GENERAL)
+    assert severity.reevaluate_open() == 3
+    assert severity.reevaluate_open() == 0
+    assert set(Complaint.objects.filter(item_ref="B7-9").values_list("severity", flat=True)) == {
+        Severity.MAJOR
+    }

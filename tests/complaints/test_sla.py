@@ -195,8 +195,10 @@ def test_awaiting_customer_pauses_and_resumes_with_the_remaining_time(manager, c
     # The first response (due Wed 4 Nov 18:00, not yet given) moves by the same two days.
     assert c.response_due_at == sh(2026, 11, 6, 18, 0)
     assert c.due_at == c.response_due_at
-    event = c.events.filter(kind=ComplaintEvent.Kind.DEADLINES).get()
-    assert event.note == gettext("The clock resumed after waiting for the customer.")
+    stopped, resumed = c.events.filter(kind=ComplaintEvent.Kind.DEADLINES).order_by("pk")
+    assert stopped.note == gettext("The clock stopped while waiting for the customer.")
+    assert resumed.note == gettext("The clock resumed after waiting for the customer.")
+    event = resumed
     assert event.data["changes"]["resolve_due_at"][1].startswith("2026-11-12T18:00")
 
 
@@ -315,3 +317,34 @@ def test_deadline_computation_is_batched_without_per_row_queries(manager, cn2026
     with CaptureQueriesContext(connection) as many:
         sla.recompute_open(reason="y", severity=Severity.GENERAL)
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_a_pause_is_measured_on_the_clock_in_force(manager, cn2026):
+    """Paused two working days on the business calendar, then raised to a crisis (24x7):
+    the pause counts as the 48 wall-clock hours it lasted."""
+    c = record(sh(2026, 11, 2, 9, 0), manager)  # Monday
+    with time_machine.travel(sh(2026, 11, 2, 9, 0), tick=False):
+        walk_to(c, Status.INVESTIGATING, user=manager)
+        lifecycle.transition(c.pk, Status.AWAITING_CUSTOMER, user=manager, note="Photos")
+    with time_machine.travel(sh(2026, 11, 4, 9, 0), tick=False):
+        c = lifecycle.transition(c.pk, Status.INVESTIGATING, user=manager)
+    with time_machine.travel(sh(2026, 11, 4, 10, 0), tick=False):
+        c = lifecycle.update_complaint(
+            c.pk, user=manager, changes={"media_risk": True}, expected_version=c.version
+        )
+    c.refresh_from_db()
+    assert c.severity == Severity.CRISIS
+    # 24 h around the clock from Mon 09:00, plus the 48 h the clock stood.
+    assert c.resolve_due_at == sh(2026, 11, 5, 9, 0)
+
+
+def test_met_deadlines_survive_a_deactivated_policy(manager, cn2026):
+    c = record(sh(2026, 11, 2, 9, 0), manager)
+    with time_machine.travel(sh(2026, 11, 2, 10, 0), tick=False):
+        c = lifecycle.transition(c.pk, Status.ACKNOWLEDGED, user=manager)
+    ack_due = c.ack_due_at
+    SLAPolicy.objects.filter(severity=Severity.GENERAL).update(active=False)
+    sla.recompute_open(reason="Policies retired")
+    c.refresh_from_db()
+    assert c.ack_due_at == ack_due
+    assert c.resolve_due_at is None and c.due_at is None

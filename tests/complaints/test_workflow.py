@@ -126,9 +126,9 @@ def test_every_allowed_edge(edge, manager, new_complaint, at_t0):
     new_events = list(
         ComplaintEvent.objects.filter(complaint=complaint).exclude(pk__in=before["events"])
     )
-    # Leaving "awaiting customer" restarts the SLA clock and reopening starts a new
-    # resolution clock: the moved deadlines follow the status change on the timeline.
-    moves_clock = edge.target == S.REOPENED or (
+    # Waiting for the customer stops the SLA clock, leaving it restarts it and reopening
+    # starts a new resolution clock: the clock entry follows the status change.
+    moves_clock = edge.target in (S.REOPENED, S.AWAITING_CUSTOMER) or (
         edge.source == S.AWAITING_CUSTOMER and edge.target in OPEN_STATUSES
     )
     kinds = [e.kind for e in new_events]

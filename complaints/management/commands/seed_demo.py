@@ -458,10 +458,8 @@ class Timeline:
         if target == S.AWAITING_CUSTOMER:
             sla.pause(c, now=t)
         elif source == S.AWAITING_CUSTOMER:
-            sla.resume(c, self.seeder.sla, now=t)
+            sla.resume(c, now=t)
             self.seeder.set_deadlines(c)
-        elif target == S.REOPENED:
-            sla.restart_resolution_clock(c, now=t)
         if target == S.ACKNOWLEDGED and c.acknowledged_at is None:
             c.acknowledged_at = t
         elif target == S.RESOLVED:
@@ -471,6 +469,8 @@ class Timeline:
         elif target == S.REOPENED:
             c.reopened_count += 1
             c.resolved_at = c.closed_at = None
+            sla.restart_resolution_clock(c, now=t)
+            self.seeder.set_deadlines(c)
         elif target == S.INVALID:
             c.invalid_reason = note
 
