@@ -1,0 +1,305 @@
+"""Deadline enforcement with frozen time: reminders, escalations, crisis notices, inbox,
+email delivery with retries, exactly-once by database constraint."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core import mail
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from complaints import tasks
+from complaints.models import (
+    Complaint,
+    ComplaintEvent,
+    DeadlineAlert,
+    DepartmentMembership,
+    Notification,
+    NotificationList,
+    Severity,
+    SLAPolicy,
+    Status,
+)
+from complaints.services import alerts, lifecycle
+from tests.factories import (
+    CustomerFactory,
+    DepartmentFactory,
+    MembershipFactory,
+    UserFactory,
+    make_complaint,
+)
+
+SH = ZoneInfo("Asia/Shanghai")
+pytestmark = pytest.mark.django_db
+Kind, Level = DeadlineAlert.Kind, DeadlineAlert.Level
+
+
+def sh(*args) -> datetime:
+    return datetime(*args, tzinfo=SH)
+
+
+@pytest.fixture
+def team():
+    """A department with a head and two members; complaint managers and a crisis list."""
+    department = DepartmentFactory(code="service", name="Customer service")
+    head = UserFactory(username="head", email="head@example.com")
+    members = [UserFactory(username=f"m{i}", email=f"m{i}@example.com") for i in range(2)]
+    MembershipFactory(department=department, user=head, role=DepartmentMembership.Role.HEAD)
+    for member in members:
+        MembershipFactory(department=department, user=member)
+    manager = UserFactory(username="boss", email="boss@example.com")
+    NotificationList.objects.get(code="managers").users.add(manager)
+    crisis_officer = UserFactory(username="pr", email="pr@example.com")
+    crisis = NotificationList.objects.get(code="crisis")
+    crisis.users.add(crisis_officer)
+    crisis.extra_emails = "press-office@example.com\n"
+    crisis.save()
+    return {
+        "department": department,
+        "head": head,
+        "members": members,
+        "manager": manager,
+        "crisis": crisis_officer,
+    }
+
+
+def record(at, user, team, **fields):
+    fields.setdefault("department", team["department"])
+    with time_machine.travel(at, tick=False):
+        return make_complaint(user=user, received_at=at, **fields)
+
+
+def sweep_at(at):
+    return alerts.sweep(now=at)
+
+
+def alert_keys(complaint):
+    return sorted((a.kind, a.level) for a in DeadlineAlert.objects.filter(complaint=complaint))
+
+
+def test_warning_reminds_the_assignee_then_escalates_twice(manager, team):
+    assignee = team["members"][0]
+    # Monday 09:00, severity 4: acknowledge within 9 working hours (Mon 18:00), warning at
+    # 75 % (Mon 15:45); second escalation half an allowance after the deadline (Tue 13:30).
+    c = record(sh(2026, 11, 2, 9, 0), manager, team, assignee=assignee)
+    assert c.next_alert_at == sh(2026, 11, 2, 15, 45)
+
+    assert sweep_at(sh(2026, 11, 2, 15, 44)).alerts == 0
+    result = sweep_at(sh(2026, 11, 2, 15, 45))
+    assert result.alerts == 1
+    (warning,) = DeadlineAlert.objects.all()
+    assert (warning.kind, warning.level) == (Kind.ACK, Level.WARNING)
+    assert warning.recipients == [assignee.pk]
+    assert warning.emails == [assignee.email]
+    assert warning.deadline == sh(2026, 11, 2, 18, 0)
+    c.refresh_from_db()
+    assert c.next_alert_at == sh(2026, 11, 2, 18, 0)
+
+    sweep_at(sh(2026, 11, 2, 18, 0))
+    escalation = DeadlineAlert.objects.get(level=Level.ESCALATION_1)
+    assert escalation.recipients == [team["head"].pk]
+    c.refresh_from_db()
+    assert c.escalation_level == 1
+
+    sweep_at(sh(2026, 11, 3, 13, 30))
+    second = DeadlineAlert.objects.get(level=Level.ESCALATION_2)
+    assert second.recipients == [team["manager"].pk]
+    c.refresh_from_db()
+    assert c.escalation_level == 2
+
+    kinds = alert_keys(c)
+    assert (Kind.ACK, 0) in kinds and (Kind.ACK, 1) in kinds and (Kind.ACK, 2) in kinds
+    # Each is on the timeline and in the recipients' inboxes.
+    assert c.events.filter(kind=ComplaintEvent.Kind.ALERT).count() == len(kinds)
+    assert Notification.objects.filter(user=team["head"], complaint=c).count() == 1
+
+
+def test_unassigned_complaint_reminds_the_department(manager, team):
+    record(sh(2026, 11, 2, 9, 0), manager, team)
+    sweep_at(sh(2026, 11, 2, 16, 0))
+    (warning,) = DeadlineAlert.objects.all()
+    assert sorted(warning.recipients) == sorted(u.pk for u in [team["head"], *team["members"]])
+
+
+def test_department_without_head_escalates_to_the_managers(manager, team):
+    DepartmentMembership.objects.filter(role=DepartmentMembership.Role.HEAD).delete()
+    record(sh(2026, 11, 2, 9, 0), manager, team)
+    sweep_at(sh(2026, 11, 2, 18, 0))
+    escalation = DeadlineAlert.objects.get(level=Level.ESCALATION_1)
+    assert escalation.recipients == [team["manager"].pk]
+
+
+def test_sweeping_again_sends_nothing_twice(manager, team):
+    for day in (2, 3):
+        record(sh(2026, 11, day, 9, 0), manager, team)
+    at = sh(2026, 11, 4, 12, 0)
+    first = sweep_at(at)
+    assert first.alerts > 0
+    counts = (DeadlineAlert.objects.count(), Notification.objects.count())
+    # Move every bookmark back as if the sweep had crashed before saving them.
+    Complaint.objects.update(next_alert_at=sh(2026, 11, 1))
+    assert sweep_at(at).alerts == 0
+    assert sweep_at(at).alerts == 0
+    assert (DeadlineAlert.objects.count(), Notification.objects.count()) == counts
+
+
+def test_database_refuses_a_second_alert_for_the_same_point(manager, team):
+    c = record(sh(2026, 11, 2, 9, 0), manager, team)
+    sweep_at(sh(2026, 11, 2, 16, 0))
+    alert = DeadlineAlert.objects.get()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        DeadlineAlert.objects.create(
+            complaint=c, kind=alert.kind, level=alert.level, deadline=alert.deadline
+        )
+
+
+def test_no_warning_once_overdue_and_no_alerts_for_finished_work(manager, team):
+    open_one = record(sh(2026, 11, 2, 9, 0), manager, team)
+    closed = record(sh(2026, 11, 2, 9, 0), manager, team, solution="x", resolution="y")
+    with time_machine.travel(sh(2026, 11, 2, 10, 0), tick=False):
+        lifecycle.transition(closed.pk, Status.INVALID, user=manager, note="Duplicate call")
+    # The sweep was down all day: the deadline is missed when it finally runs.
+    sweep_at(sh(2026, 11, 2, 19, 0))
+    assert alert_keys(open_one) == [(Kind.ACK, Level.ESCALATION_1)]
+    assert alert_keys(closed) == []
+
+
+def test_paused_complaint_gets_no_reminders_until_it_resumes(manager, team):
+    c = record(sh(2026, 11, 2, 9, 0), manager, team)
+    with time_machine.travel(sh(2026, 11, 2, 9, 30), tick=False):
+        lifecycle.transition(c.pk, Status.ACKNOWLEDGED, user=manager)
+        lifecycle.transition(c.pk, Status.INVESTIGATING, user=manager)
+        lifecycle.transition(c.pk, Status.AWAITING_CUSTOMER, user=manager, note="Photos")
+    assert sweep_at(sh(2026, 11, 10, 9, 0)).alerts == 0
+    with time_machine.travel(sh(2026, 11, 10, 9, 0), tick=False):
+        c = lifecycle.transition(c.pk, Status.INVESTIGATING, user=manager)
+    c.refresh_from_db()
+    assert c.next_alert_at is not None and c.next_alert_at > sh(2026, 11, 10, 9, 0)
+
+
+def test_crisis_notifies_the_crisis_list_at_intake(
+    manager, team, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        c = record(sh(2026, 11, 2, 9, 0), manager, team, media_risk=True)
+    assert c.severity == Severity.CRISIS
+    notice = DeadlineAlert.objects.get(kind=Kind.CRISIS)
+    assert notice.recipients == [team["crisis"].pk]
+    assert set(notice.emails) == {"pr@example.com", "press-office@example.com"}
+    # Escalations of a crisis also go to the crisis list.
+    sweep_at(sh(2026, 11, 2, 10, 0))  # acknowledge within 1 hour, around the clock
+    escalation = DeadlineAlert.objects.get(kind=Kind.ACK, level=Level.ESCALATION_1)
+    assert team["crisis"].pk in escalation.recipients
+    assert "press-office@example.com" in escalation.emails
+
+
+def test_reassign_on_breach(manager, team):
+    SLAPolicy.objects.filter(severity=Severity.GENERAL).update(reassign_on_breach=True)
+    c = record(sh(2026, 11, 2, 9, 0), manager, team, assignee=team["members"][0])
+    sweep_at(sh(2026, 11, 2, 18, 0))
+    c.refresh_from_db()
+    assert c.assignee == team["head"]
+    event = c.events.filter(kind=ComplaintEvent.Kind.ASSIGNMENT).last()
+    assert event.data["automatic"] is True
+
+
+def test_sweep_query_count_does_not_grow_with_batch_size(manager, team):
+    def run(n, day):
+        Complaint.objects.update(status=Status.CLOSED)  # only the new ones are due
+        for _ in range(n):
+            record(sh(2026, 11, day, 9, 0), manager, team, customer=CustomerFactory())
+        with CaptureQueriesContext(connection) as queries:
+            result = sweep_at(sh(2026, 11, day, 16, 0))
+        assert result.complaints == n
+        return len(queries.captured_queries)
+
+    assert run(3, 2) == run(30, 3)
+
+
+def test_email_is_bilingual_and_sent_once(manager, team):
+    record(sh(2026, 11, 2, 9, 0), manager, team, assignee=team["members"][0])
+    (alert_id,) = sweep_at(sh(2026, 11, 2, 16, 0)).alert_ids
+    assert alerts.deliver(alert_id) == "sent"
+    assert alerts.deliver(alert_id) == "skipped"
+    (message,) = mail.outbox
+    assert message.to == [team["members"][0].email]
+    assert "提醒" in message.subject and "Reminder" in message.subject
+    assert "受理" in message.body and "acknowledge" in message.body
+    alert = DeadlineAlert.objects.get()
+    assert (alert.delivery, alert.attempts) == (DeadlineAlert.Delivery.SENT, 1)
+
+
+def test_failed_email_is_retried_with_backoff_and_never_blocks_others(manager, team, monkeypatch):
+    for member in team["members"]:
+        record(sh(2026, 11, 2, 9, 0), manager, team, assignee=member)
+    ids = sweep_at(sh(2026, 11, 2, 16, 0)).alert_ids
+    broken = team["members"][0].email
+    original = alerts.EmailMultiAlternatives.send
+
+    def send(message, *args, **kwargs):
+        if broken in message.to:
+            raise ConnectionRefusedError("SMTP down")
+        return original(message, *args, **kwargs)
+
+    monkeypatch.setattr(alerts.EmailMultiAlternatives, "send", send)
+    now = sh(2026, 11, 2, 16, 1)
+    assert alerts.deliver_many(ids, now=now) == {"retry": 1, "sent": 1}
+    failing = DeadlineAlert.objects.get(emails=[broken])
+    assert failing.delivery == DeadlineAlert.Delivery.PENDING
+    assert failing.next_attempt_at == sh(2026, 11, 2, 16, 2)
+    assert "SMTP down" in failing.last_error
+    # Not due yet: nothing to do; then due, fails again, waits twice as long.
+    assert alerts.pending_deliveries(now=now) == []
+    later = sh(2026, 11, 2, 16, 2)
+    assert alerts.pending_deliveries(now=later) == [failing.pk]
+    alerts.deliver_many(alerts.pending_deliveries(now=later), now=later)
+    failing.refresh_from_db()
+    assert failing.next_attempt_at == sh(2026, 11, 2, 16, 4)
+    # After the last attempt it is marked failed for the admin to see.
+    for _ in range(alerts.MAX_ATTEMPTS):
+        failing.refresh_from_db()
+        if failing.delivery == DeadlineAlert.Delivery.FAILED:
+            break
+        alerts.deliver(failing.pk, now=failing.next_attempt_at)
+    failing.refresh_from_db()
+    assert failing.delivery == DeadlineAlert.Delivery.FAILED
+    assert failing.attempts == alerts.MAX_ATTEMPTS
+
+
+def test_a_delivery_claimed_by_a_dead_worker_is_taken_over(manager, team):
+    record(sh(2026, 11, 2, 9, 0), manager, team, assignee=team["members"][0])
+    (alert_id,) = sweep_at(sh(2026, 11, 2, 16, 0)).alert_ids
+    DeadlineAlert.objects.filter(pk=alert_id).update(
+        delivery=DeadlineAlert.Delivery.SENDING, claimed_at=sh(2026, 11, 2, 16, 0)
+    )
+    assert alerts.pending_deliveries(now=sh(2026, 11, 2, 16, 5)) == []
+    assert alerts.pending_deliveries(now=sh(2026, 11, 2, 16, 11)) == [alert_id]
+    assert alerts.deliver(alert_id, now=sh(2026, 11, 2, 16, 11)) == "sent"
+
+
+def test_alert_without_email_addresses_is_not_queued(manager, team):
+    team["members"][0].email = ""
+    team["members"][0].save()
+    record(sh(2026, 11, 2, 9, 0), manager, team, assignee=team["members"][0])
+    sweep_at(sh(2026, 11, 2, 16, 0))
+    alert = DeadlineAlert.objects.get()
+    assert alert.delivery == DeadlineAlert.Delivery.NONE
+    assert Notification.objects.filter(user=team["members"][0]).count() == 1
+
+
+def test_enqueue_survives_a_dead_broker(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise ConnectionRefusedError("broker down")
+
+    monkeypatch.setattr(tasks.deliver_alerts, "apply_async", refuse)
+    assert tasks.enqueue(tasks.deliver_alerts, [1]) is False
+
+
+def test_tasks_run_the_services(manager, team):
+    record(sh(2026, 11, 2, 9, 0), manager, team, assignee=team["members"][0])
+    with time_machine.travel(sh(2026, 11, 2, 16, 0), tick=False):
+        assert tasks.sweep_deadlines() == {"complaints": 1, "alerts": 1}
+        assert tasks.deliver_pending_alerts() == {"sent": 1}
+    assert len(mail.outbox) == 1
