@@ -172,6 +172,7 @@ if EMAIL_HOST:
     EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 else:
     EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+    EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))  # filebased backend
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Redress <redress@localhost>")
 # Absolute address of the admin, for links in emails.
 REDRESS_BASE_URL = env_str("REDRESS_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -247,6 +248,15 @@ UNFOLD = {
                 "title": _("Complaints"),
                 "items": [
                     {
+                        "title": _("Inbox"),
+                        "icon": "inbox",
+                        "link": reverse_lazy("admin:complaints_notification_changelist"),
+                        # The user's unread count on every admin page (one indexed COUNT).
+                        "badge": "complaints.admin.alerts.unread_badge",
+                        "badge_variant": "danger",
+                        "badge_style": "solid",
+                    },
+                    {
                         "title": _("Complaints"),
                         "icon": "report",
                         "link": reverse_lazy("admin:complaints_complaint_changelist"),
@@ -275,6 +285,18 @@ UNFOLD = {
                         "title": _("Holidays and moved working days"),
                         "icon": "event_busy",
                         "link": reverse_lazy("admin:complaints_calendarexception_changelist"),
+                    },
+                    {
+                        "title": _("Reminders and escalations"),
+                        "icon": "notifications_active",
+                        "link": reverse_lazy("admin:complaints_deadlinealert_changelist"),
+                        "permission": "complaints.admin.alerts.can_view_alerts",
+                    },
+                    {
+                        "title": _("Notification lists"),
+                        "icon": "groups",
+                        "link": reverse_lazy("admin:complaints_notificationlist_changelist"),
+                        "permission": "complaints.admin.alerts.can_view_lists",
                     },
                 ],
             },

@@ -1,1 +1,8 @@
-from . import complaints, customers, organisation, sla, users  # noqa: F401  (registers the admins)
+from . import (  # noqa: F401  (registers the admins)
+    alerts,
+    complaints,
+    customers,
+    organisation,
+    sla,
+    users,
+)

@@ -3,12 +3,14 @@ import threading
 from datetime import datetime, time, timedelta
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
@@ -25,7 +27,7 @@ from unfold.decorators import action, display
 from unfold.utils import parse_date_str
 
 from .. import workflow
-from ..models import Attachment, Complaint, Customer, Status
+from ..models import Attachment, Complaint, ComplaintEvent, Customer, DeadlineAlert, Status
 from ..services import lifecycle, severity, sla
 from ..services.attachments import add_attachment
 from ..services.calendars import calendars_by_id, clock_for_policy
@@ -99,6 +101,25 @@ class DeadlineFilter(admin.SimpleListFilter):
             return queryset.overdue(now)
         if self.value() == "24h":
             return queryset.open().filter(due_at__gte=now, due_at__lt=now + timezone.timedelta(1))
+        return queryset
+
+
+class EscalatedFilter(admin.SimpleListFilter):
+    title = gettext_lazy("escalation")
+    parameter_name = "escalated"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("escalated", gettext_lazy("Escalated")),
+            ("level2", gettext_lazy("Escalation level 2")),
+        ]
+
+    def queryset(self, request, queryset):
+        # Both use the partial index on escalation_level > 0.
+        if self.value() == "escalated":
+            return queryset.filter(escalation_level__gte=1)
+        if self.value() == "level2":
+            return queryset.filter(escalation_level=2)
         return queryset
 
 
@@ -185,6 +206,7 @@ class ComplaintAdmin(ModelAdmin):
     list_filter = (
         MineFilter,
         DeadlineFilter,
+        EscalatedFilter,
         ("status", ChoicesCheckboxFilter),
         ("severity", ChoicesCheckboxFilter),
         ("department", AutocompleteSelectFilter),
@@ -241,10 +263,10 @@ class ComplaintAdmin(ModelAdmin):
                     },
                 )
             )
-        assessment = ["category", "severity", "needs_other_departments"]
+        assessment = ["category", "needs_other_departments"]
         if obj is not None:
+            assessment[1:1] = ["severity", "severity_reason"]
             assessment.insert(0, "status")
-            assessment.insert(3, "severity_reason")
             if obj.status == Status.INVALID:
                 assessment.append("invalid_reason")
         fieldsets += [
@@ -361,23 +383,39 @@ class ComplaintAdmin(ModelAdmin):
     @display(
         description=gettext_lazy("due"),
         ordering="due_at",
-        label={"overdue": "danger", "soon": "warning", "ok": "info", "paused": None},
+        label={
+            "overdue": "danger",
+            "soon": "warning",
+            "ok": "info",
+            "paused": None,
+            "escalated": None,  # every deadline met, the escalation is history
+        },
     )
     def due_marker(self, obj):
         if not obj.is_open:
             return None
         if obj.status == Status.AWAITING_CUSTOMER:
-            return "paused", _("paused")
-        if obj.due_at is None:
-            return None
-        calendars = self._calendars()
-        left = sla.working_time_left(obj, calendars, now=self._now())
-        clock = clock_for_policy(obj.sla_policy, calendars)
-        text = sla.format_duration(left, clock)
-        if left < 0:
-            return "overdue", _("overdue %(time)s") % {"time": text}
-        state = "soon" if left < clock.day_seconds else "ok"
-        return state, _("%(time)s left") % {"time": text}
+            state, text = "paused", _("paused")
+        elif obj.due_at is None:
+            if not obj.escalation_level:
+                return None
+            state, text = "escalated", ""
+        else:
+            now = self._now()
+            calendars = self._calendars()
+            left = sla.working_time_left(obj, calendars, now=now)
+            clock = clock_for_policy(obj.sla_policy, calendars)
+            duration = sla.format_duration(left, clock)
+            if obj.due_at < now:
+                state, text = "overdue", _("overdue %(time)s") % {"time": duration}
+            else:
+                warn = pending_warning(obj)
+                state = "soon" if warn is not None and warn <= now else "ok"
+                text = _("%(time)s left") % {"time": duration}
+        if obj.escalation_level:
+            escalated = _("escalation %(level)d") % {"level": obj.escalation_level}
+            text = f"{text} · {escalated}" if text else escalated
+        return state, text
 
     def changelist_view(self, request, extra_context=None):
         self._page.calendars, self._page.now = calendars_by_id(), timezone.now()
@@ -488,7 +526,7 @@ class ComplaintAdmin(ModelAdmin):
                     "needs_input": edge.note_required or edge.needs_merge_target,
                 }
             )
-        events = complaint.events.select_related("actor").order_by("-created_at", "-pk")
+        events = timeline_events(complaint)
         can_change = self.has_change_permission(request, complaint)
         can_override = (
             can_change
@@ -525,7 +563,7 @@ class ComplaintAdmin(ModelAdmin):
             "resolve": _("Resolve"),
         }
         rows = []
-        for kind, due_field, warn_field, _paused, met_field in sla.KINDS:
+        for kind, due_field, warn_field, met_field in sla.KINDS:
             due, met = getattr(complaint, due_field), getattr(complaint, met_field)
             if due is None and met is None:
                 continue
@@ -742,6 +780,60 @@ class ComplaintAdmin(ModelAdmin):
             )
         messages.success(request, done)
         return HttpResponseRedirect(self._change_url(complaint, "#timeline"))
+
+
+def timeline_events(complaint) -> list[ComplaintEvent]:
+    """The complaint's events, newest first, with what the alert entries need to read well.
+
+    Alert events get `alert_info` (the deadline, level and audience as text); assignments the
+    deadline sweep made store user ids, which become names (one query for all of them)."""
+    events = list(complaint.events.select_related("actor").order_by("-created_at", "-pk"))
+    user_ids = set()
+    for event in events:
+        if event.kind == ComplaintEvent.Kind.ASSIGNMENT and (event.data or {}).get("automatic"):
+            user_ids.update(pk for pk in event.data.get("assignee") or [] if isinstance(pk, int))
+    names = {}
+    if user_ids:
+        users = get_user_model().objects.filter(pk__in=user_ids)
+        names = {u.pk: u.get_full_name() or u.get_username() for u in users}
+    for event in events:
+        data = event.data or {}
+        if event.kind == ComplaintEvent.Kind.ALERT:
+            event.alert_info = _alert_info(data)
+        elif event.kind == ComplaintEvent.Kind.ASSIGNMENT and data.get("automatic"):
+            old, new = (list(data.get("assignee") or []) + [None, None])[:2]
+            event.data = {
+                "assignee": [names.get(old, old), names.get(new, new)],
+            }
+            event.automatic = True
+    return events
+
+
+def _alert_info(data: dict) -> dict:
+    Kind, Level = DeadlineAlert.Kind, DeadlineAlert.Level
+    kind, level = data.get("kind"), data.get("level")
+    deadline = parse_datetime(data.get("deadline") or "") if data.get("deadline") else None
+    return {
+        "kind": Kind(kind).label if kind in Kind.values else kind,
+        "level": Level(level).label if level in Level.values else level,
+        "is_crisis": kind == Kind.CRISIS,
+        "deadline": timezone.localtime(deadline) if deadline else None,
+        "recipients": data.get("recipients") or 0,
+        "emails": data.get("emails") or 0,
+        "alert": data.get("alert"),
+    }
+
+
+def pending_warning(complaint):
+    """The warning point of the deadline `due_at` refers to (the earliest one not met)."""
+    for kind in sla.KINDS:
+        due_field, warn_field, met_field = kind[1], kind[2], kind[-1]
+        if (
+            getattr(complaint, met_field) is None
+            and getattr(complaint, due_field) == complaint.due_at
+        ):
+            return getattr(complaint, warn_field)
+    return None
 
 
 def _int(value) -> int | None:

@@ -20,8 +20,8 @@ class ComplaintForm(forms.ModelForm):
 
     class Meta:
         model = Complaint
-        # Severity is chosen at intake; afterwards the rules raise it or staff override it.
-        fields = (*lifecycle.EDITABLE_FIELDS, "severity", "assisting_departments")
+        # Severity is not a form field: the rules set it, staff override it with a reason.
+        fields = (*lifecycle.EDITABLE_FIELDS, "assisting_departments")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

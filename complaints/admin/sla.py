@@ -360,6 +360,8 @@ class SLAPolicyForm(forms.ModelForm):
             "resolve_amount",
             "resolve_unit",
             "warning_percent",
+            "escalation_delay_percent",
+            "reassign_on_breach",
             "active",
         )
 
@@ -401,6 +403,7 @@ class SLAPolicyAdmin(ProtectedFirst, ModelAdmin):
         "first_response",
         "resolve",
         "warning",
+        "escalation",
         "active",
     )
     list_filter = ("active", "severity", "calendar")
@@ -419,6 +422,17 @@ class SLAPolicyAdmin(ProtectedFirst, ModelAdmin):
                     ("resolve_amount", "resolve_unit"),
                     "warning_percent",
                 )
+            },
+        ),
+        (
+            gettext_lazy("Escalation"),
+            {
+                "description": gettext_lazy(
+                    "A missed deadline goes to the department head at once (level 1) and, if "
+                    "still not done after the given share of the allowed time, to the "
+                    "complaint managers (level 2)."
+                ),
+                "fields": ("escalation_delay_percent", "reassign_on_breach"),
             },
         ),
     )
@@ -449,6 +463,13 @@ class SLAPolicyAdmin(ProtectedFirst, ModelAdmin):
     @display(description=gettext_lazy("warning"), ordering="warning_percent")
     def warning(self, obj):
         return f"{obj.warning_percent} %"
+
+    @display(description=gettext_lazy("escalation"), ordering="escalation_delay_percent")
+    def escalation(self, obj):
+        text = _("level 2 after +%(percent)d %%") % {"percent": obj.escalation_delay_percent}
+        if obj.reassign_on_breach:
+            text = _("%(text)s, reassigns") % {"text": text}
+        return text
 
     def save_model(self, request, obj, form, change):
         obj.changed_at = timezone.now()

@@ -182,7 +182,7 @@ def process(complaints: list[Complaint], ctx: sla.Context, *, now: datetime) -> 
             default=0,
         )
         complaint.next_alert_at = min(upcoming) if upcoming else None
-        complaint.escalation_level = max(complaint.escalation_level, level)
+        complaint.escalation_level = level  # for the deadlines still pending
         changed.append(complaint)
     audience.load_users({u for alert in new_alerts for u in alert.recipients})
     events, notifications = [], []
@@ -385,6 +385,25 @@ def pending_deliveries(*, now: datetime | None = None, limit: int = 1000) -> lis
         .order_by("pk")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+def retry_deliveries(alert_ids) -> int:
+    """Staff asked to send these emails again now (pending or failed ones; an alert a worker
+    has claimed or sent meanwhile is left alone). Returns how many were queued."""
+    retryable = [Delivery.PENDING, Delivery.FAILED]
+    ids = list(
+        DeadlineAlert.objects.filter(pk__in=list(alert_ids), delivery__in=retryable).values_list(
+            "pk", flat=True
+        )
+    )
+    count = DeadlineAlert.objects.filter(pk__in=ids, delivery__in=retryable).update(
+        delivery=Delivery.PENDING, next_attempt_at=None
+    )
+    if count:
+        from ..tasks import deliver_alerts, enqueue
+
+        transaction.on_commit(lambda: enqueue(deliver_alerts, ids))
+    return count
 
 
 def deliver_many(alert_ids, *, now: datetime | None = None) -> dict[str, int]:

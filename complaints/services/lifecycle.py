@@ -343,6 +343,7 @@ def transition(
         )
         _move_clock(complaint, source, target, user=user, now=now)
         complaint.due_at = next_due_at(complaint)
+        _recheck_escalation(complaint, now)
         complaint.save()
         if target_complaint is not None:
             _event(
@@ -355,6 +356,12 @@ def transition(
             )
             _touch(target_complaint.pk, now)
     return complaint
+
+
+def _recheck_escalation(complaint: Complaint, now) -> None:
+    """A deadline was met: let the sweep recount the escalation level of what is left."""
+    if complaint.escalation_level and complaint.is_open:
+        complaint.next_alert_at = min(complaint.next_alert_at or now, now)
 
 
 def _move_clock(complaint: Complaint, source: str, target: str, *, user, now) -> None:
@@ -455,6 +462,7 @@ def log_contact(
         ):
             complaint.first_response_at = contacted_at
             complaint.due_at = next_due_at(complaint)
-            fields += ["first_response_at", "due_at"]
+            _recheck_escalation(complaint, now)
+            fields += ["first_response_at", "due_at", "next_alert_at"]
         complaint.save(update_fields=fields)
     return event

@@ -303,3 +303,16 @@ def test_tasks_run_the_services(manager, team):
         assert tasks.sweep_deadlines() == {"complaints": 1, "alerts": 1}
         assert tasks.deliver_pending_alerts() == {"sent": 1}
     assert len(mail.outbox) == 1
+
+
+def test_meeting_the_escalated_deadline_clears_the_escalation(manager, team):
+    c = record(sh(2026, 11, 2, 9, 0), manager, team)
+    sweep_at(sh(2026, 11, 2, 18, 0))
+    c.refresh_from_db()
+    assert c.escalation_level == 1
+    with time_machine.travel(sh(2026, 11, 2, 18, 30), tick=False):
+        lifecycle.transition(c.pk, Status.ACKNOWLEDGED, user=manager)
+    sweep_at(sh(2026, 11, 2, 18, 31))
+    c.refresh_from_db()
+    assert c.escalation_level == 0
+    assert c.next_alert_at > sh(2026, 11, 2, 18, 31)  # the first response's warning point
