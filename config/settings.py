@@ -298,6 +298,14 @@ UNFOLD = {
                         "link": reverse_lazy("admin:complaints_notificationlist_changelist"),
                         "permission": "complaints.admin.alerts.can_view_lists",
                     },
+                    {
+                        "title": _("Schedule (sweep, retries)"),
+                        "icon": "schedule",
+                        "link": reverse_lazy("admin:django_celery_beat_periodictask_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "django_celery_beat.view_periodictask"
+                        ),
+                    },
                 ],
             },
             {

@@ -3,6 +3,7 @@ from . import (  # noqa: F401  (registers the admins)
     complaints,
     customers,
     organisation,
+    schedule,
     sla,
     users,
 )
