@@ -364,6 +364,11 @@ class Seeder:
         households = 1
         if item_ref.startswith("Block") and r.random() < (0.6 if severity == 1 else 0.04):
             households = r.randint(10, 300) if severity == 1 else r.randint(2, 12)
+        # Facts that agree with the severity rules (a lower level would contradict them).
+        if severity > 1:
+            media, households = False, min(households, 9)
+        if severity > 2:
+            litigation, households = False, min(households, 2)
         dept = category.default_department_id
         dept = dept if dept in self.members else self.lead
         members, cs = self.members[dept], self.members[self.lead]
@@ -398,7 +403,9 @@ class Seeder:
             assists.append((c, self.legal))
         elif r.random() < 0.03:
             others = [d for d in self.members if d not in (dept, self.legal)]
-            assists += [(c, r.choice(others))] if others else []
+            if others:
+                assists.append((c, r.choice(others)))
+                c.severity = min(c.severity, 3)  # needs other departments
         try:
             if dup:
                 tl.merge(dup)
