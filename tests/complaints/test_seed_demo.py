@@ -1,0 +1,73 @@
+"""seed_demo: realistic, consistent demo data through bulk inserts."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db.models import Count, Q
+
+from complaints.models import OPEN_STATUSES, Complaint, ComplaintEvent, Customer, Status
+from complaints.services import sla
+
+pytestmark = pytest.mark.django_db
+
+
+def seed(n, **options):
+    out = StringIO()
+    call_command("seed_demo", complaints=n, stdout=out, **options)
+    return out.getvalue()
+
+
+def test_seeds_mixed_states_with_deadlines_and_timelines():
+    output = seed(600, seed=7)
+    assert "Created 600 complaints" in output
+    assert Complaint.objects.count() == 600
+    statuses = set(Complaint.objects.values_list("status", flat=True))
+    assert {Status.NEW, Status.INVESTIGATING, Status.CLOSED} <= statuses
+    assert Complaint.objects.filter(status__in=OPEN_STATUSES).exists()
+    # Every complaint has a reference, a policy and a timeline starting with its intake.
+    assert Complaint.objects.filter(sla_policy=None).count() == 0
+    assert Complaint.objects.values("reference").distinct().count() == 600
+    created = ComplaintEvent.objects.filter(kind=ComplaintEvent.Kind.CREATED)
+    assert created.count() == 600
+    # Both languages.
+    subjects = list(Complaint.objects.values_list("subject", flat=True))
+    assert any(s.isascii() for s in subjects) and any(not s.isascii() for s in subjects)
+    assert Customer.objects.exclude(phone="").filter(phone__startswith="+").exists()
+
+
+def test_stored_deadlines_are_what_the_sla_service_computes():
+    seed(300, seed=3)
+    ctx = sla.Context.load()
+    open_ones = Complaint.objects.filter(status__in=OPEN_STATUSES).select_related("customer")
+    assert open_ones.exists()
+    for complaint in open_ones:
+        expected = sla.compute(complaint, ctx)
+        for field in ("ack_due_at", "response_due_at", "resolve_due_at", "due_at"):
+            assert getattr(complaint, field) == expected[field], (complaint.reference, field)
+
+
+def test_facts_agree_with_the_severity_rules():
+    seed(800, seed=11)
+    crisis_facts = Q(media_risk=True) | Q(households_affected__gte=10)
+    major_facts = Q(litigation_risk=True) | Q(households_affected__gte=3)
+    assert not Complaint.objects.filter(crisis_facts, severity__gt=1).exists()
+    assert not Complaint.objects.filter(major_facts, severity__gt=2).exists()
+    assisted = Complaint.objects.annotate(n=Count("assisting_departments")).filter(n__gt=0)
+    assert not assisted.filter(severity__gt=3).exists()
+
+
+def test_same_seed_same_data_and_if_empty_keeps_it():
+    seed(120, seed=5)
+    first = list(Complaint.objects.order_by("reference").values_list("subject", "status"))
+    assert "nothing to do" in seed(50, if_empty=True)
+    assert Complaint.objects.count() == 120
+    assert first[:5] == list(
+        Complaint.objects.order_by("reference").values_list("subject", "status")[:5]
+    )
+
+
+def test_bad_arguments_are_refused():
+    with pytest.raises(CommandError):
+        seed(-1)
+    assert not Complaint.objects.exists()
