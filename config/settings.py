@@ -181,7 +181,9 @@ REDRESS_BASE_URL = env_str("REDRESS_BASE_URL", "http://127.0.0.1:8000").rstrip("
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # max_retries 0: publishing to a dead Redis fails at once instead of retrying for
+    # seconds inside a request (the database keeps the work; periodic tasks resend it).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "max_retries": 0}
 else:
     _queue_dir = VAR_DIR / "celery-queue"
     for _folder in (_queue_dir, VAR_DIR / "celery-processed", VAR_DIR / "celery-control"):

@@ -104,17 +104,18 @@ def _points(complaint: Complaint, ctx: sla.Context) -> list[tuple[str, int, date
 def _recipients(complaint: Complaint, kind: str, level: int, audience: Audience) -> list[int]:
     department = complaint.department_id
     if kind == Kind.CRISIS:
-        users = list(audience.lists.get(NotificationList.CRISIS, []))
+        users = audience.lists.get(NotificationList.CRISIS, [])
     elif level == Level.WARNING:
         users = [complaint.assignee_id] if complaint.assignee_id else []
         users = users or audience.members.get(department, [])
     elif level == Level.ESCALATION_1:
         users = audience.heads.get(department) or audience.lists.get(NotificationList.MANAGERS, [])
     else:
-        users = list(audience.lists.get(NotificationList.MANAGERS, []))
+        users = audience.lists.get(NotificationList.MANAGERS, [])
     if complaint.severity == Severity.CRISIS and level > Level.WARNING:
-        users += audience.lists.get(NotificationList.CRISIS, [])
-    return list(dict.fromkeys(users))  # unique, in order
+        # A new list: the ones above are shared by every complaint of the batch.
+        users = [*users, *audience.lists.get(NotificationList.CRISIS, [])]
+    return list(dict.fromkeys(users))  # unique, in order (always a fresh list)
 
 
 def _list_emails(complaint: Complaint, kind: str, level: int, audience: Audience) -> list[str]:
@@ -152,6 +153,10 @@ def process(complaints: list[Complaint], ctx: sla.Context, *, now: datetime) -> 
         )
     )
     audience = Audience.load({c.department_id for c in complaints if c.department_id})
+    levels: dict[tuple, int] = {}  # (complaint, kind, deadline) -> highest level sent
+    for cid, kind, level, deadline in existing:
+        key = (cid, kind, deadline)
+        levels[key] = max(levels.get(key, 0), level)
     new_alerts, changed, reassigned = [], [], []
     for complaint in complaints:
         points = _points(complaint, ctx)
@@ -175,12 +180,12 @@ def process(complaints: list[Complaint], ctx: sla.Context, *, now: datetime) -> 
                 )
             )
             existing.add(key)
+            levels[(complaint.pk, kind, deadline)] = max(
+                levels.get((complaint.pk, kind, deadline), 0), level
+            )
             if level == Level.ESCALATION_1 and kind != Kind.CRISIS:
                 reassigned.append(complaint)
-        level = max(
-            (lv for (cid, k, lv, d) in existing if cid == complaint.pk and (k, d) in current),
-            default=0,
-        )
+        level = max((levels.get((complaint.pk, k, d), 0) for k, d in current), default=0)
         complaint.next_alert_at = min(upcoming) if upcoming else None
         complaint.escalation_level = level  # for the deadlines still pending
         changed.append(complaint)
@@ -226,7 +231,7 @@ def process(complaints: list[Complaint], ctx: sla.Context, *, now: datetime) -> 
     Notification.objects.bulk_create(notifications)
     ComplaintEvent.objects.bulk_create(events)
     Complaint.objects.bulk_update(
-        changed, ["next_alert_at", "escalation_level", "assignee", "updated_at"]
+        changed, ["next_alert_at", "escalation_level", "assignee", "updated_at", "version"]
     )
     return [alert.pk for alert in new_alerts]
 
@@ -242,6 +247,7 @@ def _reassign_on_breach(complaints, ctx, audience, *, now) -> list[ComplaintEven
         old = complaint.assignee_id
         complaint.assignee_id = heads[0]
         complaint.updated_at = now
+        complaint.version += 1  # an edit form opened before this must not undo it silently
         events.append(
             ComplaintEvent(
                 complaint=complaint,

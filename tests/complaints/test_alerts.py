@@ -316,3 +316,12 @@ def test_meeting_the_escalated_deadline_clears_the_escalation(manager, team):
     c.refresh_from_db()
     assert c.escalation_level == 0
     assert c.next_alert_at > sh(2026, 11, 2, 18, 31)  # the first response's warning point
+
+
+def test_a_crisis_in_the_batch_does_not_copy_its_list_to_other_escalations(manager, team):
+    record(sh(2026, 11, 2, 8, 0), manager, team, media_risk=True)
+    ordinary = record(sh(2026, 11, 2, 9, 0), manager, team)
+    sweep_at(sh(2026, 11, 3, 9, 0))
+    escalation = ordinary.alerts.get(kind=Kind.ACK, level=Level.ESCALATION_1)
+    assert escalation.recipients == [team["head"].pk]
+    assert escalation.emails == [team["head"].email]
