@@ -12,3 +12,5 @@ class ComplaintsConfig(AppConfig):
         from .checks import sla_data_check
 
         checks.register(sla_data_check)
+
+        from .api import schema  # noqa: F401  (OpenAPI extensions register on import)

@@ -1,4 +1,5 @@
 from .alerts import DeadlineAlert, Notification, NotificationList
+from .api import SCOPES, ApiClient, IdempotencyRecord
 from .categories import Category
 from .complaint import (
     OPEN_STATUSES,
@@ -24,6 +25,9 @@ from .sla import (
 )
 
 __all__ = [
+    "SCOPES",
+    "ApiClient",
+    "IdempotencyRecord",
     "OPEN_STATUSES",
     "AppendOnlyError",
     "Attachment",

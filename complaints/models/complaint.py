@@ -245,6 +245,18 @@ class Complaint(models.Model):
         editable=False,
         related_name="recorded_complaints",
     )
+    external_ref = models.CharField(
+        _("reference in the sending system"), max_length=100, blank=True, editable=False
+    )
+    api_client = models.ForeignKey(
+        "complaints.ApiClient",
+        verbose_name=_("sent in by API client"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("recorded at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
@@ -283,6 +295,8 @@ class Complaint(models.Model):
                 condition=Q(status__in=OPEN_STATUSES),
             ),
             models.Index(fields=["item_ref", "category"], name="complaint_item_idx"),
+            # API: incremental sync by updated_at (cursor pagination with the pk tiebreak).
+            models.Index(fields=["updated_at", "id"], name="complaint_updated_idx"),
             # The deadline sweep: open complaints whose next reminder point has come.
             models.Index(
                 fields=["next_alert_at"],

@@ -39,6 +39,9 @@ class Customer(models.Model):
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
         ordering = ["name", "pk"]
+        permissions = [
+            ("view_pii", _("Can see customers' names, phone numbers and email addresses")),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["external_id"],

@@ -403,15 +403,25 @@ def _lock_merge_target(complaint: Complaint, merge_into: Complaint | None) -> Co
     return target
 
 
-def add_note(complaint_id: int, *, user, text: str, now=None) -> ComplaintEvent:
+def add_note(complaint_id: int, *, user, text: str, source: str = "", now=None) -> ComplaintEvent:
+    """An internal note. `user=None` is a system caller authorised by its own rules (the API
+    checks the client's scope); `source` names it on the timeline."""
     now = now or timezone.now()
     text = (text or "").strip()
-    _require(user, "complaints.change_complaint")
+    if user is not None:
+        _require(user, "complaints.change_complaint")
     if not text:
         raise ServiceError(_("The note is empty."))
     with transaction.atomic():
         complaint = _lock(complaint_id)
-        event = _event(complaint, ComplaintEvent.Kind.NOTE, user=user, now=now, note=text)
+        event = _event(
+            complaint,
+            ComplaintEvent.Kind.NOTE,
+            user=user,
+            now=now,
+            note=text,
+            data={"source": source} if source else {},
+        )
         _touch(complaint.pk, now)
     return event
 
@@ -424,13 +434,16 @@ def log_contact(
     direction: str,
     summary: str,
     contacted_at=None,
+    source: str = "",
     now=None,
 ) -> ComplaintEvent:
-    """Record a contact with the customer. The first outbound contact is the first response."""
+    """Record a contact with the customer. The first outbound contact is the first response.
+    `user=None` and `source` as for add_note."""
     now = now or timezone.now()
     contacted_at = contacted_at or now
     summary = (summary or "").strip()
-    _require(user, "complaints.change_complaint")
+    if user is not None:
+        _require(user, "complaints.change_complaint")
     if not summary:
         raise ServiceError(_("Summarise what was said."))
     if channel not in Channel.values:
@@ -451,7 +464,10 @@ def log_contact(
             note=summary,
             contact_channel=channel,
             contact_direction=direction,
-            data={"contacted_at": contacted_at.isoformat()},
+            data={
+                "contacted_at": contacted_at.isoformat(),
+                **({"source": source} if source else {}),
+            },
         )
         fields = ["updated_at"]
         complaint.updated_at = now

@@ -1,0 +1,145 @@
+"""Who is calling: API clients (Token keys with scopes) or staff sessions (admin permissions).
+
+Both become a `Caller` on `request.auth` so that views ask one question: may this caller do
+that, and which complaints may it see."""
+
+from dataclasses import dataclass
+
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework import authentication, exceptions, permissions, throttling
+
+from ..models import ApiClient, Complaint
+from ..models.api import KEY_PREFIX
+
+# What a staff user's admin permissions mean in API scopes.
+STAFF_SCOPES = {
+    "complaints:read": "complaints.view_complaint",
+    "complaints:write": "complaints.add_complaint",
+    "pii:read": "complaints.view_pii",
+}
+
+
+class ClientUser:
+    """request.user for an API client: authenticated, but no Django user or permissions."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_staff = is_superuser = False
+    pk = id = None
+
+    def __init__(self, client: ApiClient):
+        self.client = client
+
+    def has_perm(self, perm, obj=None) -> bool:
+        return False
+
+    def __str__(self) -> str:
+        return f"api:{self.client.name}"
+
+
+@dataclass
+class Caller:
+    client: ApiClient | None = None
+    user: object | None = None
+
+    def has_scope(self, scope: str) -> bool:
+        if self.client is not None:
+            return self.client.active and self.client.has_scope(scope)
+        perm = STAFF_SCOPES.get(scope)
+        return bool(perm and self.user is not None and self.user.has_perm(perm))
+
+    @property
+    def department_id(self) -> int | None:
+        return self.client.department_id if self.client else None
+
+    def visible(self, complaints):
+        """Restrict a Complaint queryset to the caller's departments."""
+        if self.department_id is None:
+            return complaints
+        mine = Q(department_id=self.department_id) | Q(
+            pk__in=Complaint.assisting_departments.through.objects.filter(
+                department_id=self.department_id
+            ).values("complaint_id")
+        )
+        return complaints.filter(mine)
+
+    def may_see(self, complaint: Complaint) -> bool:
+        if self.department_id is None:
+            return True
+        return complaint.department_id == self.department_id or (
+            complaint.assisting_departments.filter(pk=self.department_id).exists()
+        )
+
+    @property
+    def throttle_key(self) -> str:
+        return f"client:{self.client.pk}" if self.client else f"user:{self.user.pk}"
+
+
+def caller(request) -> Caller:
+    if isinstance(request.auth, Caller):
+        return request.auth
+    return Caller(user=request.user)
+
+
+class TokenAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Token rdx_...`; only a hash of the key is stored."""
+
+    keyword = "Token"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.lower().encode():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed(_("Give the key as: Authorization: Token <key>."))
+        key = header[1].decode(errors="replace")
+        client = None
+        if key.startswith(KEY_PREFIX):
+            client = ApiClient.objects.filter(key_prefix=key[: len(KEY_PREFIX) + 8]).first()
+        if client is None or not client.key_matches(key) or not client.active:
+            raise exceptions.AuthenticationFailed(_("Invalid or inactive API key."))
+        now = timezone.now()
+        if client.last_used_at is None or (now - client.last_used_at).total_seconds() > 60:
+            ApiClient.objects.filter(pk=client.pk).update(last_used_at=now)
+        return ClientUser(client), Caller(client=client)
+
+    def authenticate_header(self, request):
+        return self.keyword
+
+
+class SessionAuthentication(authentication.SessionAuthentication):
+    """Staff sessions (browsable API); CSRF checked as usual."""
+
+    def authenticate(self, request):
+        result = super().authenticate(request)
+        if result is None:
+            return None
+        user, _auth = result
+        if not user.is_staff:
+            return None
+        return user, Caller(user=user)
+
+
+class HasScope(permissions.BasePermission):
+    """Views name the scope each action needs in `required_scopes` ({action: scope})."""
+
+    message = _("This key or account lacks the scope needed here.")
+
+    def has_permission(self, request, view):
+        scope = view.required_scopes.get(getattr(view, "action", None) or request.method)
+        if scope is None:
+            scope = view.required_scopes.get("*")
+        return caller(request).has_scope(scope) if scope else False
+
+
+class CallerRateThrottle(throttling.SimpleRateThrottle):
+    """Per API client (or staff user), e.g. REST_FRAMEWORK DEFAULT_THROTTLE_RATES["caller"]."""
+
+    scope = "caller"
+
+    def get_cache_key(self, request, view):
+        if not isinstance(request.auth, Caller):
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": request.auth.throttle_key}

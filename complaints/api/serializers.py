@@ -1,0 +1,204 @@
+"""The API's complaint contract. Times are ISO 8601 with offset (settings.TIME_ZONE)."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from ..models import (
+    Category,
+    Channel,
+    Complaint,
+    ComplaintEvent,
+    Customer,
+    Department,
+)
+from ..services.customers import normalize_phone
+from ..services.lifecycle import FUTURE_TOLERANCE
+from .masking import mask_email, mask_name, mask_phone
+
+
+class CustomerSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    phone = serializers.CharField()
+    email = serializers.CharField()
+    external_id = serializers.CharField()
+    tier = serializers.ChoiceField(choices=Customer.Tier.choices)
+
+    def to_representation(self, customer):
+        data = {
+            "name": customer.name,
+            "phone": customer.phone,
+            "email": customer.email,
+            "external_id": customer.external_id,
+            "tier": customer.tier,
+        }
+        if not self.context.get("pii"):
+            data.update(
+                name=mask_name(customer.name),
+                phone=mask_phone(customer.phone),
+                email=mask_email(customer.email),
+            )
+        return data
+
+
+class ComplaintSerializer(serializers.ModelSerializer):
+    category = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    department = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    customer = CustomerSerializer(read_only=True)
+    is_overdue = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Complaint
+        fields = [
+            "reference",
+            "status",
+            "severity",
+            "severity_reason",
+            "channel",
+            "received_at",
+            "subject",
+            "description",
+            "desired_outcome",
+            "item_ref",
+            "category",
+            "department",
+            "assignee",
+            "customer",
+            "external_ref",
+            "ack_due_at",
+            "response_due_at",
+            "resolve_due_at",
+            "acknowledged_at",
+            "first_response_at",
+            "resolved_at",
+            "closed_at",
+            "is_overdue",
+            "deadline_provisional",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.BooleanField())
+    def get_is_overdue(self, complaint) -> bool:
+        return complaint.is_overdue(self.context.get("now"))
+
+
+class EventSerializer(serializers.ModelSerializer):
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = ComplaintEvent
+        fields = [
+            "kind",
+            "created_at",
+            "actor",
+            "from_status",
+            "to_status",
+            "note",
+            "contact_channel",
+            "contact_direction",
+            "data",
+        ]
+        read_only_fields = fields
+
+
+class ComplaintDetailSerializer(ComplaintSerializer):
+    timeline = EventSerializer(many=True, read_only=True, source="events")
+
+    class Meta(ComplaintSerializer.Meta):
+        fields = [*ComplaintSerializer.Meta.fields, "timeline"]
+        read_only_fields = fields
+
+
+class IntakeCustomerSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    external_id = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, default=""
+    )
+
+    def validate_phone(self, value):
+        try:
+            return normalize_phone(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
+
+    def validate(self, data):
+        if not any(data.values()):
+            raise serializers.ValidationError(
+                _("Give at least the customer's name, phone, email or external id.")
+            )
+        return data
+
+
+class IntakeSerializer(serializers.Serializer):
+    """A complaint sent in by another system. Nothing is written unless all of it is valid."""
+
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    subject = serializers.CharField(max_length=300)
+    description = serializers.CharField(allow_blank=True, required=False, default="")
+    received_at = serializers.DateTimeField(required=False)
+    desired_outcome = serializers.CharField(allow_blank=True, required=False, default="")
+    category = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=Category.objects.filter(active=True),
+        required=False,
+        allow_null=True,
+    )
+    item_ref = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
+    households_affected = serializers.IntegerField(min_value=1, required=False, default=1)
+    media_risk = serializers.BooleanField(required=False, default=False)
+    litigation_risk = serializers.BooleanField(required=False, default=False)
+    external_ref = serializers.CharField(
+        max_length=100, allow_blank=True, required=False, default=""
+    )
+    customer = IntakeCustomerSerializer()
+
+    def validate_received_at(self, value):
+        if value > timezone.now() + FUTURE_TOLERANCE:
+            raise serializers.ValidationError(_("The time received cannot be in the future."))
+        return value
+
+
+class NoteSerializer(serializers.Serializer):
+    """An internal note, or a logged contact with the customer."""
+
+    type = serializers.ChoiceField(choices=[("note", _("note")), ("contact", _("contact"))])
+    text = serializers.CharField(max_length=10000)
+    channel = serializers.ChoiceField(choices=Channel.choices, required=False)
+    direction = serializers.ChoiceField(choices=ComplaintEvent.Direction.choices, required=False)
+    contacted_at = serializers.DateTimeField(required=False)
+
+    def validate(self, data):
+        if data["type"] == "contact":
+            missing = {
+                f: _("Required for a contact.") for f in ("channel", "direction") if f not in data
+            }
+            if missing:
+                raise serializers.ValidationError(missing)
+        return data
+
+
+class DepartmentSerializer(serializers.ModelSerializer):
+    parent = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Department
+        fields = ["code", "name", "parent", "email", "active"]
+        read_only_fields = fields
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    parent = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    default_department = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    full_name = serializers.CharField(source="path", read_only=True)
+
+    class Meta:
+        model = Category
+        fields = ["code", "name", "full_name", "parent", "default_department", "active"]
+        read_only_fields = fields

@@ -1,0 +1,218 @@
+"""REST API v1: complaints (list, detail, intake, notes), departments, categories."""
+
+import hashlib
+import json
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Prefetch
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.filters import OrderingFilter
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+
+from ..models import Category, Complaint, ComplaintEvent, Department, IdempotencyRecord
+from ..services import lifecycle
+from ..services.customers import find_or_create_customer
+from ..services.errors import ServiceError
+from .auth import CallerRateThrottle, HasScope, SessionAuthentication, TokenAuthentication, caller
+from .filters import ComplaintFilter
+from .serializers import (
+    CategorySerializer,
+    ComplaintDetailSerializer,
+    ComplaintSerializer,
+    DepartmentSerializer,
+    EventSerializer,
+    IntakeSerializer,
+    NoteSerializer,
+)
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=True,
+    description=(
+        "Unique per complaint you send (e.g. your own record id). Repeating a request with "
+        "the same key and body returns the original complaint; a different body is a 409."
+    ),
+)
+
+
+class ComplaintCursorPagination(CursorPagination):
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 500
+    ordering = "-received_at"
+
+
+class ApiView:
+    """Authentication, scope check and throttling shared by every endpoint."""
+
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    permission_classes = [HasScope]
+    throttle_classes = [CallerRateThrottle]
+    required_scopes = {"*": "complaints:read"}
+
+
+class ComplaintViewSet(
+    ApiView, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    lookup_field = "reference"
+    lookup_value_regex = r"C-\d{4}-\d{6,}"
+    required_scopes = {
+        "list": "complaints:read",
+        "retrieve": "complaints:read",
+        "create": "complaints:write",
+        "notes": "complaints:write",
+    }
+    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    filterset_class = ComplaintFilter
+    ordering_fields = ["received_at", "updated_at"]
+    ordering = ["-received_at"]
+    pagination_class = ComplaintCursorPagination
+
+    def get_queryset(self):
+        rows = Complaint.objects.select_related("customer", "category", "department", "assignee")
+        if self.action == "retrieve":
+            events = ComplaintEvent.objects.select_related("actor").order_by("created_at", "pk")
+            return rows.prefetch_related(Prefetch("events", queryset=events))
+        if self.action == "list":
+            return caller(self.request).visible(rows)
+        return rows
+
+    def get_serializer_class(self):
+        return ComplaintDetailSerializer if self.action == "retrieve" else ComplaintSerializer
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        context.update(pii=caller(self.request).has_scope("pii:read"), now=timezone.now())
+        return context
+
+    def get_object(self):
+        complaint = super().get_object()
+        if not caller(self.request).may_see(complaint):
+            raise PermissionDenied(_("This complaint belongs to another department."))
+        return complaint
+
+    def list(self, request, *args, **kwargs):
+        restricted = caller(request).client and caller(request).client.department
+        wanted = request.query_params.get("department")
+        if restricted and wanted and wanted != restricted.code:
+            raise PermissionDenied(_("This key may only read its own department's complaints."))
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        request=IntakeSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={
+            201: ComplaintSerializer,
+            400: OpenApiResponse(description="Invalid input, field by field; nothing written."),
+            409: OpenApiResponse(description="Idempotency-Key reused with another body."),
+        },
+    )
+    def create(self, request, *args, **kwargs):
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if not key or len(key) > 255:
+            raise serializers.ValidationError(
+                {"Idempotency-Key": [_("Send a unique Idempotency-Key header (1-255 characters).")]}
+            )
+        intake = IntakeSerializer(data=request.data)
+        intake.is_valid(raise_exception=True)
+        body = json.dumps(request.data, sort_keys=True, ensure_ascii=False, default=str)
+        body_hash = hashlib.sha256(body.encode()).hexdigest()
+        who = caller(request)
+        owner = {"client": who.client} if who.client else {"user": who.user}
+        try:
+            with transaction.atomic():
+                # The unique key is taken first: a concurrent twin waits here, then finds it.
+                record = IdempotencyRecord.objects.create(key=key, request_hash=body_hash, **owner)
+                complaint = self._register(intake.validated_data, who)
+                record.complaint = complaint
+                record.save(update_fields=["complaint"])
+            replayed = False
+        except IntegrityError:
+            record = (
+                IdempotencyRecord.objects.filter(key=key, **owner)
+                .select_related("complaint")
+                .first()
+            )
+            if record is None or record.complaint is None:
+                raise
+            if record.request_hash != body_hash:
+                return Response(
+                    {"detail": _("This Idempotency-Key was used with a different request.")},
+                    status=status.HTTP_409_CONFLICT,
+                )
+            complaint, replayed = record.complaint, True
+        complaint = self.get_queryset().get(pk=complaint.pk)
+        response = Response(
+            ComplaintSerializer(complaint, context=self.get_serializer_context()).data,
+            status=status.HTTP_201_CREATED,
+        )
+        if replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
+    def _register(self, data, who) -> Complaint:
+        customer_data = data.pop("customer")
+        try:
+            customer, _created = find_or_create_customer(**customer_data)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError({"customer": exc.messages}) from exc
+        complaint = Complaint(**data, customer=customer, api_client=who.client)
+        try:
+            return lifecycle.register_complaint(
+                complaint, user=who.user if not who.client else None
+            )
+        except ServiceError as exc:
+            raise serializers.ValidationError({"detail": exc.message}) from exc
+
+    @extend_schema(request=NoteSerializer, responses={201: EventSerializer})
+    @action(detail=True, methods=["post"])
+    def notes(self, request, reference=None):
+        complaint = self.get_object()
+        note = NoteSerializer(data=request.data)
+        note.is_valid(raise_exception=True)
+        data, who = note.validated_data, caller(request)
+        user = None if who.client else who.user
+        source = f"api:{who.client.name}" if who.client else ""
+        try:
+            if data["type"] == "note":
+                event = lifecycle.add_note(
+                    complaint.pk, user=user, text=data["text"], source=source
+                )
+            else:
+                event = lifecycle.log_contact(
+                    complaint.pk,
+                    user=user,
+                    channel=data["channel"],
+                    direction=data["direction"],
+                    summary=data["text"],
+                    contacted_at=data.get("contacted_at"),
+                    source=source,
+                )
+        except ServiceError as exc:
+            raise serializers.ValidationError({"detail": exc.message}) from exc
+        return Response(EventSerializer(event).data, status=status.HTTP_201_CREATED)
+
+
+class DepartmentViewSet(ApiView, viewsets.ReadOnlyModelViewSet):
+    queryset = Department.objects.select_related("parent").order_by("code")
+    serializer_class = DepartmentSerializer
+    lookup_field = "code"
+    pagination_class = None
+
+
+class CategoryViewSet(ApiView, viewsets.ReadOnlyModelViewSet):
+    queryset = Category.objects.select_related("parent", "default_department").order_by("sort_key")
+    serializer_class = CategorySerializer
+    lookup_field = "code"
+    pagination_class = None
