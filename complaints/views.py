@@ -3,6 +3,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 
 from .models import Attachment
+from .selectors import can_see
 
 
 @staff_member_required
@@ -10,7 +11,9 @@ def download_attachment(request, pk: int):
     """Serve an attachment only to staff allowed to view complaints, always as a download."""
     if not request.user.has_perm("complaints.view_complaint"):
         raise Http404
-    attachment = get_object_or_404(Attachment, pk=pk)
+    attachment = get_object_or_404(Attachment.objects.select_related("complaint"), pk=pk)
+    if not can_see(request.user, attachment.complaint):
+        raise Http404  # another department's evidence
     response = FileResponse(
         attachment.file.open("rb"),
         as_attachment=True,

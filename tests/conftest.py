@@ -12,6 +12,7 @@ ALL_COMPLAINT_PERMS = [
     "complaints.invalidate_complaint",
     "complaints.merge_complaint",
     "complaints.override_severity",
+    "complaints.view_all_complaints",
     "complaints.view_customer",
     "complaints.add_customer",
     "complaints.change_customer",

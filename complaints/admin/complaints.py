@@ -28,6 +28,7 @@ from unfold.utils import parse_date_str
 
 from .. import workflow
 from ..models import Attachment, Complaint, ComplaintEvent, Customer, DeadlineAlert, Status
+from ..selectors import visible_complaints
 from ..services import lifecycle, severity, sla
 from ..services.attachments import add_attachment
 from ..services.calendars import calendars_by_id, clock_for_policy
@@ -507,12 +508,21 @@ class ComplaintAdmin(ModelAdmin):
 
     # -- change page: workflow panel, timeline, notes, contacts ----------------------------
 
+    def get_queryset(self, request):
+        # Department isolation: the list, change pages, actions and autocomplete all start here.
+        return visible_complaints(request.user, super().get_queryset(request))
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         complaint = self.get_object(request, object_id)
-        extra_context = extra_context or {}
-        if complaint is not None:
-            extra_context.update(self._page_context(request, complaint))
+        if complaint is None:
+            raise Http404  # another department's complaint does not exist for this user
+        extra_context = {**(extra_context or {}), **self._page_context(request, complaint)}
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        if self.get_object(request, object_id) is None:
+            raise Http404
+        return super().history_view(request, object_id, extra_context)
 
     def _page_context(self, request, complaint):
         edges = []

@@ -10,6 +10,7 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import display
 
 from ..models import Complaint, Customer
+from ..selectors import visible_complaints
 from ..services import sla
 from ..services.customers import normalize_email, normalize_phone, phone_search_key
 from .pagination import EstimatedCountPaginator
@@ -67,7 +68,8 @@ class ComplaintHistoryInline(TabularInline):
     ordering = ("-received_at", "-id")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("department")
+        rows = super().get_queryset(request).select_related("department")
+        return visible_complaints(request.user, rows)
 
     @display(description=_("reference"))
     def reference_link(self, obj):

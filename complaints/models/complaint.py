@@ -273,6 +273,7 @@ class Complaint(models.Model):
             ("invalidate_complaint", _("Can mark complaints invalid")),
             ("merge_complaint", _("Can merge complaints")),
             ("override_severity", _("Can override the severity")),
+            ("view_all_complaints", _("Can see the complaints of every department")),
         ]
         indexes = [
             # Serves the admin's default ordering incl. Django's pk tiebreak.

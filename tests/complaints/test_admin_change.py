@@ -376,14 +376,16 @@ def test_new_complaint_offers_manager_all_allowed_steps(manager_client, manager)
     assert offered_targets(response) == {"acknowledged", "invalid", "merged"}
 
 
-def test_handler_sees_only_the_steps_they_may_take(handler_client, manager):
-    complaint = make_complaint(user=manager)
+def test_handler_sees_only_the_steps_they_may_take(handler_client, manager, department):
+    complaint = make_complaint(user=manager, department=department)
     assert offered_targets(handler_client.get(change_url(complaint))) == {"acknowledged"}
 
 
 def test_view_only_user_gets_no_workflow_buttons_or_forms(login_client, manager):
     complaint = make_complaint(user=manager)
-    viewer = UserFactory(username="viewer", perms=["complaints.view_complaint"])
+    viewer = UserFactory(
+        username="viewer", perms=["complaints.view_complaint", "complaints.view_all_complaints"]
+    )
     response = login_client(viewer).get(change_url(complaint))
     assert offered_targets(response) == set()
     html = response.content.decode()
@@ -472,8 +474,8 @@ def test_transition_precondition_failure_is_shown(manager_client, manager):
     assert complaint.status == Status.ACKNOWLEDGED
 
 
-def test_handler_cannot_take_a_step_without_permission(handler_client, manager):
-    complaint = make_complaint(user=manager)
+def test_handler_cannot_take_a_step_without_permission(handler_client, manager, department):
+    complaint = make_complaint(user=manager, department=department)
     response = handler_client.post(
         transition_url(complaint, "invalid"), {"version": 1, "note": "spam"}
     )
@@ -717,10 +719,10 @@ def _upload(client, complaint, name, content, content_type):
 
 
 @pytest.mark.parametrize("who", ["manager", "handler"])
-def test_upload_png_through_the_inline(login_client, manager, handler, settings, who):
+def test_upload_png_through_the_inline(login_client, manager, handler, department, settings, who):
     user = {"manager": manager, "handler": handler}[who]
     client = login_client(user)
-    complaint = make_complaint(user=manager)
+    complaint = make_complaint(user=manager, department=department)
     png = png_bytes()
     response = _upload(client, complaint, "leak photo.png", png, "image/png")
     assert response.status_code == 302
@@ -780,7 +782,9 @@ def test_view_only_user_sees_attachments_but_no_upload(login_client, manager):
     client = login_client(manager)
     assert _upload(client, complaint, "a.png", png_bytes(), "image/png").status_code == 302
     attachment = Attachment.objects.get()
-    viewer = UserFactory(username="viewer", perms=["complaints.view_complaint"])
+    viewer = UserFactory(
+        username="viewer", perms=["complaints.view_complaint", "complaints.view_all_complaints"]
+    )
     html = login_client(viewer).get(change_url(complaint)).content.decode()
     assert reverse("complaints:attachment-download", args=[attachment.pk]) in html
     assert 'type="file"' not in html

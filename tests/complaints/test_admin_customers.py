@@ -163,12 +163,14 @@ def test_change_page_shows_complaint_history(manager_client, manager):
     assert set(customer.complaints.values_list("pk", flat=True)) == {first.pk, second.pk}
 
 
-def test_handler_can_view_customer_and_history(handler_client, manager):
+def test_handler_can_view_customer_and_history(handler_client, manager, department):
     customer = CustomerFactory()
-    complaint = make_complaint(user=manager, customer=customer)
+    complaint = make_complaint(user=manager, customer=customer, department=department)
+    elsewhere = make_complaint(user=manager, customer=customer)  # no department of theirs
     response = handler_client.get(change_url(customer))
     assert response.status_code == 200
     assert complaint.reference in response.content.decode()
+    assert elsewhere.reference not in response.content.decode()
     # View-only: saving is refused.
     assert handler_client.post(change_url(customer), {"name": "X"}).status_code == 403
     customer.refresh_from_db()

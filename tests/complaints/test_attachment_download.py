@@ -11,8 +11,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def attachment(manager):
-    complaint = make_complaint(user=manager)
+def attachment(manager, department):
+    complaint = make_complaint(user=manager, department=department)
     upload = SimpleUploadedFile("水管 photo (1).png", png_bytes(), content_type="image/png")
     return add_attachment(complaint.pk, user=manager, uploaded=upload)
 
@@ -33,7 +33,10 @@ def test_download_returns_the_file_as_attachment(
         "manager": manager,
         "handler": handler,
         "superuser": superuser,
-        "viewer": UserFactory(username="viewer", perms=["complaints.view_complaint"]),
+        "viewer": UserFactory(
+            username="viewer",
+            perms=["complaints.view_complaint", "complaints.view_all_complaints"],
+        ),
     }
     response = login_client(users[who]).get(download_url(attachment))
     assert response.status_code == 200
@@ -94,3 +97,10 @@ def test_download_link_on_change_page_serves_the_file(manager_client, attachment
     assert download_url(attachment) in html
     assert "水管 photo (1).png" in html
     assert _body(manager_client.get(download_url(attachment))) == png_bytes()
+
+
+def test_another_departments_evidence_does_not_exist(login_client, manager, handler):
+    elsewhere = make_complaint(user=manager)  # not in the handler's department
+    upload = SimpleUploadedFile("secret.png", png_bytes(), content_type="image/png")
+    other = add_attachment(elsewhere.pk, user=manager, uploaded=upload)
+    assert login_client(handler).get(download_url(other)).status_code == 404

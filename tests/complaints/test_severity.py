@@ -265,7 +265,13 @@ def test_admin_override_and_clear(manager_client, manager):
 
 def test_user_without_override_permission_sees_no_override(login_client, manager):
     c = intake(manager)
-    clerk = UserFactory(perms=["complaints.view_complaint", "complaints.change_complaint"])
+    clerk = UserFactory(
+        perms=[
+            "complaints.view_complaint",
+            "complaints.change_complaint",
+            "complaints.view_all_complaints",
+        ]
+    )
     client = login_client(clerk)
     page = client.get(f"/admin/complaints/complaint/{c.pk}/change/").content.decode()
     assert "/severity/" not in page
