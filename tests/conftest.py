@@ -14,6 +14,7 @@ ALL_COMPLAINT_PERMS = [
     "complaints.override_severity",
     "complaints.view_all_complaints",
     "complaints.view_customer",
+    "complaints.view_pii",
     "complaints.add_customer",
     "complaints.change_customer",
 ]
@@ -74,6 +75,7 @@ def handler(db, department):
             "complaints.add_complaint",
             "complaints.change_complaint",
             "complaints.view_customer",
+            "complaints.view_pii",
         ],
     )
     MembershipFactory(department=department, user=user)

@@ -27,6 +27,7 @@ from unfold.decorators import action, display
 from unfold.utils import parse_date_str
 
 from .. import workflow
+from ..api.masking import mask_email, mask_name, mask_phone
 from ..models import Attachment, Complaint, ComplaintEvent, Customer, DeadlineAlert, Status
 from ..selectors import visible_complaints
 from ..services import lifecycle, severity, sla
@@ -306,12 +307,19 @@ class ComplaintAdmin(ModelAdmin):
                     },
                 )
             )
+        if obj is not None and not _sees_pii(request):
+            # Without the personal-data permission the customer shows masked, read-only.
+            fieldsets = [
+                (title, {**opts, "fields": tuple(_masked(f) for f in opts["fields"])})
+                for title, opts in fieldsets
+            ]
         return fieldsets
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ()
         readonly = [
+            "customer_masked",
             "reference",
             "status",
             "severity",
@@ -336,6 +344,8 @@ class ComplaintAdmin(ModelAdmin):
             "created_at",
             "updated_at",
         ]
+        if not _sees_pii(request):
+            readonly.append("customer")
         if not obj.is_open:
             editable = set(lifecycle.EDITABLE_WHEN_FINISHED)
             readonly += [f for f in lifecycle.EDITABLE_FIELDS if f not in editable]
@@ -367,7 +377,15 @@ class ComplaintAdmin(ModelAdmin):
 
     @display(description=gettext_lazy("customer"), ordering="customer__name")
     def customer_name(self, obj):
+        if getattr(self._page, "pii", None) is False:
+            return mask_name(obj.customer.name)
         return obj.customer.name
+
+    @display(description=gettext_lazy("customer"))
+    def customer_masked(self, obj):
+        c = obj.customer
+        parts = [mask_name(c.name), mask_phone(c.phone), mask_email(c.email), c.get_tier_display()]
+        return " · ".join(p for p in parts if p)
 
     @display(description=gettext_lazy("subject"))
     def short_subject(self, obj):
@@ -420,13 +438,14 @@ class ComplaintAdmin(ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         self._page.calendars, self._page.now = calendars_by_id(), timezone.now()
+        self._page.pii = _sees_pii(request)
         try:
             response = super().changelist_view(request, extra_context)
             if hasattr(response, "render"):
                 response.render()  # while the per-request state is set
             return response
         finally:
-            self._page.calendars = self._page.now = None
+            self._page.calendars = self._page.now = self._page.pii = None
 
     def _calendars(self) -> dict:
         """Compiled calendars for this request (loaded once by the list view)."""
@@ -851,3 +870,13 @@ def _int(value) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def _sees_pii(request) -> bool:
+    return request.user.has_perm("complaints.view_pii")
+
+
+def _masked(field):
+    if isinstance(field, (tuple, list)):
+        return tuple(_masked(f) for f in field)
+    return "customer_masked" if field == "customer" else field

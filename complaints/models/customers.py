@@ -32,6 +32,13 @@ class Customer(models.Model):
         help_text=_("Misunderstands the rules or expects too much: agree every step in writing."),
     )
     notes = models.TextField(_("notes"), blank=True)
+    anonymized_at = models.DateTimeField(
+        _("anonymized at"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Personal data removed for retention; the complaints stay for statistics."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

@@ -1,0 +1,84 @@
+"""Retention: remove customers' personal data once all their complaints are long finished.
+
+Statistics stay intact: complaints keep category, item, dates, deadlines, severity, status,
+department and outcome fields; the customer row stays (tier, flags, counts) without name,
+phone, email, external id or notes, and the free text customers wrote is replaced."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ..models import OPEN_STATUSES, Complaint, ComplaintEvent, Customer
+
+REDACTED = "[anonymized]"
+
+
+@dataclass
+class AnonymizationResult:
+    customers: int = 0
+    complaints: int = 0
+
+
+def anonymizable(closed_before: datetime):
+    """Customers not yet anonymized with at least one complaint, all of them finished before
+    `closed_before` (closed, or invalid/merged and last changed before it)."""
+    complaints = Complaint.objects.filter(customer=OuterRef("pk"))
+    recent = complaints.filter(
+        Q(status__in=OPEN_STATUSES)
+        | Q(closed_at__gte=closed_before)
+        | Q(closed_at__isnull=True, updated_at__gte=closed_before)
+    )
+    return Customer.objects.filter(anonymized_at__isnull=True).filter(
+        Exists(complaints), ~Exists(recent)
+    )
+
+
+def anonymize_customers(
+    *, closed_before: datetime, dry_run: bool = False, now=None, batch_size: int = 500
+) -> AnonymizationResult:
+    now = now or timezone.now()
+    result = AnonymizationResult()
+    note = _("Customer's personal data anonymized (retention: finished before %(date)s).") % {
+        "date": timezone.localtime(closed_before).date().isoformat()
+    }
+    last_pk = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                anonymizable(closed_before)
+                .filter(pk__gt=last_pk)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:batch_size]
+            )
+            if not ids:
+                return result
+            last_pk = ids[-1]
+            complaint_ids = list(
+                Complaint.objects.filter(customer_id__in=ids).values_list("pk", flat=True)
+            )
+            result.customers += len(ids)
+            result.complaints += len(complaint_ids)
+            if dry_run:
+                continue
+            for customer in Customer.objects.filter(pk__in=ids):
+                customer.name = _("Anonymized customer %(id)s") % {"id": customer.pk}
+                customer.phone = customer.email = customer.external_id = customer.notes = ""
+                customer.anonymized_at = now
+                customer.save()
+            Complaint.objects.filter(pk__in=complaint_ids).update(
+                description=REDACTED, desired_outcome=REDACTED, updated_at=now
+            )
+            ComplaintEvent.objects.bulk_create(
+                ComplaintEvent(
+                    complaint_id=pk,
+                    kind=ComplaintEvent.Kind.FIELD_CHANGE,
+                    created_at=now,
+                    note=note,
+                    data={"anonymized": ["customer", "description", "desired_outcome"]},
+                )
+                for pk in complaint_ids
+            )
