@@ -1,0 +1,184 @@
+"""Every role against every sensitive action (the table is documented in README "Roles").
+
+The roles are the groups the migration creates; users get them exactly as staff would."""
+
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from complaints.models import Complaint, DepartmentMembership, Status
+from tests.factories import (
+    CustomerFactory,
+    DepartmentFactory,
+    MembershipFactory,
+    UserFactory,
+    form_fields,
+    make_complaint,
+)
+
+pytestmark = pytest.mark.django_db
+
+ROLES = {
+    "intake": "Intake agent · 受理专员",
+    "handler": "Handler · 处理专员",
+    "head": "Department head · 部门负责人",
+    "manager": "Complaint manager · 投诉经理",
+    "approver": "Compensation approver · 补偿审批人",
+    "auditor": "Auditor · 审计员",
+    "sysadmin": "System administrator · 系统管理员",
+}
+# Members of the department "service" (the others work across departments or not at all).
+IN_DEPARTMENT = {"handler", "head", "approver"}
+
+Y, N = True, False
+# action: {role: allowed}
+TABLE = {
+    "see own department's complaint": dict(
+        intake=N, handler=Y, head=Y, manager=Y, approver=Y, auditor=Y, sysadmin=N
+    ),
+    "see another department's complaint": dict(
+        intake=N, handler=N, head=N, manager=Y, approver=N, auditor=Y, sysadmin=N
+    ),
+    "see the complaint they recorded": dict(
+        intake=Y, handler=Y, head=Y, manager=Y, approver=Y, auditor=Y, sysadmin=N
+    ),
+    "record a complaint": dict(
+        intake=Y, handler=Y, head=Y, manager=Y, approver=N, auditor=N, sysadmin=N
+    ),
+    "edit a complaint": dict(
+        intake=N, handler=Y, head=Y, manager=Y, approver=N, auditor=N, sysadmin=N
+    ),
+    "acknowledge (transition)": dict(
+        intake=N, handler=Y, head=Y, manager=Y, approver=N, auditor=N, sysadmin=N
+    ),
+    "mark invalid": dict(intake=N, handler=N, head=Y, manager=Y, approver=N, auditor=N, sysadmin=N),
+    "override severity": dict(
+        intake=N, handler=N, head=Y, manager=Y, approver=N, auditor=N, sysadmin=N
+    ),
+    "read personal data": dict(
+        intake=Y, handler=Y, head=Y, manager=Y, approver=Y, auditor=Y, sysadmin=N
+    ),
+    "change SLA policies": dict(
+        intake=N, handler=N, head=N, manager=Y, approver=N, auditor=N, sysadmin=Y
+    ),
+    "view SLA policies": dict(
+        intake=N, handler=N, head=N, manager=Y, approver=N, auditor=Y, sysadmin=Y
+    ),
+    "manage staff users": dict(
+        intake=N, handler=N, head=N, manager=N, approver=N, auditor=N, sysadmin=Y
+    ),
+    "read the admin audit log": dict(
+        intake=N, handler=N, head=N, manager=N, approver=N, auditor=Y, sysadmin=Y
+    ),
+    "API: read complaints": dict(
+        intake=Y, handler=Y, head=Y, manager=Y, approver=Y, auditor=Y, sysadmin=N
+    ),
+    "API: send complaints in": dict(
+        intake=Y, handler=Y, head=Y, manager=Y, approver=N, auditor=N, sysadmin=N
+    ),
+}
+
+
+@pytest.fixture
+def world(manager):
+    service = DepartmentFactory(code="service", name="Customer service")
+    other = DepartmentFactory(code="other", name="Engineering")
+    customer = CustomerFactory(name="王小明", phone="+8613812345678")
+    return {
+        "service": service,
+        "own": make_complaint(
+            user=manager, department=service, customer=customer, subject="Own department"
+        ),
+        "other": make_complaint(user=manager, department=other, subject="Other department"),
+    }
+
+
+def member(role: str, world) -> object:
+    user = UserFactory(username=f"role-{role}")
+    user.groups.add(Group.objects.get(name=ROLES[role]))
+    if role in IN_DEPARTMENT:
+        MembershipFactory(
+            department=world["service"],
+            user=user,
+            role=DepartmentMembership.Role.HEAD if role == "head" else "member",
+        )
+    return user
+
+
+def recorded_by(user, **fields) -> Complaint:
+    """A complaint the user recorded (set directly where the role cannot record)."""
+    complaint = make_complaint(user=None, subject="Recorded", **fields)
+    Complaint.objects.filter(pk=complaint.pk).update(created_by=user)
+    return complaint
+
+
+def change_url(complaint):
+    return reverse("admin:complaints_complaint_change", args=[complaint.pk])
+
+
+def attempt(action: str, user, client, world) -> bool:
+    own = world["own"]
+    if action == "see own department's complaint":
+        return client.get(change_url(own)).status_code == 200
+    if action == "see another department's complaint":
+        return client.get(change_url(world["other"])).status_code == 200
+    if action == "see the complaint they recorded":
+        mine = recorded_by(user, department=world["other"].department)
+        return client.get(change_url(mine)).status_code == 200
+    if action == "record a complaint":
+        return client.get(reverse("admin:complaints_complaint_add")).status_code == 200
+    if action == "edit a complaint":
+        page = client.get(change_url(own))
+        if page.status_code != 200:
+            return False
+        data = form_fields(page.content.decode(), "complaint_form")
+        if "subject" not in data:
+            return False  # read-only page
+        data["subject"] = ["Edited by " + user.username]
+        client.post(change_url(own), data)
+        return Complaint.objects.get(pk=own.pk).subject == data["subject"][0]
+    if action in ("acknowledge (transition)", "mark invalid"):
+        target = Status.ACKNOWLEDGED if action.startswith("ack") else Status.INVALID
+        url = reverse("admin:complaints_complaint_transition", args=[own.pk, target])
+        client.post(url, {"version": own.version, "note": "Checked by the role test"})
+        return Complaint.objects.get(pk=own.pk).status == target
+    if action == "override severity":
+        url = reverse("admin:complaints_complaint_severity", args=[own.pk])
+        client.post(url, {"version": own.version, "severity": 2, "reason": "Role test"})
+        return Complaint.objects.get(pk=own.pk).severity_overridden
+    if action == "read personal data":
+        mine = recorded_by(user, department=world["service"], customer=own.customer)
+        page = client.get(change_url(mine))
+        return page.status_code == 200 and "王小明" in page.content.decode()
+    if action == "change SLA policies":
+        return client.get(reverse("admin:complaints_slapolicy_add")).status_code == 200
+    if action == "view SLA policies":
+        return client.get(reverse("admin:complaints_slapolicy_changelist")).status_code == 200
+    if action == "manage staff users":
+        return client.get(reverse("admin:auth_user_add")).status_code == 200
+    if action == "read the admin audit log":
+        return user.has_perm("admin.view_logentry")
+    if action == "API: read complaints":
+        return client.get("/api/v1/complaints/").status_code == 200
+    if action == "API: send complaints in":
+        client.handler.enforce_csrf_checks = False
+        response = client.post(
+            "/api/v1/complaints/",
+            {"channel": "hotline", "subject": "By API", "customer": {"name": "A"}},
+            content_type="application/json",
+            HTTP_IDEMPOTENCY_KEY=f"role-{user.username}",
+        )
+        return response.status_code == 201
+    raise AssertionError(action)
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+@pytest.mark.parametrize("action", list(TABLE))
+def test_role_table(action, role, world, login_client):
+    user = member(role, world)
+    assert attempt(action, user, login_client(user), world) is TABLE[action][role]
+
+
+def test_table_covers_every_role():
+    assert all(set(row) == set(ROLES) for row in TABLE.values())
+    assert set(Group.objects.values_list("name", flat=True)) >= set(ROLES.values())
