@@ -139,6 +139,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Admin login: refused for a while after this many failures for one user name.
+REDRESS_LOGIN_FAILURE_LIMIT = env_int("REDRESS_LOGIN_FAILURE_LIMIT", 5)
+REDRESS_LOGIN_LOCKOUT_SECONDS = env_int("REDRESS_LOGIN_LOCKOUT_SECONDS", 900)
+
 # Language and time.
 LANGUAGE_CODE = env_str("LANGUAGE_CODE", "zh-hans")
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
@@ -189,6 +193,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",  # served from this site: the docs work offline
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "complaints.api.schema.document_errors",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ChannelEnum": "complaints.models.complaint.Channel",
         "DirectionEnum": "complaints.models.events.ComplaintEvent.Direction",
@@ -369,6 +377,14 @@ UNFOLD = {
                         "title": _("Staff users"),
                         "icon": "badge",
                         "link": reverse_lazy("admin:auth_user_changelist"),
+                    },
+                    {
+                        "title": _("API clients"),
+                        "icon": "key",
+                        "link": reverse_lazy("admin:complaints_apiclient_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "complaints.view_apiclient"
+                        ),
                     },
                 ],
             },

@@ -1,11 +1,33 @@
 """Filters shared by the complaint list and the export."""
 
+import datetime as dt
+
 import django_filters
+from django import forms
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_filters.fields import IsoDateTimeField
 
 from ..models import OPEN_STATUSES, Channel, Complaint, Severity, Status
+
+
+class InstantField(IsoDateTimeField):
+    """An ISO 8601 time that can be stored (compared) in UTC."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is not None:
+            try:
+                value.astimezone(dt.UTC)
+            except OverflowError as exc:
+                message = _("This time is out of range.")
+                raise forms.ValidationError(message, code="invalid") from exc
+        return value
+
+
+class InstantFilter(django_filters.IsoDateTimeFilter):
+    field_class = InstantField
 
 
 class ComplaintFilter(django_filters.FilterSet):
@@ -16,9 +38,9 @@ class ComplaintFilter(django_filters.FilterSet):
     )
     category = django_filters.CharFilter(field_name="category__code", help_text=_("Category code."))
     channel = django_filters.MultipleChoiceFilter(choices=Channel.choices)
-    received_after = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
-    received_before = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
-    updated_since = django_filters.IsoDateTimeFilter(
+    received_after = InstantFilter(field_name="received_at", lookup_expr="gte")
+    received_before = InstantFilter(field_name="received_at", lookup_expr="lt")
+    updated_since = InstantFilter(
         field_name="updated_at",
         lookup_expr="gte",
         help_text=_("Changed at or after this time (complaint or anything on it)."),

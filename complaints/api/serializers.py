@@ -44,9 +44,9 @@ class CustomerSerializer(serializers.Serializer):
 
 
 class ComplaintSerializer(serializers.ModelSerializer):
-    category = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    department = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    category = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    department = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     customer = CustomerSerializer(read_only=True)
     is_overdue = serializers.SerializerMethodField()
 
@@ -88,7 +88,7 @@ class ComplaintSerializer(serializers.ModelSerializer):
 
 
 class EventSerializer(serializers.ModelSerializer):
-    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = ComplaintEvent
@@ -112,6 +112,15 @@ class ComplaintDetailSerializer(ComplaintSerializer):
     class Meta(ComplaintSerializer.Meta):
         fields = [*ComplaintSerializer.Meta.fields, "timeline"]
         read_only_fields = fields
+
+
+class CodeRelatedField(serializers.SlugRelatedField):
+    """A code that PostgreSQL can look up (text there cannot hold NUL)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data)
+        return super().to_internal_value(data)
 
 
 class IntakeCustomerSerializer(serializers.Serializer):
@@ -144,14 +153,16 @@ class IntakeSerializer(serializers.Serializer):
     description = serializers.CharField(allow_blank=True, required=False, default="")
     received_at = serializers.DateTimeField(required=False)
     desired_outcome = serializers.CharField(allow_blank=True, required=False, default="")
-    category = serializers.SlugRelatedField(
+    category = CodeRelatedField(
         slug_field="code",
         queryset=Category.objects.filter(active=True),
         required=False,
         allow_null=True,
     )
     item_ref = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
-    households_affected = serializers.IntegerField(min_value=1, required=False, default=1)
+    households_affected = serializers.IntegerField(
+        min_value=1, max_value=2_147_483_647, required=False, default=1
+    )
     media_risk = serializers.BooleanField(required=False, default=False)
     litigation_risk = serializers.BooleanField(required=False, default=False)
     external_ref = serializers.CharField(
@@ -185,7 +196,8 @@ class NoteSerializer(serializers.Serializer):
 
 
 class DepartmentSerializer(serializers.ModelSerializer):
-    parent = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    parent = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    email = serializers.CharField(read_only=True)  # may be empty: not format "email"
 
     class Meta:
         model = Department
@@ -194,8 +206,10 @@ class DepartmentSerializer(serializers.ModelSerializer):
 
 
 class CategorySerializer(serializers.ModelSerializer):
-    parent = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    default_department = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    parent = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    default_department = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True
+    )
     full_name = serializers.CharField(source="path", read_only=True)
 
     class Meta:

@@ -9,11 +9,10 @@ from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.filters import OrderingFilter
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
@@ -21,8 +20,9 @@ from rest_framework.response import Response
 from ..models import Category, Complaint, ComplaintEvent, Department, IdempotencyRecord
 from ..services import lifecycle
 from ..services.customers import find_or_create_customer
-from ..services.errors import ServiceError
+from ..services.errors import NotPermitted, ServiceError
 from .auth import CallerRateThrottle, HasScope, SessionAuthentication, TokenAuthentication, caller
+from .export import EXPORT_ACTION, export_response, export_schema
 from .filters import ComplaintFilter
 from .serializers import (
     CategorySerializer,
@@ -36,7 +36,7 @@ from .serializers import (
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
-    OpenApiTypes.STR,
+    {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"\S"},
     OpenApiParameter.HEADER,
     required=True,
     description=(
@@ -51,6 +51,13 @@ class ComplaintCursorPagination(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
     ordering = "-received_at"
+
+    def paginate_queryset(self, queryset, request, view=None):
+        # A tampered cursor carries a position that is not a time: 404 like any bad cursor.
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except DjangoValidationError as exc:
+            raise NotFound(self.invalid_cursor_message) from exc
 
 
 class ApiView:
@@ -68,8 +75,10 @@ class ComplaintViewSet(
     lookup_field = "reference"
     lookup_value_regex = r"C-\d{4}-\d{6,}"
     required_scopes = {
+        "*": "complaints:read",  # methods without an action: 405 for a reader, not 403
         "list": "complaints:read",
         "retrieve": "complaints:read",
+        "export": "complaints:read",
         "create": "complaints:write",
         "notes": "complaints:write",
     }
@@ -109,6 +118,12 @@ class ComplaintViewSet(
             raise PermissionDenied(_("This key may only read its own department's complaints."))
         return super().list(request, *args, **kwargs)
 
+    @export_schema
+    @action(detail=False, **EXPORT_ACTION)
+    def export(self, request, format=None):
+        """The list as one streamed CSV or JSON Lines file (complaints/api/export.py)."""
+        return export_response(self, request, format)
+
     @extend_schema(
         request=IntakeSerializer,
         parameters=[IDEMPOTENCY_HEADER],
@@ -120,7 +135,7 @@ class ComplaintViewSet(
     )
     def create(self, request, *args, **kwargs):
         key = request.headers.get("Idempotency-Key", "").strip()
-        if not key or len(key) > 255:
+        if not key or len(key) > 255 or "\x00" in key:
             raise serializers.ValidationError(
                 {"Idempotency-Key": [_("Send a unique Idempotency-Key header (1-255 characters).")]}
             )
@@ -199,12 +214,15 @@ class ComplaintViewSet(
                     contacted_at=data.get("contacted_at"),
                     source=source,
                 )
+        except NotPermitted as exc:
+            raise PermissionDenied(exc.message) from exc
         except ServiceError as exc:
             raise serializers.ValidationError({"detail": exc.message}) from exc
         return Response(EventSerializer(event).data, status=status.HTTP_201_CREATED)
 
 
 class DepartmentViewSet(ApiView, viewsets.ReadOnlyModelViewSet):
+    lookup_value_regex = r"[-a-zA-Z0-9_]+"  # codes are slugs
     queryset = Department.objects.select_related("parent").order_by("code")
     serializer_class = DepartmentSerializer
     lookup_field = "code"
@@ -212,6 +230,7 @@ class DepartmentViewSet(ApiView, viewsets.ReadOnlyModelViewSet):
 
 
 class CategoryViewSet(ApiView, viewsets.ReadOnlyModelViewSet):
+    lookup_value_regex = r"[-a-zA-Z0-9_]+"  # codes are slugs
     queryset = Category.objects.select_related("parent", "default_department").order_by("sort_key")
     serializer_class = CategorySerializer
     lookup_field = "code"

@@ -1,0 +1,81 @@
+"""Two identical intake requests at the same moment make exactly one complaint (PostgreSQL:
+the unique idempotency key makes the second request wait for the first, then replay it)."""
+
+import threading
+import time
+
+import pytest
+from django.db import connection
+
+from complaints.api import views
+from complaints.models import Complaint, Customer, IdempotencyRecord
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+BODY = {
+    "channel": "web",
+    "subject": "Lift broken",
+    "description": "The lift in block 3 has been broken for a week.",
+    "customer": {"name": "王五", "phone": "13900001111"},
+}
+
+
+@pytest.fixture
+def slow_intake(monkeypatch):
+    """Hold the first request inside its transaction long enough for the twin to arrive."""
+    register = views.ComplaintViewSet._register
+
+    def slowly(self, data, who):
+        time.sleep(0.5)
+        return register(self, data, who)
+
+    monkeypatch.setattr(views.ComplaintViewSet, "_register", slowly)
+
+
+def send_together(client, bodies, key):
+    """POST each body from its own thread (own DB connection) at the same moment."""
+    barrier = threading.Barrier(len(bodies))
+    responses = [None] * len(bodies)
+    errors = []
+
+    def send(i, body):
+        try:
+            barrier.wait(timeout=10)
+            responses[i] = client.post(
+                "/api/v1/complaints/", body, format="json", headers={"Idempotency-Key": key}
+            )
+        except Exception as exc:  # reported by the test
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send, args=(i, b)) for i, b in enumerate(bodies)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors, errors
+    return responses
+
+
+def test_two_identical_requests_at_once_make_one_complaint(slow_intake, make_api_client, api):
+    _client, key = make_api_client(["complaints:write"])
+    client = api(key)
+    responses = send_together(client, [BODY, BODY], key="crm-1")
+
+    assert [r.status_code for r in responses] == [201, 201], [r.content for r in responses]
+    references = {r.json()["reference"] for r in responses}
+    assert len(references) == 1
+    assert sorted(r.get("Idempotent-Replayed", "") for r in responses) == ["", "true"]
+    assert Complaint.objects.count() == 1
+    assert Complaint.objects.get().reference in references
+    assert Customer.objects.count() == 1
+    assert IdempotencyRecord.objects.count() == 1
+
+
+def test_two_different_requests_with_one_key_at_once(slow_intake, make_api_client, api):
+    _client, key = make_api_client(["complaints:write"])
+    other = {**BODY, "subject": "Something else"}
+    responses = send_together(api(key), [BODY, other], key="crm-1")
+    assert sorted(r.status_code for r in responses) == [201, 409]
+    assert Complaint.objects.count() == 1

@@ -1,0 +1,130 @@
+"""Hardening: login throttling, escaped customer text, production settings."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+
+from complaints.services import lifecycle
+from tests.factories import CustomerFactory, make_complaint
+
+pytestmark = pytest.mark.django_db
+PAYLOAD = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def _login(client, username, password):
+    return client.post(
+        reverse("admin:login"),
+        {"username": username, "password": password, "next": "/admin/"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+
+
+def test_login_is_refused_after_repeated_failures(client, superuser, settings):
+    settings.REDRESS_LOGIN_FAILURE_LIMIT = 3
+    superuser.set_password("right-password-2026")
+    superuser.save()
+    for _ in range(3):
+        assert _login(client, superuser.username, "wrong").status_code == 200
+    response = _login(client, superuser.username, "right-password-2026")
+    assert response.status_code == 200
+    assert "Too many failed logins" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    cache.clear()  # the lockout expires
+    assert _login(client, superuser.username, "right-password-2026").status_code == 302
+
+
+def test_a_successful_login_resets_the_count(client, superuser, settings):
+    settings.REDRESS_LOGIN_FAILURE_LIMIT = 3
+    superuser.set_password("right-password-2026")
+    superuser.save()
+    for _ in range(2):
+        _login(client, superuser.username, "wrong")
+    assert _login(client, superuser.username, "right-password-2026").status_code == 302
+    client.logout()
+    for _ in range(2):
+        _login(client, superuser.username, "wrong")
+    assert _login(client, superuser.username, "right-password-2026").status_code == 302
+
+
+def test_customer_text_is_escaped_everywhere(manager_client, manager):
+    customer = CustomerFactory(name=PAYLOAD)
+    complaint = make_complaint(
+        user=manager,
+        customer=customer,
+        subject=PAYLOAD,
+        description=PAYLOAD,
+        desired_outcome=PAYLOAD,
+        item_ref=PAYLOAD[:100],
+    )
+    lifecycle.add_note(complaint.pk, user=manager, text=PAYLOAD)
+    lifecycle.log_contact(
+        complaint.pk, user=manager, channel="hotline", direction="in", summary=PAYLOAD
+    )
+    pages = [
+        reverse("admin:complaints_complaint_changelist"),
+        reverse("admin:complaints_complaint_changelist") + "?q=script",
+        reverse("admin:complaints_complaint_change", args=[complaint.pk]),
+        reverse("admin:complaints_customer_change", args=[customer.pk]),
+        reverse("admin:complaints_customer_changelist"),
+    ]
+    for url in pages:
+        html = manager_client.get(url).content.decode()
+        assert "<script>alert" not in html, url
+        assert "onerror=alert(1)>" not in html, url
+    html = manager_client.get(pages[2]).content.decode()
+    assert "&lt;script&gt;alert" in html
+
+
+def test_production_settings_pass_the_deploy_check():
+    env = {
+        **os.environ,
+        "DJANGO_ENV": "production",
+        "SECRET_KEY": "x" * 60 + "-production-secret-for-the-check",
+        "ALLOWED_HOSTS": "redress.example.com",
+        "DATABASE_URL": "sqlite:////tmp/redress-deploy-check.sqlite3",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    # Only the SLA data warnings (no holiday data yet) may remain; no security warnings.
+    security = [line for line in result.stderr.splitlines() if "security." in line]
+    assert security == [], result.stderr
+
+
+def test_personal_data_is_masked_without_the_permission(login_client, manager):
+    customer = CustomerFactory(name="王小明", phone="+8613812345678", email="wang@example.com")
+    complaint = make_complaint(user=manager, customer=customer, subject="Lift broken")
+    from tests.factories import UserFactory
+
+    clerk = UserFactory(
+        username="clerk",
+        perms=["complaints.view_complaint", "complaints.view_all_complaints"],
+    )
+    client = login_client(clerk)
+    listing = client.get(reverse("admin:complaints_complaint_changelist")).content.decode()
+    page = client.get(
+        reverse("admin:complaints_complaint_change", args=[complaint.pk])
+    ).content.decode()
+    for html in (listing, page):
+        assert "王小明" not in html and "13812345678" not in html and "wang@" not in html
+    assert "王*" in listing
+    assert "+86138****5678" in page and "w***@example.com" in page
+    # With the permission the same pages show the customer.
+    full = login_client(manager).get(
+        reverse("admin:complaints_complaint_change", args=[complaint.pk])
+    )
+    assert "王小明" in full.content.decode()
