@@ -31,13 +31,13 @@ class InstantFilter(django_filters.IsoDateTimeFilter):
 
 
 class ComplaintFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=Status.choices)
-    severity = django_filters.MultipleChoiceFilter(choices=Severity.choices)
+    status = django_filters.MultipleChoiceFilter(choices=Status.choices, distinct=False)
+    severity = django_filters.MultipleChoiceFilter(choices=Severity.choices, distinct=False)
     department = django_filters.CharFilter(
         field_name="department__code", help_text=_("Department code.")
     )
     category = django_filters.CharFilter(field_name="category__code", help_text=_("Category code."))
-    channel = django_filters.MultipleChoiceFilter(choices=Channel.choices)
+    channel = django_filters.MultipleChoiceFilter(choices=Channel.choices, distinct=False)
     received_after = InstantFilter(field_name="received_at", lookup_expr="gte")
     received_before = InstantFilter(field_name="received_at", lookup_expr="lt")
     updated_since = InstantFilter(

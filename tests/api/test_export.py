@@ -223,14 +223,25 @@ def test_personal_data_is_clear_with_pii_scope(full, people):
     )
 
 
-def test_staff_session_exports_with_the_admin_permissions(login_client, people):
-    user = UserFactory(
+def test_staff_session_export_follows_admin_visibility_and_permissions(
+    login_client, department, people
+):
+    member = UserFactory(username="member", perms=["complaints.view_complaint"])
+    MembershipFactory(department=department, user=member)
+    rows = jsonl_rows(login_client(member).get(EXPORT, {"format": "jsonl"}))
+    assert {r["reference"] for r in rows} == {people["mine"].reference, people["helped"].reference}
+    mine = next(r for r in rows if r["reference"] == people["mine"].reference)
+    assert mine["customer"]["name"] == "张**"  # no view_pii
+
+    auditor = UserFactory(
         username="auditor",
-        perms=["complaints.view_complaint", "complaints.view_pii"],
+        perms=[
+            "complaints.view_complaint",
+            "complaints.view_all_complaints",
+            "complaints.view_pii",
+        ],
     )
-    user.is_superuser = True  # sees every department, whatever the visibility rules
-    user.save()
-    rows = jsonl_rows(login_client(user).get(EXPORT, {"format": "jsonl"}))
+    rows = jsonl_rows(login_client(auditor).get(EXPORT, {"format": "jsonl"}))
     assert len(rows) == 4
     mine = next(r for r in rows if r["reference"] == people["mine"].reference)
     assert mine["customer"]["name"] == "张三丰"
