@@ -14,6 +14,9 @@ install:
 	@UV_PYTHON="$$(scripts/find-python)" $(UV) sync --frozen --quiet
 	@mkdir -p var
 
+# The demo always runs in development mode (console/file email, insecure dev key, DEBUG off).
+demo demo-data: export DJANGO_ENV := development
+
 demo-data: install
 	$(VENV)/python manage.py migrate --noinput
 	$(VENV)/python manage.py load_holidays --country CN --year 2025 --year 2026

@@ -386,6 +386,12 @@ UNFOLD = {
                             "complaints.view_apiclient"
                         ),
                     },
+                    {
+                        "title": _("Admin change log"),
+                        "icon": "history",
+                        "link": reverse_lazy("admin:admin_logentry_changelist"),
+                        "permission": lambda request: request.user.has_perm("admin.view_logentry"),
+                    },
                 ],
             },
         ],

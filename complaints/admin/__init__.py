@@ -1,6 +1,7 @@
 from . import (  # noqa: F401  (registers the admins)
     alerts,
     api,
+    audit,
     complaints,
     customers,
     login,

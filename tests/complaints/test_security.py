@@ -128,3 +128,22 @@ def test_personal_data_is_masked_without_the_permission(login_client, manager):
         reverse("admin:complaints_complaint_change", args=[complaint.pk])
     )
     assert "王小明" in full.content.decode()
+
+
+def test_admin_change_log_is_read_only(login_client, superuser):
+    from django.contrib.admin.models import LogEntry
+
+    client = login_client(superuser)
+    client.post(
+        reverse("admin:complaints_notificationlist_change", args=[1]),
+        {"name": "Crisis team", "code": "crisis", "users": [], "extra_emails": ""},
+    )
+    entry = LogEntry.objects.first()
+    assert entry is not None and entry.user == superuser
+    listing = client.get(reverse("admin:admin_logentry_changelist"))
+    assert listing.status_code == 200 and "Crisis team" in listing.content.decode()
+    page = client.get(reverse("admin:admin_logentry_change", args=[entry.pk]))
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
+    client.post(reverse("admin:admin_logentry_change", args=[entry.pk]), {"object_repr": "x"})
+    assert LogEntry.objects.get(pk=entry.pk).object_repr != "x"
+    assert client.post(reverse("admin:admin_logentry_delete", args=[entry.pk])).status_code == 403

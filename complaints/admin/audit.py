@@ -1,0 +1,37 @@
+"""The admin's own change log (who changed which policy, calendar, user... and when),
+read-only: the audit trail cannot be edited from the admin. Complaint changes are on each
+complaint's timeline."""
+
+from django.contrib import admin
+from django.contrib.admin.models import LogEntry
+from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
+from unfold.decorators import display
+
+
+@admin.register(LogEntry)
+class LogEntryAdmin(ModelAdmin):
+    list_display = ("action_time", "user", "content_type", "object_repr", "action", "message")
+    list_filter = ("action_flag", "content_type", "user")
+    list_select_related = ("user", "content_type")
+    search_fields = ("object_repr", "change_message", "user__username")
+    date_hierarchy = None
+    ordering = ("-action_time", "-id")
+    readonly_fields = [f.name for f in LogEntry._meta.fields]
+
+    @display(description=_("action"))
+    def action(self, obj):
+        return {1: _("added"), 2: _("changed"), 3: _("deleted")}.get(obj.action_flag, "?")
+
+    @display(description=_("what changed"))
+    def message(self, obj):
+        return obj.get_change_message()
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
