@@ -34,6 +34,7 @@ from .serializers import (
     NoteSerializer,
 )
 
+_RELATED_OR_COMPUTED = {"category", "department", "assignee", "customer", "is_overdue"}
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
     {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"\S"},
@@ -43,6 +44,20 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
         "Unique per complaint you send (e.g. your own record id). Repeating a request with "
         "the same key and body returns the original complaint; a different body is a 409."
     ),
+)
+
+
+LIST_COLUMNS = (
+    *(f for f in ComplaintSerializer.Meta.fields if f not in _RELATED_OR_COMPUTED),
+    "due_at",
+    "customer__name",
+    "customer__phone",
+    "customer__email",
+    "customer__external_id",
+    "customer__tier",
+    "category__code",
+    "department__code",
+    "assignee__username",
 )
 
 
@@ -94,7 +109,8 @@ class ComplaintViewSet(
             events = ComplaintEvent.objects.select_related("actor").order_by("created_at", "pk")
             return rows.prefetch_related(Prefetch("events", queryset=events))
         if self.action == "list":
-            return caller(self.request).visible(rows)
+            # Only the columns the list shows (not e.g. the assignee's password hash).
+            return caller(self.request).visible(rows.only(*LIST_COLUMNS))
         return rows
 
     def get_serializer_class(self):
