@@ -33,7 +33,19 @@ class ApiClientForm(forms.ModelForm):
         fields = ("name", "owner", "active", "scopes", "department")
 
     def clean_scopes(self):
-        return sorted(set(self.cleaned_data["scopes"]))
+        scopes = sorted(set(self.cleaned_data["scopes"]))
+        user = getattr(self, "request_user", None)
+        if user is not None and not user.is_superuser:
+            # Nobody hands out more access than they have themselves.
+            from ..api.auth import Caller
+
+            beyond = [s for s in scopes if not Caller(user=user).has_scope(s)]
+            if beyond:
+                raise forms.ValidationError(
+                    _("You cannot grant scopes you do not have yourself: %(scopes)s.")
+                    % {"scopes": ", ".join(beyond)}
+                )
+        return scopes
 
 
 def _show_key(request, client: ApiClient, key: str) -> None:
@@ -67,6 +79,11 @@ class ApiClientAdmin(ModelAdmin):
     readonly_fields = ("key_prefix", "created_at", "last_used_at")
     ordering = ("name",)
     actions = ["issue_new_key"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.request_user = request.user
+        return form
 
     def get_fields(self, request, obj=None):
         fields = ["name", "owner", "active", "scopes", "department"]

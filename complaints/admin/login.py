@@ -1,5 +1,7 @@
 """Admin login throttled after repeated failures, per account and per address."""
 
+import unicodedata
+
 from django.conf import settings
 from django.contrib import admin
 from django.core.cache import cache
@@ -11,9 +13,10 @@ from unfold.forms import AuthenticationForm
 def _client_ip(request) -> str:
     if request is None:
         return "?"
-    # Behind the production proxy the address is the proxy's; X-Forwarded-For is set by it.
+    # Behind the production proxy REMOTE_ADDR is the proxy's. The proxy appends the address
+    # it saw to X-Forwarded-For: only that last entry is not under the client's control.
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "") if settings.PRODUCTION else ""
-    return (forwarded.split(",")[0].strip() or request.META.get("REMOTE_ADDR", "?"))[:64]
+    return (forwarded.split(",")[-1].strip() or request.META.get("REMOTE_ADDR", "?"))[:64]
 
 
 class ThrottledLoginForm(AuthenticationForm):
@@ -22,7 +25,9 @@ class ThrottledLoginForm(AuthenticationForm):
 
     def _keys(self) -> list[tuple[str, int]]:
         limit = settings.REDRESS_LOGIN_FAILURE_LIMIT
-        username = (self.data.get("username") or "").strip().lower()[:150]
+        # As Django compares user names: NFKC-normalised (full-width "ａｄｍｉｎ" is "admin").
+        raw = self.data.get("username") or ""
+        username = unicodedata.normalize("NFKC", raw).strip().casefold()[:150]
         return [
             (f"login-failures:user:{username}", limit),
             (f"login-failures:ip:{_client_ip(self.request)}", limit * 4),
@@ -39,15 +44,21 @@ class ThrottledLoginForm(AuthenticationForm):
         try:
             cleaned = super().clean()
         except ValidationError:
-            for key, _limit in keys:
-                if not cache.add(key, 1, settings.REDRESS_LOGIN_LOCKOUT_SECONDS):
-                    try:
-                        cache.incr(key)
-                    except ValueError:  # expired in between
-                        cache.add(key, 1, settings.REDRESS_LOGIN_LOCKOUT_SECONDS)
+            self._count_failure(keys)
             raise
-        cache.delete(keys[0][0])
+        if self.user_cache is None:  # e.g. an empty password: not a login, not a reset
+            self._count_failure(keys)
+            return cleaned
+        cache.delete(keys[0][0])  # only a real successful login clears the account's count
         return cleaned
+
+    def _count_failure(self, keys) -> None:
+        for key, _limit in keys:
+            if not cache.add(key, 1, settings.REDRESS_LOGIN_LOCKOUT_SECONDS):
+                try:
+                    cache.incr(key)
+                except ValueError:  # expired in between
+                    cache.add(key, 1, settings.REDRESS_LOGIN_LOCKOUT_SECONDS)
 
 
 admin.site.login_form = ThrottledLoginForm

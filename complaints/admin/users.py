@@ -28,6 +28,38 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
     inlines = [MembershipInline]
     list_display = ("username", "first_name", "last_name", "email", "is_staff", "is_active")
 
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            # Superuser status and individual permissions stay with superusers; roles (groups)
+            # are how everyone else grants access.
+            readonly += ["is_superuser", "user_permissions"]
+        return readonly
+
+    # The complaint form's assignee picker (and the list's assignee filter) asks this admin:
+    # anyone who may see complaints may search active staff who belong to a department.
+    def _assignee_lookup(self, request) -> bool:
+        match = request.resolver_match
+        return bool(
+            match
+            and match.url_name == "autocomplete"
+            and request.GET.get("app_label") == "complaints"
+            and request.GET.get("model_name") == "complaint"
+            and request.GET.get("field_name") == "assignee"
+        )
+
+    def has_view_permission(self, request, obj=None):
+        if obj is None and self._assignee_lookup(request):
+            return request.user.has_perm("complaints.view_complaint")
+        return super().has_view_permission(request, obj)
+
+    def get_search_results(self, request, queryset, search_term):
+        queryset, distinct = super().get_search_results(request, queryset, search_term)
+        if self._assignee_lookup(request):
+            members = DepartmentMembership.objects.values("user_id")
+            queryset = queryset.filter(is_active=True, pk__in=members)
+        return queryset, distinct
+
 
 @admin.register(Group)
 class GroupAdmin(BaseGroupAdmin, ModelAdmin):

@@ -48,11 +48,19 @@ MANAGER = [
     f"{CX}.view_slapolicy",
     f"{CX}.change_slapolicy",
     f"{CX}.add_slapolicy",
-    f"{CX}.view_businesscalendar",
-    f"{CX}.view_calendarexception",
+    *(
+        f"{CX}.{action}_{model}"
+        for model in ("businesscalendar", "calendarexception", "calendaryear", "workinginterval")
+        for action in ("view", "add", "change")
+    ),
+    f"{CX}.delete_calendarexception",
+    f"{CX}.delete_workinginterval",
     f"{CX}.view_notificationlist",
     f"{CX}.change_notificationlist",
+    # Keys that read complaint data are handed out by the people who own that data.
     f"{CX}.view_apiclient",
+    f"{CX}.add_apiclient",
+    f"{CX}.change_apiclient",
     f"{CX}.add_category",
     f"{CX}.change_category",
 ]
@@ -70,7 +78,12 @@ AUDITOR = [
     "django_celery_beat.view_periodictask",
 ]
 SYSADMIN = [
-    *(f"{CX}.{action}_{model}" for model in CONFIG_MODELS for action in ("view", "add", "change")),
+    *(
+        f"{CX}.{action}_{model}"
+        for model in CONFIG_MODELS
+        for action in ("view", "add", "change")
+        if model != "apiclient" or action == "view"
+    ),
     *(f"{CX}.delete_{m}" for m in ("calendarexception", "workinginterval", "departmentmembership")),
     *(f"auth.{action}_{model}" for model in ("user", "group") for action in ("view", "add", "change")),
     *(

@@ -42,8 +42,11 @@ TABLE = {
     "override severity": "NNYYNNN",
     "read personal data": "YYYYYYN",
     "change SLA policies": "NNNYNNY",
+    "change business calendars": "NNNYNNY",
+    "issue API keys": "NNNYNNN",
     "view SLA policies": "NNNYNYY",
     "manage staff users": "NNNNNNY",
+    "pick an assignee (autocomplete)": "YYYYYYN",
     "read the admin audit log": "NNNNNYY",
     "API: read complaints": "YYYYYYN",
     "API: send complaints in": "YYYYNNN",
@@ -125,8 +128,23 @@ def attempt(action: str, user, client, world) -> bool:
         return page.status_code == 200 and "王小明" in page.content.decode()
     if action == "change SLA policies":
         return client.get(reverse("admin:complaints_slapolicy_add")).status_code == 200
+    if action == "change business calendars":
+        return client.get(reverse("admin:complaints_businesscalendar_add")).status_code == 200
+    if action == "issue API keys":
+        return client.get(reverse("admin:complaints_apiclient_add")).status_code == 200
     if action == "view SLA policies":
         return client.get(reverse("admin:complaints_slapolicy_changelist")).status_code == 200
+    if action == "pick an assignee (autocomplete)":
+        response = client.get(
+            "/admin/autocomplete/",
+            {
+                "app_label": "complaints",
+                "model_name": "complaint",
+                "field_name": "assignee",
+                "term": "",
+            },
+        )
+        return response.status_code == 200
     if action == "manage staff users":
         return client.get(reverse("admin:auth_user_add")).status_code == 200
     if action == "read the admin audit log":

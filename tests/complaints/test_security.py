@@ -147,3 +147,52 @@ def test_admin_change_log_is_read_only(login_client, superuser):
     client.post(reverse("admin:admin_logentry_change", args=[entry.pk]), {"object_repr": "x"})
     assert LogEntry.objects.get(pk=entry.pk).object_repr != "x"
     assert client.post(reverse("admin:admin_logentry_delete", args=[entry.pk])).status_code == 403
+
+
+def test_lockout_cannot_be_reset_or_sidestepped(client, superuser, settings):
+    settings.REDRESS_LOGIN_FAILURE_LIMIT = 3
+    superuser.set_password("right-password-2026")
+    superuser.save()
+    for _ in range(2):
+        _login(client, superuser.username, "wrong")
+    _login(client, superuser.username, "")  # an empty password is no successful login
+    _login(client, superuser.username, "wrong")
+    # Locked, also under the full-width spelling Django treats as the same name.
+    fullwidth = "".join(chr(ord(c) + 0xFEE0) if c.isalnum() else c for c in superuser.username)
+    for name in (superuser.username, fullwidth):
+        response = _login(client, name, "right-password-2026")
+        assert "Too many failed logins" in response.content.decode(), name
+
+
+def test_non_superusers_cannot_make_anyone_superuser(login_client, superuser):
+    from django.contrib.auth.models import Group
+
+    from tests.factories import UserFactory
+
+    admin_user = UserFactory(username="sysadmin")
+    admin_user.groups.add(Group.objects.get(name__startswith="System administrator"))
+    client = login_client(admin_user)
+    page = client.get(reverse("admin:auth_user_change", args=[admin_user.pk])).content.decode()
+    assert 'name="is_superuser"' not in page
+    assert 'name="user_permissions"' not in page
+
+
+def test_api_keys_grant_no_more_than_the_granter_has(login_client, manager, department):
+    from complaints.models import ApiClient
+    from tests.factories import UserFactory
+
+    clerk = UserFactory(
+        username="clerk",
+        perms=[
+            "complaints.add_apiclient",
+            "complaints.view_apiclient",
+            "complaints.view_complaint",
+        ],
+    )
+    client = login_client(clerk)
+    response = client.post(
+        reverse("admin:complaints_apiclient_add"),
+        {"name": "bi", "owner": "BI", "active": "on", "scopes": ["complaints:read", "pii:read"]},
+    )
+    assert response.status_code == 200 and "cannot grant" in response.content.decode()
+    assert not ApiClient.objects.exists()
