@@ -23,6 +23,7 @@ from unfold.contrib.filters.admin import ChoicesDropdownFilter
 from unfold.decorators import action, display
 
 from ..models import DeadlineAlert, Notification, NotificationList
+from ..selectors import sees_all, visible_complaints
 from ..services import alerts
 from .complaints import REFERENCE_RE, ReceivedDateRangeFilter
 from .pagination import EstimatedCountPaginator
@@ -105,7 +106,7 @@ class NotificationAdmin(ModelAdmin):
     list_per_page = 50
     ordering = ("-created_at", "-id")
     actions = ["mark_read", "mark_unread"]
-    fields = ("created_at", "title", "complaint", "body", "read_at")
+    fields = ("created_at", "title", "reference", "body", "read_at")
     readonly_fields = fields
 
     def get_queryset(self, request):
@@ -258,6 +259,13 @@ class DeadlineAlertAdmin(ModelAdmin):
         "last_error",
     )
     readonly_fields = fields
+
+    def get_queryset(self, request):
+        # Only alerts about complaints the user may see (department isolation).
+        rows = super().get_queryset(request)
+        if sees_all(request.user):
+            return rows
+        return rows.filter(complaint__in=visible_complaints(request.user).values("pk"))
 
     def get_search_results(self, request, queryset, search_term):
         term = " ".join(search_term.split()).upper()

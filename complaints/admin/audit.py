@@ -4,9 +4,12 @@ complaint's timeline."""
 
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.decorators import display
+
+from ..models import Complaint, Customer
 
 
 @admin.register(LogEntry)
@@ -18,6 +21,18 @@ class LogEntryAdmin(ModelAdmin):
     date_hierarchy = None
     ordering = ("-action_time", "-id")
     readonly_fields = [f.name for f in LogEntry._meta.fields]
+
+    def get_queryset(self, request):
+        rows = super().get_queryset(request)
+        user = request.user
+        if user.is_superuser or (
+            user.has_perm("complaints.view_all_complaints") and user.has_perm("complaints.view_pii")
+        ):
+            return rows
+        # Entries about customers and complaints name people and subjects: only for those
+        # who may read every complaint and personal data (auditors).
+        private = ContentType.objects.get_for_models(Customer, Complaint).values()
+        return rows.exclude(content_type__in=list(private))
 
     @display(description=_("action"))
     def action(self, obj):

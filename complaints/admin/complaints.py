@@ -136,9 +136,10 @@ class ReceivedDateRangeFilter(RangeDateFilter):
         end = self.used_parameters.get(f"{self.parameter_name}_to")
         start = parse_date_str(start) if isinstance(start, str) else None
         end = parse_date_str(end) if isinstance(end, str) else None
-        if start:
+        # Years at the edge of the calendar (0001, 9999) cannot be shifted to UTC: ignored.
+        if start and datetime.min.date() + timedelta(days=2) < start:
             filters[f"{self.parameter_name}__gte"] = datetime.combine(start, time.min, tzinfo=tz)
-        if end:
+        if end and end < datetime.max.date() - timedelta(days=2):
             filters[f"{self.parameter_name}__lt"] = datetime.combine(
                 end + timedelta(days=1), time.min, tzinfo=tz
             )
@@ -675,11 +676,13 @@ class ComplaintAdmin(ModelAdmin):
             return HttpResponseRedirect(self._change_url(complaint))
         title = f"{complaint.reference} · {edge.label}"
         if request.method != "POST":
-            form = TransitionForm(edge=edge, initial={"version": complaint.version})
+            form = TransitionForm(
+                edge=edge, user=request.user, initial={"version": complaint.version}
+            )
             return self._action_page(
                 request, complaint, title=title, form=form, submit_label=edge.label
             )
-        form = TransitionForm(request.POST, edge=edge)
+        form = TransitionForm(request.POST, edge=edge, user=request.user)
         if not form.is_valid():
             return self._action_page(
                 request, complaint, title=title, form=form, submit_label=edge.label
@@ -698,7 +701,7 @@ class ComplaintAdmin(ModelAdmin):
                 # Keep what was typed; confirming again applies it to the current state.
                 data = request.POST.copy()
                 data["version"] = Complaint.objects.get(pk=complaint.pk).version
-                form = TransitionForm(data, edge=edge)
+                form = TransitionForm(data, edge=edge, user=request.user)
                 form.is_valid()
             return self._action_page(
                 request,

@@ -136,7 +136,7 @@ class CustomerAdmin(ModelAdmin):
         return super().get_queryset(request).annotate(_complaints=Subquery(counts))
 
     def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip()
+        term = search_term.replace("\x00", "").strip()
         if not term:
             return queryset, False
         phone = phone_search_key(term)

@@ -4,6 +4,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..models import Attachment, Channel, Complaint, ComplaintEvent, Customer, Severity
+from ..selectors import visible_complaints
 from ..services import lifecycle
 from ..services.attachments import validate_upload
 from ..services.customers import find_or_create_customer, normalize_phone
@@ -138,9 +139,9 @@ class TransitionForm(forms.Form):
         help_text=_("The reference of the complaint that continues, e.g. C-2026-000123."),
     )
 
-    def __init__(self, *args, edge, **kwargs):
+    def __init__(self, *args, edge, user=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.edge = edge
+        self.edge, self.user = edge, user
         if edge.note_required:
             self.fields["note"].required = True
             self.fields["note"].label = edge.note_label
@@ -151,9 +152,15 @@ class TransitionForm(forms.Form):
 
     def clean_merge_into(self):
         reference = self.cleaned_data["merge_into"].strip().upper()
-        target = Complaint.objects.filter(reference=reference).first()
+        candidates = Complaint.objects.all()
+        if self.user is not None:
+            candidates = visible_complaints(self.user, candidates)
+        target = candidates.filter(reference=reference).first()
         if target is None:
-            raise forms.ValidationError(_("No complaint has the reference %s.") % reference)
+            # The same answer whether it does not exist or is another department's.
+            raise forms.ValidationError(
+                _("No complaint you can see has the reference %s.") % reference
+            )
         return target
 
 

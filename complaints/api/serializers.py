@@ -173,6 +173,8 @@ class IntakeSerializer(serializers.Serializer):
     def validate_received_at(self, value):
         if value > timezone.now() + FUTURE_TOLERANCE:
             raise serializers.ValidationError(_("The time received cannot be in the future."))
+        if value.year < 2000:
+            raise serializers.ValidationError(_("The time received is implausibly early."))
         return value
 
 

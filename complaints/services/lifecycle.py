@@ -18,6 +18,7 @@ from ..models import (
     Channel,
     Complaint,
     ComplaintEvent,
+    Customer,
     DepartmentMembership,
     Severity,
     Status,
@@ -66,6 +67,9 @@ def _require(user, perm: str) -> None:
 def _display(complaint: Complaint, field: str, value) -> str | int | bool | None:
     if value is None or isinstance(value, (bool, int)):
         return value
+    if isinstance(value, Customer):
+        # Never a name or phone: the timeline is read by people without personal-data access.
+        return f"#{value.pk}"
     if isinstance(value, Model):
         return str(value)
     if hasattr(value, "isoformat"):

@@ -2,17 +2,18 @@
 
 Statistics stay intact: complaints keep category, item, dates, deadlines, severity, status,
 department and outcome fields; the customer row stays (tier, flags, counts) without name,
-phone, email, external id or notes, and the free text customers wrote is replaced."""
+phone, email, external id or notes; subject, description, desired outcome, timeline notes,
+recorded old values and inbox titles are replaced. Attachments (evidence files) are kept."""
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..models import OPEN_STATUSES, Complaint, ComplaintEvent, Customer
+from ..models import OPEN_STATUSES, Complaint, ComplaintEvent, Customer, Notification
 
 REDACTED = "[anonymized]"
 
@@ -24,8 +25,9 @@ class AnonymizationResult:
 
 
 def anonymizable(closed_before: datetime):
-    """Customers not yet anonymized with at least one complaint, all of them finished before
-    `closed_before` (closed, or invalid/merged and last changed before it)."""
+    """Customers not yet anonymized whose complaints all finished before `closed_before`
+    (closed, or invalid/merged and last changed before it); customers without complaints
+    (e.g. replaced on one) once recorded before it."""
     complaints = Complaint.objects.filter(customer=OuterRef("pk"))
     recent = complaints.filter(
         Q(status__in=OPEN_STATUSES)
@@ -33,7 +35,8 @@ def anonymizable(closed_before: datetime):
         | Q(closed_at__isnull=True, updated_at__gte=closed_before)
     )
     return Customer.objects.filter(anonymized_at__isnull=True).filter(
-        Exists(complaints), ~Exists(recent)
+        (Exists(complaints) & ~Exists(recent))
+        | (~Exists(complaints) & Q(created_at__lt=closed_before))
     )
 
 
@@ -70,7 +73,16 @@ def anonymize_customers(
                 customer.anonymized_at = now
                 customer.save()
             Complaint.objects.filter(pk__in=complaint_ids).update(
-                description=REDACTED, desired_outcome=REDACTED, updated_at=now
+                subject=REDACTED, description=REDACTED, desired_outcome=REDACTED, updated_at=now
+            )
+            # Notes, contact summaries, reasons and recorded old values may quote the
+            # customer. The timeline is append-only for everything else; retention is the
+            # one sanctioned rewrite (plain QuerySet: the append-only manager refuses it).
+            events = models.QuerySet(ComplaintEvent).filter(complaint_id__in=complaint_ids)
+            events.exclude(note="").update(note=REDACTED)
+            events.filter(kind=ComplaintEvent.Kind.FIELD_CHANGE).update(data={"anonymized": True})
+            Notification.objects.filter(complaint_id__in=complaint_ids).update(
+                title=REDACTED, body=""
             )
             ComplaintEvent.objects.bulk_create(
                 ComplaintEvent(

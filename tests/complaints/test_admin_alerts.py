@@ -360,7 +360,9 @@ def test_retry_action_resets_failed_and_pending_and_enqueues_after_commit(
 
 def test_retry_action_needs_the_change_permission(login_client, complaint, monkeypatch):
     monkeypatch.setattr(tasks, "enqueue", mock.Mock())
-    viewer = UserFactory(username="viewer", perms=["complaints.view_deadlinealert"])
+    viewer = UserFactory(
+        username="viewer", perms=["complaints.view_deadlinealert", "complaints.view_all_complaints"]
+    )
     row = alert(complaint, delivery=Delivery.FAILED)
     client = login_client(viewer)
     assert complaint.reference in text_of(client.get(ALERTS))

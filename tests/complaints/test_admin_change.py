@@ -549,7 +549,7 @@ def test_merge_into_unknown_reference_shows_form_error(manager_client, manager):
         transition_url(complaint, "merged"), {"version": 1, "merge_into": "C-2001-999999"}
     )
     assert response.status_code == 200
-    assert "No complaint has the reference C-2001-999999." in response.content.decode()
+    assert "No complaint you can see has the reference C-2001-999999." in response.content.decode()
     complaint.refresh_from_db()
     assert complaint.status == Status.NEW
     assert not ComplaintEvent.objects.filter(kind=ComplaintEvent.Kind.MERGE).exists()

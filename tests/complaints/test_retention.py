@@ -43,6 +43,9 @@ def test_anonymizes_only_customers_whose_complaints_all_finished_before(manager)
     mixed = CustomerFactory(name="李雷")
     recent = CustomerFactory(name="韩梅梅")
     gone = closed_on((3, 1), manager, old, dept)
+    from complaints.services import lifecycle
+
+    lifecycle.add_note(gone.pk, user=manager, text="王小明 says call 13812345678 after 6pm")
     closed_on((3, 2), manager, mixed, dept)
     make_complaint(user=manager, customer=mixed, department=dept)  # still open
     closed_on((9, 1), manager, recent, dept)
@@ -61,6 +64,8 @@ def test_anonymizes_only_customers_whose_complaints_all_finished_before(manager)
     assert old.anonymized_at is not None
     gone.refresh_from_db()
     assert "13812345678" not in gone.description
+    notes = list(gone.events.exclude(note="").values_list("note", flat=True))
+    assert notes and all("13812345678" not in n and "王小明" not in n for n in notes)
     assert (gone.status, gone.closed_at is not None, gone.customer_id) == (
         Status.CLOSED,
         True,

@@ -196,3 +196,74 @@ def test_api_keys_grant_no_more_than_the_granter_has(login_client, manager, depa
     )
     assert response.status_code == 200 and "cannot grant" in response.content.decode()
     assert not ApiClient.objects.exists()
+
+
+def test_timeline_never_stores_customer_names(manager):
+    from complaints.models import ComplaintEvent
+
+    old = CustomerFactory(name="王小明", phone="+8613812345678")
+    new = CustomerFactory(name="李雷", phone="+8613900001111")
+    complaint = make_complaint(user=manager, customer=old)
+    lifecycle.update_complaint(
+        complaint.pk, user=manager, changes={"customer": new}, expected_version=1
+    )
+    change = complaint.events.get(kind=ComplaintEvent.Kind.FIELD_CHANGE)
+    assert change.data["changes"]["customer"] == [f"#{old.pk}", f"#{new.pk}"]
+
+
+def test_merging_into_another_departments_complaint_is_refused(login_client, manager, department):
+    from django.contrib.auth.models import Group
+
+    from complaints.models import Complaint, DepartmentMembership, Status
+    from tests.factories import MembershipFactory, UserFactory
+
+    head = UserFactory(username="head")
+    head.groups.add(Group.objects.get(name__startswith="Department head"))
+    MembershipFactory(department=department, user=head, role=DepartmentMembership.Role.HEAD)
+    mine = make_complaint(user=manager, department=department)
+    theirs = make_complaint(user=manager, subject="Other department's matter")
+    url = reverse("admin:complaints_complaint_transition", args=[mine.pk, Status.MERGED])
+    response = login_client(head).post(
+        url, {"version": 1, "note": "Same", "merge_into": theirs.reference}
+    )
+    assert response.status_code == 200
+    assert "No complaint you can see" in response.content.decode()
+    assert Complaint.objects.get(pk=mine.pk).status == Status.NEW
+    assert not theirs.events.filter(kind="merge").exists()
+
+
+def test_alerts_and_change_log_follow_isolation(login_client, manager, handler, department):
+    from datetime import timedelta
+
+    from django.contrib.admin.models import ADDITION, LogEntry
+    from django.contrib.auth.models import Group
+    from django.contrib.contenttypes.models import ContentType
+    from django.utils import timezone
+
+    from complaints.models import Customer, DeadlineAlert
+    from complaints.services import alerts
+    from tests.factories import UserFactory
+
+    mine = make_complaint(user=manager, department=department)
+    theirs = make_complaint(user=manager, subject="Other department's matter")
+    alerts.sweep(now=timezone.now() + timedelta(days=30))
+    assert DeadlineAlert.objects.filter(complaint=theirs).exists()
+    from django.contrib.auth.models import Permission
+
+    handler.user_permissions.add(Permission.objects.get(codename="view_deadlinealert"))
+    listing = login_client(handler).get(reverse("admin:complaints_deadlinealert_changelist"))
+    html = listing.content.decode()
+    assert mine.reference in html and theirs.reference not in html
+
+    customer = CustomerFactory(name="王秘密")
+    LogEntry.objects.create(
+        user=manager,
+        content_type=ContentType.objects.get_for_model(Customer),
+        object_id=str(customer.pk),
+        object_repr=str(customer),
+        action_flag=ADDITION,
+    )
+    sysadmin = UserFactory(username="sysadmin")
+    sysadmin.groups.add(Group.objects.get(name__startswith="System administrator"))
+    log = login_client(sysadmin).get(reverse("admin:admin_logentry_changelist"))
+    assert log.status_code == 200 and "王秘密" not in log.content.decode()

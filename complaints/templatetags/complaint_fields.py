@@ -1,0 +1,16 @@
+"""{{ field|field_label }}: a complaint field's translated name, for the timeline."""
+
+from django import template
+from django.core.exceptions import FieldDoesNotExist
+
+from ..models import Complaint
+
+register = template.Library()
+
+
+@register.filter
+def field_label(name: str) -> str:
+    try:
+        return str(Complaint._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:
+        return name
