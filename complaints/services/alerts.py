@@ -309,15 +309,20 @@ def process_one(complaint_id: int, *, now: datetime | None = None) -> list[int]:
 # -- email delivery ---------------------------------------------------------------------
 
 
-def _claim_delivery(alert_id: int, now: datetime) -> bool:
-    """Take an alert's email for sending (one worker at a time; a dead worker's claim
-    expires)."""
+def _deliverable(now: datetime) -> Q:
+    """Emails due now: never sent, due for a retry, or claimed by a worker that died."""
     ready = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     free = Q(delivery=Delivery.PENDING) | Q(
         delivery=Delivery.SENDING, claimed_at__lt=now - CLAIM_TIMEOUT
     )
+    return free & ready
+
+
+def _claim_delivery(alert_id: int, now: datetime) -> bool:
+    """Take an alert's email for sending (one worker at a time; a dead worker's claim
+    expires)."""
     return bool(
-        DeadlineAlert.objects.filter(free & ready, pk=alert_id).update(
+        DeadlineAlert.objects.filter(_deliverable(now), pk=alert_id).update(
             delivery=Delivery.SENDING, claimed_at=now
         )
     )
@@ -382,12 +387,8 @@ def deliver(alert_id: int, *, now: datetime | None = None) -> str:
 def pending_deliveries(*, now: datetime | None = None, limit: int = 1000) -> list[int]:
     """Alerts whose email is due: never sent, due for a retry, or claimed by a dead worker."""
     now = now or timezone.now()
-    ready = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    free = Q(delivery=Delivery.PENDING) | Q(
-        delivery=Delivery.SENDING, claimed_at__lt=now - CLAIM_TIMEOUT
-    )
     return list(
-        DeadlineAlert.objects.filter(free & ready)
+        DeadlineAlert.objects.filter(_deliverable(now))
         .order_by("pk")
         .values_list("pk", flat=True)[:limit]
     )

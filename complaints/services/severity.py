@@ -160,20 +160,27 @@ def _raise_to(
     """Raise a locked complaint's level (never lower it); record why; move its deadlines."""
     if complaint.severity_overridden or level >= complaint.severity:
         return False
+    _set_level(complaint, level, reason, user=user, now=now, automatic=True)
+    return True
+
+
+def _set_level(
+    complaint: Complaint, level: int, reason: str, *, user, now, note: str = "", **data
+) -> None:
+    """Give a locked complaint a level with its reason, on the timeline (with `note`, else
+    the reason); a new crisis tells the crisis list. The caller moves deadlines and saves."""
     old = complaint.severity
-    complaint.severity = level
-    complaint.severity_reason = reason
-    if level == Severity.CRISIS:
+    complaint.severity, complaint.severity_reason = level, reason
+    if level == Severity.CRISIS and old != level:
         alerts.notify_soon(complaint)
     ComplaintEvent.objects.create(
         complaint=complaint,
         kind=ComplaintEvent.Kind.SEVERITY,
         actor=user,
         created_at=now,
-        note=reason,
-        data={"from": old, "to": level, "automatic": True},
+        note=note or reason,
+        data={"from": old, "to": level, **data},
     )
-    return True
 
 
 def evaluate(
@@ -294,20 +301,8 @@ def override(
         check_version(complaint, expected_version)
         if not complaint.is_open:
             raise ServiceError(_("Reopen the complaint to change its severity."))
-        old = complaint.severity
-        complaint.severity = severity
         complaint.severity_overridden = True
-        if severity == Severity.CRISIS:
-            alerts.notify_soon(complaint)
-        complaint.severity_reason = reason
-        ComplaintEvent.objects.create(
-            complaint=complaint,
-            kind=ComplaintEvent.Kind.SEVERITY,
-            actor=user,
-            created_at=now,
-            note=reason,
-            data={"from": old, "to": severity, "override": True},
-        )
+        _set_level(complaint, severity, reason, user=user, now=now, override=True)
         sla.apply(
             complaint, sla.Context.load(), reason=_("The severity changed."), user=user, now=now
         )
@@ -334,21 +329,17 @@ def clear_override(
             raise ServiceError(_("The severity was not set by hand."))
         found = findings(complaint, now=now, assisting=complaint.assisting_departments.exists())
         level = found[0].level if found else Severity.GENERAL
-        old = complaint.severity
+        reason = _rule_reason(level, found)
         complaint.severity_overridden = False
-        complaint.severity = level
-        complaint.severity_reason = _rule_reason(level, found)
-        ComplaintEvent.objects.create(
-            complaint=complaint,
-            kind=ComplaintEvent.Kind.SEVERITY,
-            actor=user,
-            created_at=now,
-            note=_("Severity handed back to the rules: %(reason)s")
-            % {"reason": complaint.severity_reason},
-            data={"from": old, "to": level, "override": False},
+        _set_level(
+            complaint,
+            level,
+            reason,
+            user=user,
+            now=now,
+            note=_("Severity handed back to the rules: %(reason)s") % {"reason": reason},
+            override=False,
         )
-        if level == Severity.CRISIS and old != level:
-            alerts.notify_soon(complaint)
         sla.apply(
             complaint, sla.Context.load(), reason=_("The severity changed."), user=user, now=now
         )
