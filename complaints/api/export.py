@@ -147,7 +147,8 @@ export_schema = extend_schema(
     description=(
         "All complaints matching the list's filters in one streamed file, without pages. "
         "CSV (UTF-8 with BOM, every value quoted, empty for null) has the list's columns with "
-        "the customer flattened (customer_name, customer_phone, ...); JSON Lines has one "
+        "the customer flattened (customer_name, customer_phone, ...); free text starting "
+        "with = + - @ (a spreadsheet formula) gets a leading apostrophe. JSON Lines has one "
         "complaint per line as the list gives it. Times are ISO 8601 with the offset of the "
         "server's time zone. Without the pii:read scope the customer's name, phone and email "
         "are masked. A key restricted to a department exports that department's complaints."
@@ -308,6 +309,25 @@ class MaskPhone(OnceTemplate):
     )
 
 
+# A CSV cell starting with one of these is run as a formula by spreadsheet programs
+# (CSV injection): free text gets a leading apostrophe in CSV (JSON Lines is left exact).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_GUARDED = ("text", "name", "email")  # phones are normalised digits; not free text
+
+
+class FormulaSafe(OnceTemplate):
+    sql = (
+        "CASE WHEN left({x}, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) "
+        "THEN chr(39) || {x} ELSE {x} END"
+    )
+
+
+def formula_safe(value):
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 class MaskEmail(OnceTemplate):
     """masking.mask_email in SQL."""
 
@@ -328,7 +348,8 @@ def _sql_value(column: Column, *, pii: bool, now: datetime, as_json: bool):
     if kind == "time":
         return IsoDateTime(value)
     if kind in ("name", "phone", "email") and not pii:
-        return {"name": MaskName, "phone": MaskPhone, "email": MaskEmail}[kind](value)
+        masked = {"name": MaskName, "phone": MaskPhone, "email": MaskEmail}[kind](value)
+        return masked if as_json or kind == "phone" else FormulaSafe(masked)
     if kind == "overdue":
         overdue = Q(status__in=OPEN_STATUSES, due_at__isnull=False, due_at__lt=now)
         if as_json:
@@ -336,6 +357,8 @@ def _sql_value(column: Column, *, pii: bool, now: datetime, as_json: bool):
         return Case(When(overdue, then=Value("true")), default=Value("false"))
     if kind == "bool" and not as_json:
         return BoolText(value)
+    if kind in FORMULA_GUARDED and not as_json:
+        return FormulaSafe(value)
     return value  # text; int and bool as such in JSON, as text by COPY in CSV
 
 
@@ -466,10 +489,10 @@ def python_chunks(queryset: QuerySet, fmt: str, *, pii: bool, now: datetime) -> 
                 [
                     ("true" if v else "false")
                     if isinstance(v, bool)
-                    else v
+                    else (formula_safe(v) if column.kind in FORMULA_GUARDED else v)
                     if v is None or isinstance(v, str)
                     else str(v)
-                    for v in values
+                    for column, v in zip(COLUMNS, values, strict=True)
                 ]
             )
     else:

