@@ -315,11 +315,10 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 FORMULA_GUARDED = ("text", "name", "email")  # phones are normalised digits; not free text
 
 
-class FormulaSafe(OnceTemplate):
-    sql = (
-        "CASE WHEN left({x}, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) "
-        "THEN chr(39) || {x} ELSE {x} END"
-    )
+FORMULA_SAFE_SQL = (
+    "CASE WHEN left({x}, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) "
+    "THEN chr(39) || {x} ELSE {x} END"
+)
 
 
 def formula_safe(value):
@@ -348,8 +347,7 @@ def _sql_value(column: Column, *, pii: bool, now: datetime, as_json: bool):
     if kind == "time":
         return IsoDateTime(value)
     if kind in ("name", "phone", "email") and not pii:
-        masked = {"name": MaskName, "phone": MaskPhone, "email": MaskEmail}[kind](value)
-        return masked if as_json or kind == "phone" else FormulaSafe(masked)
+        return {"name": MaskName, "phone": MaskPhone, "email": MaskEmail}[kind](value)
     if kind == "overdue":
         overdue = Q(status__in=OPEN_STATUSES, due_at__isnull=False, due_at__lt=now)
         if as_json:
@@ -357,8 +355,6 @@ def _sql_value(column: Column, *, pii: bool, now: datetime, as_json: bool):
         return Case(When(overdue, then=Value("true")), default=Value("false"))
     if kind == "bool" and not as_json:
         return BoolText(value)
-    if kind in FORMULA_GUARDED and not as_json:
-        return FormulaSafe(value)
     return value  # text; int and bool as such in JSON, as text by COPY in CSV
 
 
@@ -377,19 +373,20 @@ def copy_sql(queryset: QuerySet, fmt: str, *, pii: bool, now: datetime) -> str |
     values = [_sql_value(c, pii=pii, now=now, as_json=as_json) for c in COLUMNS]
     connection = connections[queryset.db]
     quote_name = connection.ops.quote_name
+    # The row is built over a subquery of its values that keeps the order. Built in one
+    # query, PostgreSQL takes the wide row (json, or CSV with the formula guard) for a wide
+    # value and prefers to sort the whole result first (seconds before the first row, the
+    # sort spilling to disk).
+    order = []
+    keys = {}
+    for index, item in enumerate(queryset.query.order_by):
+        if not isinstance(item, str):
+            order = None  # an expression: the subquery's own order stands
+            break
+        keys[f"k{index}"] = F(item.lstrip("-"))
+        order.append(f"t.{quote_name(f'k{index}')}" + (" DESC" if item[0] == "-" else ""))
+    rows = queryset.values(**{f"c{i}": v for i, v in enumerate(values)}, **keys)
     if as_json:
-        # The row as json, built over a subquery of its values that keeps the order. Built in
-        # one query, PostgreSQL takes the ~1 KB json for a 48-byte value and prefers to sort
-        # the whole result first (seconds before the first row, the sort spilling to disk).
-        order = []
-        keys = {}
-        for index, item in enumerate(queryset.query.order_by):
-            if not isinstance(item, str):
-                order = None  # an expression: the subquery's own order stands
-                break
-            keys[f"k{index}"] = F(item.lstrip("-"))
-            order.append(f"t.{quote_name(f'k{index}')}" + (" DESC" if item[0] == "-" else ""))
-        rows = queryset.values(**{f"c{i}": v for i, v in enumerate(values)}, **keys)
         pairs, customer = [], []
         for index, column in enumerate(COLUMNS):
             ref = f"t.{quote_name(f'c{index}')}"
@@ -399,12 +396,17 @@ def copy_sql(queryset: QuerySet, fmt: str, *, pii: bool, now: datetime) -> str |
                 customer.append((column.name, ref))
             else:
                 pairs.append((column.name, ref))
-        wrap = f"SELECT {_json_object_sql(pairs)} FROM (%s) t"  # noqa: S608 (constants)
-        if order:
-            wrap += " ORDER BY " + ", ".join(order)
+        selected = _json_object_sql(pairs)
     else:
-        rows = queryset.values_list(*values)
-        wrap = "%s"
+        cells = []
+        for index, column in enumerate(COLUMNS):
+            ref = f"t.{quote_name(f'c{index}')}"
+            guarded = column.kind in FORMULA_GUARDED
+            cells.append(FORMULA_SAFE_SQL.replace("{x}", ref) if guarded else ref)
+        selected = ", ".join(cells)
+    wrap = f"SELECT {selected} FROM (%s) t"  # noqa: S608 (constants and quoted names)
+    if order:
+        wrap += " ORDER BY " + ", ".join(order)
     try:
         sql, params = rows.query.get_compiler(using=queryset.db).as_sql()
     except EmptyResultSet:
