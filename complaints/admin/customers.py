@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -10,7 +10,7 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import display
 
 from ..models import Complaint, Customer
-from ..selectors import visible_complaints
+from ..selectors import sees_all, visible_complaints
 from ..services import sla
 from ..services.customers import normalize_email, normalize_phone, phone_search_key
 from .pagination import EstimatedCountPaginator
@@ -125,6 +125,9 @@ class CustomerAdmin(ModelAdmin):
             )
 
     def get_queryset(self, request):
+        return self._all(request).filter(self._visible(request))
+
+    def _all(self, request):
         # A correlated subquery is evaluated for the rows shown only, not the whole table.
         counts = (
             Complaint.objects.filter(customer=OuterRef("pk"))
@@ -135,16 +138,25 @@ class CustomerAdmin(ModelAdmin):
         )
         return super().get_queryset(request).annotate(_complaints=Subquery(counts))
 
+    def _visible(self, request) -> Q:
+        """Customers of complaints the user may see (department isolation)."""
+        if sees_all(request.user):
+            return Q()
+        return Q(pk__in=visible_complaints(request.user).values("customer_id"))
+
     def get_search_results(self, request, queryset, search_term):
         term = search_term.replace("\x00", "").strip()
         if not term:
             return queryset, False
+        # An exact phone, email or external id finds the customer whoever they complained
+        # to (the caller on the line is known already; recording them twice helps nobody).
+        # Names are searched only among the customers the user may see.
         phone = phone_search_key(term)
         if phone:
-            return queryset.filter(phone=phone), False
+            return self._all(request).filter(phone=phone), False
         if "@" in term:
-            return queryset.filter(email=normalize_email(term)), False
-        by_id = queryset.filter(external_id=term)
+            return self._all(request).filter(email=normalize_email(term)), False
+        by_id = self._all(request).filter(external_id=term)
         if by_id.exists():
             return by_id, False
         return queryset.filter(name__icontains=term), False

@@ -267,3 +267,31 @@ def test_alerts_and_change_log_follow_isolation(login_client, manager, handler, 
     sysadmin.groups.add(Group.objects.get(name__startswith="System administrator"))
     log = login_client(sysadmin).get(reverse("admin:admin_logentry_changelist"))
     assert log.status_code == 200 and "王秘密" not in log.content.decode()
+
+
+def test_customers_follow_isolation_except_exact_lookups(login_client, manager, handler):
+    stranger = CustomerFactory(name="秘密客户", phone="+8613999999999")
+    make_complaint(user=manager, customer=stranger)  # another department's complaint
+    client = login_client(handler)
+    listing = client.get(reverse("admin:complaints_customer_changelist")).content.decode()
+    assert "秘密客户" not in listing
+    page = client.get(reverse("admin:complaints_customer_change", args=[stranger.pk]))
+    assert page.status_code in (302, 404)  # does not exist for them
+    assert (
+        "秘密客户"
+        not in client.get(
+            reverse("admin:complaints_customer_changelist") + "?q=秘密"
+        ).content.decode()
+    )
+    # The intake lookup by exact phone still finds a returning caller.
+    found = client.get(
+        "/admin/autocomplete/",
+        {
+            "app_label": "complaints",
+            "model_name": "complaint",
+            "field_name": "customer",
+            "term": "13999999999",
+        },
+    )
+    assert found.status_code == 200
+    assert [r["id"] for r in found.json()["results"]] == [str(stranger.pk)]
