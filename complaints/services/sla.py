@@ -197,26 +197,32 @@ def _describe(changes: dict, ctx: Context) -> dict:
     return {field: [show(field, old), show(field, new)] for field, (old, new) in named.items()}
 
 
-def apply(
-    complaint: Complaint, ctx: Context, *, reason: str, user=None, now=None, event=True
-) -> dict:
-    """Recompute a (locked) complaint's deadlines in memory; record an event if they moved.
-
-    Returns the changed fields; the caller saves the complaint."""
-    now = now or timezone.now()
+def _recompute(complaint: Complaint, ctx: Context, *, reason: str, user, now):
+    """Set the deadlines the complaint should have (in memory). Returns the changed fields
+    and, when deadlines moved (not only bookkeeping), the unsaved timeline event."""
     changes = _changes(complaint, compute(complaint, ctx))
     for field, (_old, new) in changes.items():
         setattr(complaint, field, new)
-    moved = {f: v for f, v in changes.items() if f not in INTERNAL_FIELDS}
-    if event and moved:
-        ComplaintEvent.objects.create(
-            complaint=complaint,
-            kind=ComplaintEvent.Kind.DEADLINES,
-            actor=user,
-            created_at=now,
-            note=reason,
-            data={"changes": _describe(changes, ctx)},
-        )
+    if not changes.keys() - INTERNAL_FIELDS:
+        return changes, None
+    event = ComplaintEvent(
+        complaint=complaint,
+        kind=ComplaintEvent.Kind.DEADLINES,
+        actor=user,
+        created_at=now,
+        note=reason,
+        data={"changes": _describe(changes, ctx)},
+    )
+    return changes, event
+
+
+def apply(complaint: Complaint, ctx: Context, *, reason: str, user=None, now=None) -> dict:
+    """Recompute a (locked) complaint's deadlines in memory; record an event if they moved.
+
+    Returns the changed fields; the caller saves the complaint."""
+    changes, event = _recompute(complaint, ctx, reason=reason, user=user, now=now or timezone.now())
+    if event is not None:
+        event.save()
     return changes
 
 
@@ -290,33 +296,16 @@ def recompute_open(
             last_pk = batch[-1].pk
             changed_rows, events = [], []
             for complaint in batch:
-                changes = _changes(complaint, compute(complaint, ctx))
-                if not changes:
-                    continue
-                for field, (_old, new) in changes.items():
-                    setattr(complaint, field, new)
-                changed_rows.append(complaint)
-                if not changes.keys() - INTERNAL_FIELDS:
-                    continue
-                complaint.updated_at = now
-                events.append(
-                    ComplaintEvent(
-                        complaint=complaint,
-                        kind=ComplaintEvent.Kind.DEADLINES,
-                        actor=actor,
-                        created_at=now,
-                        note=reason,
-                        data={"changes": _describe(changes, ctx)},
-                    )
-                )
+                changes, event = _recompute(complaint, ctx, reason=reason, user=actor, now=now)
+                if changes:
+                    changed_rows.append(complaint)
+                if event is not None:
+                    complaint.updated_at = now
+                    events.append(event)
             if changed_rows:
                 Complaint.objects.bulk_update(changed_rows, [*DEADLINE_FIELDS, "updated_at"])
                 ComplaintEvent.objects.bulk_create(events)
                 moved += len(events)
-
-
-def initial_reason() -> str:
-    return _("Deadlines set by the SLA policy.")
 
 
 def working_time_left(complaint: Complaint, calendars: dict, *, now: datetime) -> int | None:
