@@ -14,3 +14,11 @@ def field_label(name: str) -> str:
         return str(Complaint._meta.get_field(name).verbose_name)
     except FieldDoesNotExist:
         return name
+
+
+@register.filter
+def message(value) -> str:
+    """{{ event.data.message|message }}: a stored system text in the reader's language."""
+    from ..messages import render
+
+    return render(value)
