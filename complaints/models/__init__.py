@@ -14,6 +14,7 @@ from .complaint import (
 from .customers import Customer
 from .events import AppendOnlyError, Attachment, ComplaintEvent
 from .organisation import Department, DepartmentMembership
+from .responsibility import RootCause, Validity, localized_name
 from .sla import (
     BusinessCalendar,
     CalendarException,
@@ -51,6 +52,9 @@ __all__ = [
     "Notification",
     "NotificationList",
     "ReferenceCounter",
+    "RootCause",
+    "Validity",
+    "localized_name",
     "Severity",
     "Status",
 ]

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from .categories import Category
 from .customers import Customer
 from .organisation import Department
+from .responsibility import Validity
 
 
 class Channel(models.TextChoices):
@@ -160,6 +161,17 @@ class Complaint(models.Model):
         _("fault attribution"), max_length=16, choices=Fault, default=Fault.UNDETERMINED
     )
     root_cause = models.TextField(_("root cause"), blank=True)
+    root_cause_category = models.ForeignKey(
+        "complaints.RootCause",
+        verbose_name=_("root-cause category"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="complaints",
+    )
+    validity = models.CharField(
+        _("validity"), max_length=16, choices=Validity, default=Validity.UNDETERMINED
+    )
 
     # Resolution
     solution = models.TextField(
