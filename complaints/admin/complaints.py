@@ -491,8 +491,9 @@ class ComplaintAdmin(ModelAdmin):
                 assisting=list(assisting) if assisting is not None else None,
             )
         else:
-            obj.customer = form.customer_for_save()
-            lifecycle.register_complaint(obj, user=request.user, assisting=assisting or ())
+            # The intake service matches or creates the customer; the result (matched, earlier
+            # complaints) stays on the form for the page that follows.
+            form.intake_result = form.record(user=request.user, assisting=assisting or ())
 
     def save_related(self, request, form, formsets, change):
         # Many-to-many fields were written by the service; attachments go through theirs.
