@@ -30,7 +30,8 @@ class ComplaintForm(forms.ModelForm):
         if "customer" in self.fields:
             self.fields["customer"].required = False
             self.fields["customer"].help_text = _(
-                "Search by phone or name. Not on file yet? Fill in the new customer fields."
+                "Search by phone or name among the customers you can see. Not found? Fill in "
+                "the new customer fields: a customer on file with that phone or email is linked."
             )
         if self.instance.pk:
             self.fields["loaded_version"].initial = self.instance.version

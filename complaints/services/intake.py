@@ -116,6 +116,7 @@ def record_complaint(
         )
     with transaction.atomic():
         if customer is not None:
+            lifecycle.check_customer_visible(user, customer)
             matched = True
         else:
             customer, matched = _match_or_create(entered, user=user)
