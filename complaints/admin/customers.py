@@ -91,9 +91,11 @@ class CustomerForm(forms.ModelForm):
             clash = canonical.filter(**{field: value}).first() if value else None
             if clash is None:
                 continue
-            if user is not None and can_read(user) and visible_customers(
-                user, Customer.objects.filter(pk=clash.pk)
-            ).exists():
+            if (
+                user is not None
+                and can_read(user)
+                and visible_customers(user, Customer.objects.filter(pk=clash.pk)).exists()
+            ):
                 message = NAMED_CLASH_MESSAGES[field] % {"customer": clash}
             self.add_error(field, message)
         return cleaned
