@@ -27,8 +27,8 @@ from unfold.decorators import action, display
 from unfold.utils import parse_date_str
 
 from .. import workflow
-from ..api.masking import mask_email, mask_name, mask_phone
 from ..models import Attachment, Complaint, ComplaintEvent, Customer, DeadlineAlert, Status
+from ..privacy import can_read, customer_label, mask_email, mask_name, mask_phone
 from ..selectors import visible_complaints, visible_customers
 from ..services import lifecycle, severity, sla
 from ..services.attachments import add_attachment
@@ -360,7 +360,10 @@ class ComplaintAdmin(ModelAdmin):
             # Offered and accepted: only customers the user may see (a returning caller from
             # elsewhere is linked by entering their phone or email as a new customer).
             kwargs["queryset"] = visible_customers(request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "customer" and not can_read(request.user):
+            field.label_from_instance = lambda customer: customer_label(customer, pii=False)
+        return field
 
     def get_search_results(self, request, queryset, search_term):
         term = " ".join(search_term.split())
@@ -368,6 +371,10 @@ class ComplaintAdmin(ModelAdmin):
             return queryset, False
         if REFERENCE_RE.fullmatch(term.upper()):
             return queryset.filter(reference=term.upper()), False
+        if not can_read(request.user):
+            # Without the personal-data right the customer's phone and name are no search
+            # keys: the results would confirm what the masked columns hide.
+            return queryset.filter(subject__icontains=term), False
         phone = phone_search_key(term)
         if phone:
             return queryset.filter(customer__phone=phone), False
@@ -383,11 +390,21 @@ class ComplaintAdmin(ModelAdmin):
             condition |= Q(customer_id__in=customer_ids)
         return queryset.filter(condition), False
 
+    def get_list_display(self, request):
+        if can_read(request.user):
+            return self.list_display
+        # Masked and not sortable: sorting by name would reveal the order of hidden names.
+        return tuple(
+            "customer_masked_name" if f == "customer_name" else f for f in self.list_display
+        )
+
     @display(description=gettext_lazy("customer"), ordering="customer__name")
     def customer_name(self, obj):
-        if getattr(self._page, "pii", None) is False:
-            return mask_name(obj.customer.name)
         return obj.customer.name
+
+    @display(description=gettext_lazy("customer"))
+    def customer_masked_name(self, obj):
+        return mask_name(obj.customer.name)
 
     @display(description=gettext_lazy("customer"))
     def customer_masked(self, obj):
@@ -446,14 +463,13 @@ class ComplaintAdmin(ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         self._page.calendars, self._page.now = calendars_by_id(), timezone.now()
-        self._page.pii = _sees_pii(request)
         try:
             response = super().changelist_view(request, extra_context)
             if hasattr(response, "render"):
                 response.render()  # while the per-request state is set
             return response
         finally:
-            self._page.calendars = self._page.now = self._page.pii = None
+            self._page.calendars = self._page.now = None
 
     def _calendars(self) -> dict:
         """Compiled calendars for this request (loaded once by the list view)."""
@@ -884,7 +900,7 @@ def _int(value) -> int | None:
 
 
 def _sees_pii(request) -> bool:
-    return request.user.has_perm("complaints.view_pii")
+    return can_read(request.user)
 
 
 def _masked(field):
