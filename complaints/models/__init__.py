@@ -14,6 +14,7 @@ from .complaint import (
 from .customers import Customer
 from .events import AppendOnlyError, Attachment, ComplaintEvent
 from .organisation import Department, DepartmentMembership
+from .security import LoginThrottle
 from .responsibility import RootCause, Validity, localized_name
 from .sla import (
     BusinessCalendar,
@@ -29,6 +30,7 @@ __all__ = [
     "SCOPES",
     "ApiClient",
     "IdempotencyRecord",
+    "LoginThrottle",
     "OPEN_STATUSES",
     "AppendOnlyError",
     "Attachment",
