@@ -8,7 +8,6 @@ import time
 from dataclasses import dataclass
 
 from django.core.cache.backends.locmem import LocMemCache
-
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _

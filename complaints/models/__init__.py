@@ -14,8 +14,8 @@ from .complaint import (
 from .customers import Customer
 from .events import AppendOnlyError, Attachment, ComplaintEvent
 from .organisation import Department, DepartmentMembership
-from .security import LoginThrottle
 from .responsibility import RootCause, Validity, localized_name
+from .security import LoginThrottle
 from .sla import (
     BusinessCalendar,
     CalendarException,

@@ -3,14 +3,13 @@
 import os
 import subprocess
 import sys
-
 from datetime import timedelta
 
 import pytest
 import time_machine
 from django.core.cache import cache
-from django.utils import timezone
 from django.urls import reverse
+from django.utils import timezone
 
 from complaints.services import lifecycle
 from tests.factories import CustomerFactory, make_complaint
