@@ -350,6 +350,12 @@ UNFOLD = {
                         "link": reverse_lazy("admin:complaints_calendarexception_changelist"),
                     },
                     {
+                        "title": _("Deadline recomputations"),
+                        "icon": "sync",
+                        "link": reverse_lazy("admin:complaints_recomputejob_changelist"),
+                        "permission": "complaints.admin.jobs.can_view_jobs",
+                    },
+                    {
                         "title": _("Reminders and escalations"),
                         "icon": "notifications_active",
                         "link": reverse_lazy("admin:complaints_deadlinealert_changelist"),

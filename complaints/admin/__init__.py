@@ -4,6 +4,7 @@ from . import (  # noqa: F401  (registers the admins)
     audit,
     complaints,
     customers,
+    jobs,
     login,
     organisation,
     schedule,

@@ -1,7 +1,6 @@
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils.html import format_html
@@ -11,8 +10,9 @@ from unfold.decorators import display
 
 from ..models import Complaint, Customer
 from ..selectors import sees_all, visible_complaints
-from ..services import sla
 from ..services.customers import normalize_email, normalize_phone, phone_search_key
+from ..services.recompute import schedule_recompute
+from .jobs import report_jobs
 from .pagination import EstimatedCountPaginator
 
 
@@ -116,13 +116,10 @@ class CustomerAdmin(ModelAdmin):
         super().save_model(request, obj, form, change)
         if change and "tier" in form.changed_data:
             # The tier can select another SLA policy for the customer's open complaints.
-            transaction.on_commit(
-                lambda: sla.recompute_open(
-                    reason=_("The customer's tier changed."),
-                    customer_id=obj.pk,
-                    actor=request.user,
-                )
+            job = schedule_recompute(
+                reason=_("The customer's tier changed."), customer_id=obj.pk, actor=request.user
             )
+            report_jobs(self, request, [job])
 
     def get_queryset(self, request):
         return self._all(request).filter(self._visible(request))

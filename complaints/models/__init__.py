@@ -13,6 +13,7 @@ from .complaint import (
 )
 from .customers import Customer
 from .events import AppendOnlyError, Attachment, ComplaintEvent
+from .jobs import RecomputeJob
 from .organisation import Department, DepartmentMembership
 from .responsibility import RootCause, Validity, localized_name
 from .security import LoginThrottle
@@ -53,6 +54,7 @@ __all__ = [
     "Fault",
     "Notification",
     "NotificationList",
+    "RecomputeJob",
     "ReferenceCounter",
     "RootCause",
     "Validity",

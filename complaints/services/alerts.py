@@ -34,6 +34,7 @@ from ..models import (
 )
 from . import sla
 from .calendars import clock_for_policy
+from .isolation import describe, load_each
 
 log = logging.getLogger(__name__)
 
@@ -282,28 +283,6 @@ def _claim(now: datetime, batch_size: int) -> list[int]:
     return list(rows.order_by("next_alert_at").values_list("pk", flat=True)[:batch_size])
 
 
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"[:2000]
-
-
-def _load(ids: list[int]) -> tuple[list[Complaint], dict[int, BaseException]]:
-    """The complaints of a claimed batch in one query; if that fails, one by one, so that the
-    unreadable ones are known and the rest go on."""
-    try:
-        with transaction.atomic():
-            return list(Complaint.objects.filter(pk__in=ids).order_by("next_alert_at")), {}
-    except Exception:  # noqa: BLE001 - isolate below, row by row
-        log.warning("Deadline sweep: batch could not be loaded, isolating the bad rows")
-    loaded, failed = [], {}
-    for pk in ids:
-        try:
-            with transaction.atomic():
-                loaded.append(Complaint.objects.get(pk=pk))
-        except Exception as exc:  # noqa: BLE001 - one bad row never stops the sweep
-            failed[pk] = exc
-    return loaded, failed
-
-
 def _process_isolated(
     batch: list[Complaint], ctx: sla.Context, now: datetime
 ) -> tuple[list[int], dict[int, BaseException]]:
@@ -329,11 +308,11 @@ def _mark_failed(failed: dict[int, BaseException], now: datetime) -> None:
     a delay that doubles with each failure in a row (5 minutes up to a day)."""
     counts = dict(Complaint.objects.filter(pk__in=list(failed)).values_list("pk", "alert_failures"))
     for pk, exc in failed.items():
-        log.error("Deadline sweep skipped complaint %s: %s", pk, _describe(exc), exc_info=exc)
+        log.error("Deadline sweep skipped complaint %s: %s", pk, describe(exc), exc_info=exc)
         failures = min(counts.get(pk, 0) + 1, 32767)
         delay = min(FAILURE_RETRY * 2 ** min(failures - 1, 20), FAILURE_RETRY_MAX)
         Complaint.objects.filter(pk=pk).update(
-            alert_failures=failures, alert_error=_describe(exc), next_alert_at=now + delay
+            alert_failures=failures, alert_error=describe(exc), next_alert_at=now + delay
         )
 
 
@@ -361,7 +340,7 @@ def sweep(*, now: datetime | None = None, batch_size: int = BATCH_SIZE, on_batch
             ids = _claim(now, batch_size)
             if not ids:
                 return result
-            batch, failed = _load(ids)
+            batch, failed = load_each(Complaint.objects.order_by("next_alert_at"), ids)
             alert_ids, failed_processing = _process_isolated(batch, ctx, now)
             failed.update(failed_processing)
             if failed:
@@ -384,7 +363,7 @@ def process_one(complaint_id: int, *, now: datetime | None = None) -> list[int]:
         ids = list(rows.values_list("pk", flat=True))
         if not ids:
             return []
-        batch, failed = _load(ids)
+        batch, failed = load_each(Complaint.objects.all(), ids)
         alert_ids, failed_processing = _process_isolated(batch, sla.Context.load(), now)
         failed.update(failed_processing)
         if failed:
@@ -465,7 +444,7 @@ def deliver(alert_id: int, *, now: datetime | None = None) -> str:
             attempts=attempts,
             delivery=Delivery.FAILED if failed else Delivery.PENDING,
             next_attempt_at=None if failed else now + timedelta(minutes=2 ** (attempts - 1)),
-            last_error=_describe(exc),
+            last_error=describe(exc),
         )
         log.warning("Email for alert %s failed (attempt %s): %s", alert_id, attempts, exc)
         return "failed" if failed else "retry"
