@@ -6,6 +6,7 @@ must provide SECRET_KEY, DATABASE_URL, REDIS_URL and ALLOWED_HOSTS.
 """
 
 import os
+from datetime import date
 from pathlib import Path
 
 import dj_database_url
@@ -243,6 +244,8 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "redress",
+            # A dead or hanging Redis must cost a request little (the throttle degrades).
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 
@@ -263,6 +266,14 @@ REDRESS_ATTACHMENT_MAX_BYTES = env_int("REDRESS_ATTACHMENT_MAX_MB", 20) * 1024 *
 REDRESS_PHONE_REGION = env_str("REDRESS_PHONE_REGION", "CN")
 # Above this many rows the admin shows PostgreSQL's row estimate instead of an exact COUNT(*).
 REDRESS_ESTIMATED_COUNT_THRESHOLD = env_int("REDRESS_ESTIMATED_COUNT_THRESHOLD", 10_000)
+# Plausibility of every time a person enters (complaints/validators.py): not before this day,
+# not more than this many seconds in the future (clock skew between systems).
+REDRESS_EARLIEST_TIME = env_str("REDRESS_EARLIEST_TIME", "2000-01-01")
+try:
+    date.fromisoformat(REDRESS_EARLIEST_TIME)
+except ValueError as exc:
+    raise ImproperlyConfigured("REDRESS_EARLIEST_TIME must be a date (YYYY-MM-DD).") from exc
+REDRESS_FUTURE_SKEW_SECONDS = env_int("REDRESS_FUTURE_SKEW_SECONDS", 300)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
@@ -340,6 +351,12 @@ UNFOLD = {
                         "title": _("Holidays and moved working days"),
                         "icon": "event_busy",
                         "link": reverse_lazy("admin:complaints_calendarexception_changelist"),
+                    },
+                    {
+                        "title": _("Deadline recomputations"),
+                        "icon": "sync",
+                        "link": reverse_lazy("admin:complaints_recomputejob_changelist"),
+                        "permission": "complaints.admin.jobs.can_view_jobs",
                     },
                     {
                         "title": _("Reminders and escalations"),

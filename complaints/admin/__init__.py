@@ -5,6 +5,7 @@ from . import (  # noqa: F401  (registers the admins)
     autocomplete,
     complaints,
     customers,
+    jobs,
     login,
     organisation,
     schedule,

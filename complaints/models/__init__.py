@@ -13,8 +13,10 @@ from .complaint import (
 )
 from .customers import Customer
 from .events import AppendOnlyError, Attachment, ComplaintEvent
+from .jobs import RecomputeJob
 from .organisation import Department, DepartmentMembership
 from .responsibility import RootCause, Validity, localized_name
+from .security import LoginThrottle
 from .sla import (
     BusinessCalendar,
     CalendarException,
@@ -29,6 +31,7 @@ __all__ = [
     "SCOPES",
     "ApiClient",
     "IdempotencyRecord",
+    "LoginThrottle",
     "OPEN_STATUSES",
     "AppendOnlyError",
     "Attachment",
@@ -51,6 +54,7 @@ __all__ = [
     "Fault",
     "Notification",
     "NotificationList",
+    "RecomputeJob",
     "ReferenceCounter",
     "RootCause",
     "Validity",
