@@ -216,6 +216,8 @@ else:
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Redress <redress@localhost>")
 # Absolute address of the admin, for links in emails.
 REDRESS_BASE_URL = env_str("REDRESS_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# A compensation waiting this many hours for approval is escalated (once).
+REDRESS_APPROVAL_ESCALATION_HOURS = env_int("REDRESS_APPROVAL_ESCALATION_HOURS", 24)
 
 # Celery: Redis when REDIS_URL is set, else kombu's filesystem transport (no server needed).
 REDIS_URL = os.environ.get("REDIS_URL", "")
