@@ -2,6 +2,7 @@ from . import (  # noqa: F401  (registers the admins)
     alerts,
     api,
     audit,
+    compensation,
     complaints,
     customers,
     login,

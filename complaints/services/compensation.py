@@ -117,7 +117,8 @@ def granted_total(complaint_id: int, currency: str, *, exclude_id: int | None = 
     )
     if exclude_id is not None:
         rows = rows.exclude(pk=exclude_id)
-    return rows.aggregate(total=Sum("amount"))["total"] or ZERO
+    total = rows.aggregate(total=Sum("amount"))["total"]
+    return ZERO if total is None else Decimal(total).quantize(Decimal("0.01"))
 
 
 def _rows_for(department_id: int | None, currency: str) -> QuerySet:
@@ -307,6 +308,29 @@ def suggestion(complaint: Complaint, kind: str, currency: str = Currency.CNY):
     ).first()
 
 
+def check_proposal(
+    complaint: Complaint, *, user, kind: str, amount, description: str, currency: str
+):
+    """Validate a proposal (the form calls it too); returns the parsed amount."""
+    _require(user, "complaints.add_compensation")
+    if kind not in CompensationKind.values:
+        raise ServiceError(_("Choose a kind of compensation."))
+    if currency not in Currency.values:
+        raise ServiceError(_("Choose a currency."))
+    amount = parse_amount(amount, kind=kind)
+    if not (description or "").strip():
+        raise ServiceError(_("Describe the compensation."))
+    _check_visible(user, complaint)
+    if complaint.status not in PROPOSABLE:
+        raise ServiceError(
+            _("A complaint that is “%(status)s” cannot receive new compensation.")
+            % {"status": complaint.get_status_display()}
+        )
+    if complaint.validity == Validity.INVALID:
+        raise ServiceError(_("The complaint was judged invalid: no compensation."))
+    return amount
+
+
 def propose(
     complaint_id: int,
     *,
@@ -320,24 +344,17 @@ def propose(
     """Propose a compensation; it waits for an approver whose limit covers it."""
     now = now or timezone.now()
     _require(user, "complaints.add_compensation")
-    if kind not in CompensationKind.values:
-        raise ServiceError(_("Choose a kind of compensation."))
-    if currency not in Currency.values:
-        raise ServiceError(_("Choose a currency."))
-    amount = parse_amount(amount, kind=kind)
     description = (description or "").strip()
-    if not description:
-        raise ServiceError(_("Describe the compensation."))
     with transaction.atomic():
         complaint = Complaint.objects.select_for_update(of=("self",)).get(pk=complaint_id)
-        _check_visible(user, complaint)
-        if complaint.status not in PROPOSABLE:
-            raise ServiceError(
-                _("A complaint that is “%(status)s” cannot receive new compensation.")
-                % {"status": complaint.get_status_display()}
-            )
-        if complaint.validity == Validity.INVALID:
-            raise ServiceError(_("The complaint was judged invalid: no compensation."))
+        amount = check_proposal(
+            complaint,
+            user=user,
+            kind=kind,
+            amount=amount,
+            description=description,
+            currency=currency,
+        )
         compensation = Compensation.objects.create(
             complaint=complaint,
             kind=kind,
