@@ -56,3 +56,7 @@ def people(service, elsewhere):
 @pytest.fixture
 def complaint(people, service):
     return make_complaint(user=people["manager"], department=service)
+
+
+# The API helpers (keys with scopes, token clients) for test_api.py.
+from tests.api.conftest import _own_throttle_cache, api, make_api_client  # noqa: E402, F401

@@ -12,6 +12,7 @@ def test_schedule_has_the_deadline_machinery():
         "complaints.tasks.sweep_deadlines": 1,
         "complaints.tasks.deliver_pending_alerts": 1,
         "complaints.tasks.reevaluate_severity": 60,
+        "complaints.tasks.sweep_compensation_approvals": 1,
     }
 
 
