@@ -323,6 +323,70 @@ UNFOLD = {
                 ],
             },
             {
+                "title": _("Compensation"),
+                "items": [
+                    {
+                        "title": _("Awaiting my approval"),
+                        "icon": "approval",
+                        "link": lambda request: (
+                            str(reverse_lazy("admin:complaints_compensation_changelist"))
+                            + "?queue=mine"
+                        ),
+                        "permission": lambda request: request.user.has_perm(
+                            "complaints.approve_compensation"
+                        ),
+                    },
+                    {
+                        "title": _("Compensations"),
+                        "icon": "payments",
+                        "link": reverse_lazy("admin:complaints_compensation_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "complaints.view_compensation"
+                        ),
+                    },
+                    {
+                        "title": _("Compensation totals"),
+                        "icon": "summarize",
+                        "link": reverse_lazy("admin:complaints_compensation_totals"),
+                        "permission": lambda request: request.user.has_perm(
+                            "complaints.view_compensation"
+                        ),
+                    },
+                    {
+                        "title": _("Incidents"),
+                        "icon": "crisis_alert",
+                        "link": reverse_lazy("admin:complaints_incident_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "complaints.view_incident"
+                        ),
+                    },
+                    {
+                        "title": _("Approval limits"),
+                        "icon": "rule",
+                        "link": reverse_lazy("admin:complaints_approvallimit_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "complaints.view_approvallimit"
+                        ),
+                    },
+                    {
+                        "title": _("Compensation guidance"),
+                        "icon": "tips_and_updates",
+                        "link": reverse_lazy("admin:complaints_tierguidance_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "complaints.view_tierguidance"
+                        ),
+                    },
+                    {
+                        "title": _("Root causes"),
+                        "icon": "troubleshoot",
+                        "link": reverse_lazy("admin:complaints_rootcause_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "complaints.view_rootcause"
+                        ),
+                    },
+                ],
+            },
+            {
                 "title": _("Deadlines"),
                 "items": [
                     {
