@@ -217,6 +217,8 @@ else:
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Redress <redress@localhost>")
 # Absolute address of the admin, for links in emails.
 REDRESS_BASE_URL = env_str("REDRESS_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# A compensation waiting this many hours for approval is escalated (once).
+REDRESS_APPROVAL_ESCALATION_HOURS = env_int("REDRESS_APPROVAL_ESCALATION_HOURS", 24)
 
 # Celery: Redis when REDIS_URL is set, else kombu's filesystem transport (no server needed).
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -331,6 +333,70 @@ UNFOLD = {
                         "title": _("Customers"),
                         "icon": "person",
                         "link": reverse_lazy("admin:complaints_customer_changelist"),
+                    },
+                ],
+            },
+            {
+                "title": _("Compensation"),
+                "items": [
+                    {
+                        "title": _("Awaiting my approval"),
+                        "icon": "approval",
+                        "link": lambda request: (
+                            str(reverse_lazy("admin:complaints_compensation_changelist"))
+                            + "?queue=mine"
+                        ),
+                        "permission": lambda request: request.user.has_perm(
+                            "complaints.approve_compensation"
+                        ),
+                    },
+                    {
+                        "title": _("Compensations"),
+                        "icon": "payments",
+                        "link": reverse_lazy("admin:complaints_compensation_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "complaints.view_compensation"
+                        ),
+                    },
+                    {
+                        "title": _("Compensation totals"),
+                        "icon": "summarize",
+                        "link": reverse_lazy("admin:complaints_compensation_totals"),
+                        "permission": lambda request: request.user.has_perm(
+                            "complaints.view_compensation"
+                        ),
+                    },
+                    {
+                        "title": _("Incidents"),
+                        "icon": "crisis_alert",
+                        "link": reverse_lazy("admin:complaints_incident_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "complaints.view_incident"
+                        ),
+                    },
+                    {
+                        "title": _("Approval limits"),
+                        "icon": "rule",
+                        "link": reverse_lazy("admin:complaints_approvallimit_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "complaints.view_approvallimit"
+                        ),
+                    },
+                    {
+                        "title": _("Compensation guidance"),
+                        "icon": "tips_and_updates",
+                        "link": reverse_lazy("admin:complaints_tierguidance_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "complaints.view_tierguidance"
+                        ),
+                    },
+                    {
+                        "title": _("Root causes"),
+                        "icon": "troubleshoot",
+                        "link": reverse_lazy("admin:complaints_rootcause_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "complaints.view_rootcause"
+                        ),
                     },
                 ],
             },

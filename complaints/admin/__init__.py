@@ -3,6 +3,7 @@ from . import (  # noqa: F401  (registers the admins)
     api,
     audit,
     autocomplete,
+    compensation,
     complaints,
     customers,
     jobs,

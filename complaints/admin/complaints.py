@@ -35,6 +35,7 @@ from ..services.attachments import add_attachment
 from ..services.calendars import calendars_by_id, clock_for_policy
 from ..services.customers import phone_search_key
 from ..services.errors import ServiceError, StaleVersion
+from .compensation import complaint_panel_context
 from .forms import (
     AttachmentForm,
     ComplaintForm,
@@ -631,6 +632,7 @@ class ComplaintAdmin(ModelAdmin):
             "contact_form": ContactForm() if can_change else None,
             "note_url": reverse("admin:complaints_complaint_note", args=[complaint.pk]),
             "contact_url": reverse("admin:complaints_complaint_contact", args=[complaint.pk]),
+            **complaint_panel_context(request, complaint),
         }
 
     def _deadline_rows(self, complaint) -> list[dict]:

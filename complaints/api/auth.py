@@ -24,6 +24,7 @@ STAFF_SCOPES = {
     "complaints:read": "complaints.view_complaint",
     "complaints:write": "complaints.add_complaint",
     "pii:read": "complaints.view_pii",
+    "compensations:read": "complaints.view_compensation",
 }
 
 

@@ -174,6 +174,22 @@ class Complaint(models.Model):
     validity = models.CharField(
         _("validity"), max_length=16, choices=Validity, default=Validity.UNDETERMINED
     )
+    validity_reason = models.TextField(_("reason for the validity decision"), blank=True)
+    finding = models.TextField(
+        _("finding"), blank=True, help_text=_("What the investigation established.")
+    )
+    responsibility_decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("responsibility decided by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    responsibility_decided_at = models.DateTimeField(
+        _("responsibility decided at"), null=True, blank=True, editable=False
+    )
 
     # Resolution
     solution = models.TextField(
