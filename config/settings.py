@@ -216,6 +216,10 @@ else:
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Redress <redress@localhost>")
 # Absolute address of the admin, for links in emails.
 REDRESS_BASE_URL = env_str("REDRESS_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Follow-ups: a complaint repeats an earlier one of the same customer and category or item
+# within this many days; survey page requests allowed per client address and minute.
+REDRESS_REPEAT_WINDOW_DAYS = env_int("REDRESS_REPEAT_WINDOW_DAYS", 90)
+REDRESS_SURVEY_RATE_PER_MINUTE = env_int("REDRESS_SURVEY_RATE_PER_MINUTE", 30)
 
 # Celery: Redis when REDIS_URL is set, else kombu's filesystem transport (no server needed).
 REDIS_URL = os.environ.get("REDIS_URL", "")

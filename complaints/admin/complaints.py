@@ -26,7 +26,7 @@ from unfold.contrib.filters.admin import (
 from unfold.decorators import action, display
 from unfold.utils import parse_date_str
 
-from .. import workflow
+from .. import hooks, workflow
 from ..api.masking import mask_email, mask_name, mask_phone
 from ..models import Attachment, Complaint, ComplaintEvent, Customer, DeadlineAlert, Status
 from ..selectors import visible_complaints
@@ -536,6 +536,21 @@ class ComplaintAdmin(ModelAdmin):
         complaint = self.get_object(request, object_id)
         if complaint is None:
             raise Http404  # another department's complaint does not exist for this user
+        if (
+            complaint.status == Status.MERGED
+            and request.method == "GET"
+            and "stay" not in request.GET
+            and self.get_queryset(request).filter(pk=complaint.merged_into_id).exists()
+        ):
+            # A merged duplicate lives on in the complaint it was merged into; its own page
+            # (history, attachments) stays reachable with ?stay=1.
+            messages.info(
+                request,
+                _("%(reference)s was merged into %(target)s; you are looking at %(target)s.")
+                % {"reference": complaint.reference, "target": complaint.merged_into.reference},
+            )
+            target = self._change_url(complaint.merged_into)
+            return HttpResponseRedirect(f"{target}?merged_from={complaint.pk}")
         extra_context = {**(extra_context or {}), **self._page_context(request, complaint)}
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -581,6 +596,7 @@ class ComplaintAdmin(ModelAdmin):
             "contact_form": ContactForm() if can_change else None,
             "note_url": reverse("admin:complaints_complaint_note", args=[complaint.pk]),
             "contact_url": reverse("admin:complaints_complaint_contact", args=[complaint.pk]),
+            "extension_panels": hooks.panels(request, complaint),
         }
 
     def _deadline_rows(self, complaint) -> list[dict]:

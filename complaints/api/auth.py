@@ -19,6 +19,8 @@ STAFF_SCOPES = {
     "complaints:read": "complaints.view_complaint",
     "complaints:write": "complaints.add_complaint",
     "pii:read": "complaints.view_pii",
+    "followups:read": "followups.view_followup",
+    "improvements:read": "followups.view_improvementaction",
 }
 
 
