@@ -215,7 +215,7 @@ def answer(
         .first()
     )
     with transaction.atomic():
-        lock(complaint_id)  # the complaint first, as every writer does
+        complaint = lock(complaint_id)  # the complaint first, as every writer does
         invitation = SurveyInvitation.objects.select_for_update().get(pk=invitation_id)
         if invitation.used_at is not None:
             raise SurveyUnavailable("used")
@@ -243,7 +243,7 @@ def answer(
                 complaint_id=complaint_id,
                 kind=Kind.SATISFACTION,
                 status=Status.SCHEDULED,
-                round=Complaint.objects.filter(pk=complaint_id).values("reopened_count"),
+                round=complaint.reopened_count,
             ).update(
                 status=Status.DONE,
                 reached=True,
