@@ -835,7 +835,13 @@ def timeline_events(complaint) -> list[ComplaintEvent]:
 
     Alert events get `alert_info` (the deadline, level and audience as text); assignments the
     deadline sweep made store user ids, which become names (one query for all of them)."""
-    events = list(complaint.events.select_related("actor").order_by("-created_at", "-pk"))
+    # A merged duplicate's history continues on the complaint it was merged into.
+    merged = dict(complaint.merged_complaints.values_list("pk", "reference"))
+    events = list(
+        ComplaintEvent.objects.filter(complaint_id__in=[complaint.pk, *merged])
+        .select_related("actor")
+        .order_by("-created_at", "-pk")
+    )
     user_ids = set()
     for event in events:
         if event.kind == ComplaintEvent.Kind.ASSIGNMENT and (event.data or {}).get("automatic"):
@@ -846,6 +852,7 @@ def timeline_events(complaint) -> list[ComplaintEvent]:
         names = {u.pk: u.get_full_name() or u.get_username() for u in users}
     for event in events:
         data = event.data or {}
+        event.from_reference = merged.get(event.complaint_id)
         if event.kind == ComplaintEvent.Kind.ALERT:
             event.alert_info = _alert_info(data)
         elif event.kind == ComplaintEvent.Kind.ASSIGNMENT and data.get("automatic"):

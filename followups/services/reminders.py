@@ -18,6 +18,7 @@ from django.utils.translation import gettext_noop
 
 from complaints.messages import render, stored
 from complaints.models import DepartmentMembership, Notification
+from complaints.models import Status as ComplaintStatus
 
 from ..models import OPEN_ACTION_STATUSES, FollowUp, ImprovementAction, Reminder, Status
 
@@ -94,6 +95,12 @@ def remind_followups(*, now=None, batch_size: int = BATCH_SIZE) -> list[int]:
                 _locked(
                     FollowUp.objects.filter(
                         status=Status.SCHEDULED, reminded_at__isnull=True, due_at__lte=now + AHEAD
+                    )
+                    # Only visits of the complaint's current resolution: a complaint reopened
+                    # (or merged) meanwhile needs none until it is resolved again.
+                    .filter(
+                        complaint__status__in=(ComplaintStatus.RESOLVED, ComplaintStatus.CLOSED),
+                        round=F("complaint__reopened_count"),
                     )
                 )
                 .select_related("complaint")

@@ -70,6 +70,10 @@ def reopen_if_dissatisfied(
     status = Complaint.objects.filter(pk=complaint_id).values_list("status", flat=True).first()
     if status not in (ComplaintStatus.RESOLVED, ComplaintStatus.CLOSED):
         return False
+    # The rest of this resolution's visits are moot: the next resolution schedules new ones.
+    FollowUp.objects.filter(complaint_id=complaint_id, status=Status.SCHEDULED).update(
+        status=Status.CANCELLED, done_at=now
+    )
     lifecycle.transition(
         complaint_id,
         ComplaintStatus.REOPENED,

@@ -73,10 +73,12 @@ def resolved(department, fmanager, django_capture_on_commit_callbacks):
         fields.setdefault("department", department)
         fields.setdefault("solution", "Repair the pipe and apologise.")
         fields.setdefault("resolution", "Pipe repaired; the customer agreed.")
-        with time_machine.travel(at, tick=False):
-            with django_capture_on_commit_callbacks(execute=True):
-                complaint = make_complaint(user=user, received_at=at, **fields)
-                complaint = walk_to(complaint, "resolved", user=user)
+        with (
+            time_machine.travel(at, tick=False),
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            complaint = make_complaint(user=user, received_at=at, **fields)
+            complaint = walk_to(complaint, "resolved", user=user)
         return complaint
 
     return make
