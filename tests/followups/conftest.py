@@ -7,6 +7,7 @@ import time_machine
 
 from complaints.models import BusinessCalendar, CalendarException, CalendarYear
 from complaints.services.calendars import touch_calendar
+from tests.api.conftest import _own_throttle_cache, api, make_api_client  # noqa: F401
 from tests.conftest import ALL_COMPLAINT_PERMS
 from tests.factories import UserFactory, make_complaint, walk_to
 

@@ -13,7 +13,6 @@ from followups.models import ImprovementAction, RepeatLink
 from followups.services import actions
 from tests.factories import (
     CategoryFactory,
-    CustomerFactory,
     DepartmentFactory,
     MembershipFactory,
     UserFactory,

@@ -8,7 +8,7 @@ import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from complaints.models import Attachment, Complaint, ComplaintEvent, Severity, Status
+from complaints.models import Attachment, ComplaintEvent, Severity, Status
 from complaints.services import lifecycle
 from complaints.services.attachments import add_attachment
 from followups.models import FollowUp, RepeatLink, SurveyInvitation
@@ -110,7 +110,7 @@ def test_repeats_are_visible_both_ways_on_the_complaint_page(
     )
     client = login_client(fmanager)
     page = client.get(reverse("admin:complaints_complaint_change", args=[again.pk])).content
-    assert f"Repeats" in page.decode() and first.reference in page.decode()
+    assert "Repeats" in page.decode() and first.reference in page.decode()
     page = client.get(reverse("admin:complaints_complaint_change", args=[first.pk])).content
     assert "Repeated by" in page.decode() and again.reference in page.decode()
 
@@ -183,7 +183,7 @@ def test_merge_preserves_every_child_record_and_redirects(
             user=fmanager,
             uploaded=SimpleUploadedFile("photo.png", png_bytes(), content_type="image/png"),
         )
-        survey = surveys.create_invitation(duplicate.pk, user=fmanager)
+        surveys.create_invitation(duplicate.pk, user=fmanager)
         callback = FollowUp.objects.get(complaint=duplicate, kind="callback")
         visits.record_outcome(callback.pk, user=fmanager, reached=True, solved=False)
     duplicate.refresh_from_db()
