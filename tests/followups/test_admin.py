@@ -1,14 +1,17 @@
 """The follow-ups admin: pages, actions through the services, isolation, CSV export."""
 
-from datetime import date
-
 import pytest
-import time_machine
 from django.urls import reverse
 
-from complaints.models import ComplaintEvent, RootCause, Status
-from followups.models import FollowUp, FollowUpWaiver, ImprovementAction, Kind, MessageTemplate
-from followups.models import SurveyInvitation
+from complaints.models import RootCause, Status
+from followups.models import (
+    FollowUp,
+    FollowUpWaiver,
+    ImprovementAction,
+    Kind,
+    MessageTemplate,
+    SurveyInvitation,
+)
 from tests.factories import DepartmentFactory, MembershipFactory, UserFactory, form_fields
 
 from .conftest import FOLLOWUP_PERMS, sh
@@ -137,10 +140,7 @@ def test_message_template_is_editable_and_validated(login_client, fmanager):
     template = MessageTemplate.objects.get(code="survey_sms")
     client = login_client(fmanager)
     url = reverse("admin:followups_messagetemplate_change", args=[template.pk])
-    data = {
-        k: v
-        for k, v in form_fields(client.get(url).content.decode(), "messagetemplate_form").items()
-    }
+    data = dict(form_fields(client.get(url).content.decode(), "messagetemplate_form").items())
     data["body_en"] = ["Rate us: {link} {phone}"]
     response = client.post(url, data)
     assert response.status_code == 200
