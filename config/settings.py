@@ -365,6 +365,59 @@ UNFOLD = {
                 ],
             },
             {
+                "title": _("Follow-ups and improvement"),
+                "items": [
+                    {
+                        "title": _("Return visits"),
+                        "icon": "phone_callback",
+                        "link": reverse_lazy("admin:followups_followup_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "followups.view_followup"
+                        ),
+                    },
+                    {
+                        "title": _("Satisfaction surveys"),
+                        "icon": "sentiment_satisfied",
+                        "link": reverse_lazy("admin:followups_surveyinvitation_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "followups.view_surveyinvitation"
+                        ),
+                    },
+                    {
+                        "title": _("Repeat complaints"),
+                        "icon": "repeat",
+                        "link": reverse_lazy("admin:followups_repeatlink_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "followups.view_repeatlink"
+                        ),
+                    },
+                    {
+                        "title": _("Improvement actions"),
+                        "icon": "construction",
+                        "link": reverse_lazy("admin:followups_improvementaction_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "followups.view_improvementaction"
+                        ),
+                    },
+                    {
+                        "title": _("Follow-up policies"),
+                        "icon": "rule",
+                        "link": reverse_lazy("admin:followups_followuppolicy_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "followups.view_followuppolicy"
+                        ),
+                    },
+                    {
+                        "title": _("Survey invitation texts"),
+                        "icon": "edit_note",
+                        "link": reverse_lazy("admin:followups_messagetemplate_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "followups.view_messagetemplate"
+                        ),
+                    },
+                ],
+            },
+            {
                 "title": _("Organisation"),
                 "items": [
                     {
