@@ -19,9 +19,11 @@ _local: dict[str, tuple[int, int]] = {}  # key -> (window, count)
 
 
 def client_address(request) -> str:
-    # Behind the TLS proxy REMOTE_ADDR is the proxy unless it is configured to pass the
-    # client address on (gunicorn --forwarded-allow-ips); never trust X-Forwarded-For here.
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    """The same rule as the admin login throttle: in production the last X-Forwarded-For
+    entry (the one the proxy appended), else REMOTE_ADDR."""
+    from complaints.admin.login import _client_ip
+
+    return _client_ip(request)
 
 
 def _local_hit(key: str, window: int) -> int:

@@ -249,3 +249,15 @@ def test_template_placeholders_are_validated():
         validate_placeholders("{customer.phone}")
     with pytest.raises(ValidationError):
         validate_placeholders("{link")
+
+
+def test_rate_limit_behind_the_production_proxy_uses_the_forwarded_address(invitation, settings):
+    settings.PRODUCTION = True
+    settings.REDRESS_SURVEY_RATE_PER_MINUTE = 2
+    one = Client(headers={"x-forwarded-for": "203.0.113.7"})
+    two = Client(headers={"x-forwarded-for": "198.51.100.2, 203.0.113.8"})
+    assert [one.get(url(invitation)).status_code for _ in range(3)] == [200, 200, 429]
+    assert two.get(url(invitation)).status_code == 200  # another customer, same proxy
+    # A client cannot dodge the limit by prepending addresses of its own.
+    spoof = Client(headers={"x-forwarded-for": "10.9.9.9, 203.0.113.7"})
+    assert spoof.get(url(invitation)).status_code == 429
