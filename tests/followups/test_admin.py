@@ -210,3 +210,25 @@ def test_policy_admin_pages(login_client, superuser):
     assert client.get(reverse("admin:followups_followuppolicy_add")).status_code == 200
     for name in ("reminder", "repeatlink", "followupwaiver", "surveyinvitation"):
         assert client.get(reverse(f"admin:followups_{name}_changelist")).status_code == 200
+
+
+def test_follow_up_change_page_reschedules_through_the_service(
+    complaint, login_client, fmanager, department
+):
+    MembershipFactory(department=department, user=fmanager)
+    callback = FollowUp.objects.get(complaint=complaint, kind=Kind.CALLBACK)
+    client = login_client(fmanager)
+    url = reverse("admin:followups_followup_change", args=[callback.pk])
+    page = client.get(url)
+    assert page.status_code == 200 and complaint.reference in page.content.decode()
+    data = form_fields(page.content.decode(), "followup_form")
+    data["method"] = ["visit"]
+    data["assignee"] = [str(fmanager.pk)]
+    assert client.post(url, data).status_code == 302
+    callback.refresh_from_db()
+    assert (callback.method, callback.assignee) == ("visit", fmanager)
+    assert callback.reminded_at is None
+    # A recorded follow-up is read-only.
+    callback.status = "done"
+    callback.save()
+    assert 'name="method"' not in client.get(url).content.decode()
