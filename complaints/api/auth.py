@@ -25,6 +25,8 @@ STAFF_SCOPES = {
     "complaints:write": "complaints.add_complaint",
     "pii:read": "complaints.view_pii",
     "compensations:read": "complaints.view_compensation",
+    "followups:read": "followups.view_followup",
+    "improvements:read": "followups.view_improvementaction",
 }
 
 
