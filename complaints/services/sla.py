@@ -338,7 +338,8 @@ def record_work_durations(complaint: Complaint, calendars: dict | None = None) -
         ("resolved_at", "resolution_work_seconds"),
     ):
         end = getattr(complaint, met_field)
-        setattr(complaint, field, None if end is None else working_seconds(complaint, end, calendars))
+        seconds = None if end is None else working_seconds(complaint, end, calendars)
+        setattr(complaint, field, seconds)
 
 
 def working_time_left(complaint: Complaint, calendars: dict, *, now: datetime) -> int | None:

@@ -9,7 +9,7 @@ import pytest
 
 from complaints.models import ComplaintEvent, Severity, Status
 from complaints.services import lifecycle
-from tests.factories import DepartmentFactory, UserFactory, make_complaint, walk_to
+from tests.factories import DepartmentFactory, UserFactory, make_complaint
 
 SH = ZoneInfo("Asia/Shanghai")
 pytestmark = pytest.mark.django_db
