@@ -1,0 +1,345 @@
+"""Read side of reporting: the dashboard's widgets, the KPIs of the API and the monthly report.
+
+Every widget is one aggregate query (or fewer) run by the database, from one of two sources
+that give the same numbers (reporting.kpis defines the measures for both):
+
+- `SummarySource` adds up DailySummary rows: the rollup level that keeps exactly the
+  dimensions a widget groups or filters by (a few rows per day), else the full cells;
+- `LiveSource` aggregates the complaints themselves (always current, exact percentiles).
+
+Definitions of the figures: see reporting.kpis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+
+from django.db.models import Case, CharField, Q, Sum, Value, When
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from complaints.models import Complaint
+
+from . import kpis
+from .kpis import FRT_BUCKETS, HOUR_EDGES, MEASURES, TTR_BUCKETS, local_tz
+from .models import ROLLUP_DIMENSION, DailySummary, Level
+
+DEFAULT_DAYS = 90
+# Dimension name in widgets -> (summary column, complaint column)
+DIMENSIONS = {
+    "department_id": ("department_id", "department_id"),
+    "category_id": ("category_id", "category_id"),
+    "channel": ("channel", "channel"),
+    "severity": ("severity", "severity"),
+    "root_cause_id": ("root_cause_id", "root_cause_category_id"),
+}
+# Open backlog age buckets: (key, oldest age in days, youngest age in days)
+AGE_BUCKETS = (
+    ("0-2", 2, 0),
+    ("3-7", 7, 3),
+    ("8-30", 30, 8),
+    ("31-90", 90, 31),
+    ("90+", None, 91),
+)
+
+
+def today() -> date:
+    return timezone.localtime(timezone.now(), local_tz()).date()
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the dashboard shows: complaints received from `date_from` to `date_to` (local
+    days, both included) narrowed by the dimensions set. `departments` is the reader's
+    scope: None sees every department, else only these (department heads)."""
+
+    date_from: date
+    date_to: date
+    department: int | None = None
+    category: int | None = None
+    channel: str | None = None
+    severity: int | None = None
+    departments: tuple[int, ...] | None = None
+
+    @classmethod
+    def default(cls, **kwargs) -> Filters:
+        end = today()
+        return cls(date_from=end - timedelta(days=DEFAULT_DAYS - 1), date_to=end, **kwargs)
+
+    @property
+    def days(self) -> int:
+        return (self.date_to - self.date_from).days + 1
+
+    def previous(self) -> Filters:
+        """The period of the same length just before."""
+        return replace(
+            self,
+            date_from=self.date_from - timedelta(days=self.days),
+            date_to=self.date_from - timedelta(days=1),
+        )
+
+    def dimension_filters(self) -> dict:
+        """{dimension: value or list of values} for every dimension narrowed."""
+        result = {}
+        if self.department is not None:
+            result["department_id"] = self.department
+        elif self.departments is not None:
+            result["department_id"] = list(self.departments)
+        if self.category is not None:
+            result["category_id"] = self.category
+        if self.channel:
+            result["channel"] = self.channel
+        if self.severity is not None:
+            result["severity"] = self.severity
+        return result
+
+
+def _lookup(column: str, value) -> dict:
+    return {f"{column}__in" if isinstance(value, list) else column: value}
+
+
+def choose_level(dimensions: set[str]) -> int:
+    """The smallest summary level that keeps these dimensions."""
+    if not dimensions:
+        return Level.DAY
+    if len(dimensions) == 1:
+        (only,) = dimensions
+        for level, column in ROLLUP_DIMENSION.items():
+            if column == only:
+                return level
+    return Level.CELL
+
+
+def _age_case(day_field: str, *, live: bool) -> Case:
+    """The open-backlog age bucket of a complaint (whole days since the local day received)."""
+    now_day = today()
+    whens = []
+    for key, oldest, _youngest in AGE_BUCKETS[:-1]:
+        oldest_day = now_day - timedelta(days=oldest)
+        bound = _day_start(oldest_day) if live else oldest_day
+        whens.append(When(Q(**{f"{day_field}__gte": bound}), then=Value(key)))
+    return Case(*whens, default=Value(AGE_BUCKETS[-1][0]), output_field=CharField())
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tzinfo=local_tz())
+
+
+class SummarySource:
+    name = "summary"
+
+    def __init__(self, now: datetime | None = None):
+        self.now = now or timezone.now()
+
+    def rows(self, filters: Filters, group=(), names=MEASURES, *, dated=True) -> list[dict]:
+        narrowed = filters.dimension_filters()
+        level = choose_level((set(group) - {"month", "age"}) | set(narrowed))
+        qs = DailySummary.objects.filter(level=level).order_by()
+        if dated:
+            qs = qs.filter(day__gte=filters.date_from, day__lte=filters.date_to)
+        for dimension, value in narrowed.items():
+            qs = qs.filter(**_lookup(DIMENSIONS[dimension][0], value))
+        annotations = {}
+        if "month" in group:
+            annotations["month"] = TruncMonth("day")
+        if "age" in group:
+            annotations["age"] = _age_case("day", live=False)
+        qs = qs.annotate(**annotations) if annotations else qs
+        columns = [DIMENSIONS[g][0] if g in DIMENSIONS else g for g in group]
+        sums = {f"m_{n}": Sum(n) for n in names}
+        rows = [qs.aggregate(**sums)] if not group else qs.values(*columns).annotate(**sums)
+        return [_row(r, group, columns, names) for r in rows]
+
+
+class LiveSource:
+    name = "live"
+
+    def __init__(self, now: datetime | None = None):
+        self.now = now or timezone.now()
+        self.expressions = kpis.measures(self.now)
+
+    def complaints(self, filters: Filters, *, dated=True):
+        qs = Complaint.objects.order_by()
+        if dated:
+            qs = qs.filter(
+                received_at__gte=_day_start(filters.date_from),
+                received_at__lt=_day_start(filters.date_to + timedelta(days=1)),
+            )
+        for dimension, value in filters.dimension_filters().items():
+            qs = qs.filter(**_lookup(DIMENSIONS[dimension][1], value))
+        return qs
+
+    def rows(self, filters: Filters, group=(), names=MEASURES, *, dated=True) -> list[dict]:
+        qs = self.complaints(filters, dated=dated)
+        annotations = {}
+        if "month" in group:
+            annotations["month"] = TruncMonth("received_at", tzinfo=local_tz())
+        if "age" in group:
+            annotations["age"] = _age_case("received_at", live=True)
+        qs = qs.annotate(**annotations) if annotations else qs
+        columns = [DIMENSIONS[g][1] if g in DIMENSIONS else g for g in group]
+        sums = {f"m_{n}": Sum(self.expressions[n]) for n in names}
+        rows = [qs.aggregate(**sums)] if not group else qs.values(*columns).annotate(**sums)
+        return [_row(r, group, columns, names) for r in rows]
+
+    def percentiles(self, filters: Filters, field_name: str, count: int) -> tuple:
+        """Exact (median, p90) in hours, linear interpolation like percentile_cont."""
+        if not count:
+            return None, None
+        values = (
+            self.complaints(filters)
+            .filter(kpis.VALID, **{f"{field_name}__isnull": False})
+            .order_by(field_name)
+            .values_list(field_name, flat=True)
+        )
+        result = []
+        for p in (0.5, 0.9):
+            position = p * (count - 1)
+            low = int(position)
+            pair = list(values[low : low + 2])
+            if not pair:
+                result.append(None)
+                continue
+            high = pair[1] if len(pair) > 1 else pair[0]
+            result.append((pair[0] + (high - pair[0]) * (position - low)) / 3600)
+        return tuple(result)
+
+
+def _row(raw: dict, group, columns, names) -> dict:
+    row = {g: raw[c] for g, c in zip(group, columns, strict=True)}
+    for n in names:
+        row[n] = raw[f"m_{n}"] or 0
+    if isinstance(row.get("month"), datetime):
+        row["month"] = timezone.localtime(row["month"], local_tz()).date()
+    return row
+
+
+def percentile_from_buckets(counts: list[int], p: float) -> tuple[float | None, bool]:
+    """(hours, open_ended) at rank p of a histogram over HOUR_EDGES, interpolated within the
+    bucket; open_ended when it falls in the last bucket (then: at least that many hours)."""
+    total = sum(counts)
+    if not total:
+        return None, False
+    rank = p * total
+    cumulative = 0
+    for i, c in enumerate(counts):
+        if c and cumulative + c >= rank:
+            low = HOUR_EDGES[i - 1] if i else 0.0
+            if i >= len(HOUR_EDGES):
+                return float(low), True
+            return low + (HOUR_EDGES[i] - low) * (rank - cumulative) / c, False
+        cumulative += c
+    return float(HOUR_EDGES[-1]), True  # pragma: no cover - rank <= total
+
+
+def ratio(numerator: int, denominator: int) -> float | None:
+    return None if not denominator else 100.0 * numerator / denominator
+
+
+@dataclass
+class Figures:
+    """The KPI values of one period (from one row of measure sums)."""
+
+    sums: dict
+    frt: tuple = (None, None)  # (median, p90) hours
+    ttr: tuple = (None, None)
+    approximate: bool = False
+    open_ended: dict = field(default_factory=dict)
+
+    def __getitem__(self, name):
+        return self.sums[name]
+
+    @property
+    def closure_rate(self):
+        return ratio(self.sums["closed"], self.sums["valid"])
+
+    @property
+    def ack_on_time_rate(self):
+        return ratio(self.sums["ack_on_time"], self.sums["ack_measured"])
+
+    @property
+    def resolve_on_time_rate(self):
+        return ratio(self.sums["resolve_on_time"], self.sums["resolve_measured"])
+
+    @property
+    def reopened_rate(self):
+        return ratio(self.sums["reopened"], self.sums["ever_resolved"])
+
+    @property
+    def frt_mean(self):
+        c = self.sums["frt_count"]
+        return self.sums["frt_seconds"] / c / 3600 if c else None
+
+    @property
+    def ttr_mean(self):
+        c = self.sums["ttr_count"]
+        return self.sums["ttr_seconds"] / c / 3600 if c else None
+
+    def as_dict(self) -> dict:
+        return {
+            "received": self.sums["received"],
+            "valid": self.sums["valid"],
+            "closed": self.sums["closed"],
+            "closure_rate": self.closure_rate,
+            "ack_measured": self.sums["ack_measured"],
+            "ack_on_time": self.sums["ack_on_time"],
+            "ack_on_time_rate": self.ack_on_time_rate,
+            "resolve_measured": self.sums["resolve_measured"],
+            "resolve_on_time": self.sums["resolve_on_time"],
+            "resolve_on_time_rate": self.resolve_on_time_rate,
+            "ever_resolved": self.sums["ever_resolved"],
+            "reopened": self.sums["reopened"],
+            "reopened_rate": self.reopened_rate,
+            "first_response_hours": {
+                "count": self.sums["frt_count"],
+                "median": self.frt[0],
+                "p90": self.frt[1],
+                "mean": self.frt_mean,
+            },
+            "resolution_hours": {
+                "count": self.sums["ttr_count"],
+                "median": self.ttr[0],
+                "p90": self.ttr[1],
+                "mean": self.ttr_mean,
+            },
+            "percentiles_approximate": self.approximate,
+        }
+
+
+def figures(source, filters: Filters) -> Figures:
+    """All KPIs of one period: one aggregate query (plus, live, the exact percentiles)."""
+    rows = source.rows(filters)
+    sums = rows[0] if rows else dict.fromkeys(MEASURES, 0)
+    result = Figures(sums=sums)
+    if isinstance(source, LiveSource):
+        result.frt = source.percentiles(filters, "first_response_work_seconds", sums["frt_count"])
+        result.ttr = source.percentiles(filters, "resolution_work_seconds", sums["ttr_count"])
+    else:
+        result.approximate = True
+        for key, names in (("frt", FRT_BUCKETS), ("ttr", TTR_BUCKETS)):
+            counts = [sums[n] for n in names]
+            median, open_median = percentile_from_buckets(counts, 0.5)
+            p90, open_p90 = percentile_from_buckets(counts, 0.9)
+            setattr(result, key, (median, p90))
+            result.open_ended[key] = (open_median, open_p90)
+    return result
+
+
+def overdue_count(filters: Filters, now: datetime) -> int:
+    """Open complaints with a passed pending deadline now (the partial index on open due_at)."""
+    qs = Complaint.objects.overdue(now)
+    for dimension, value in filters.dimension_filters().items():
+        qs = qs.filter(**_lookup(DIMENSIONS[dimension][1], value))
+    return qs.count()
+
+
+def department_names(ids) -> dict:
+    from complaints.models import Department
+
+    return dict(Department.objects.filter(pk__in=[i for i in ids if i]).values_list("pk", "name"))
+
+
+def count_open(filters: Filters, source) -> int:
+    rows = source.rows(filters, (), ("open",), dated=False)
+    return rows[0]["open"] if rows else 0

@@ -1,0 +1,242 @@
+"""Keeping the dashboard's summary tables current.
+
+Design: DailySummary holds, per local day received and cell of (department, category,
+channel, severity, root cause), the sums of the measures defined in reporting.kpis; rollup
+rows (levels) keep one dimension each, so the unfiltered dashboard reads a few rows per day.
+Everything is computed set-based in the database (INSERT ... SELECT ... GROUP BY) from the
+complaint rows; no complaint is ever loaded into Python.
+
+- `refresh()` (Celery beat, every minute) recomputes only the days touched since the last
+  run: days of complaints whose `updated_at` moved (every service bumps it), of open
+  complaints whose acknowledgement or resolution deadline has just passed (that changes "on
+  time" without an edit), and the day a complaint was counted on before (a corrected time
+  received). It rereads a few minutes before its watermark, so a transaction that committed
+  late is not missed; recomputing a day twice gives the same rows.
+- `rebuild()` recomputes everything month by month, each month in its own short
+  transaction (progress in SummaryState), e.g. after a definition changed.
+
+Refresh and rebuild batches take SummaryState's row lock, so they never interleave on a day.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import Max, Min, Q, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from complaints.models import Complaint
+
+from ..kpis import MEASURES, OPEN, local_tz, measures
+from ..models import ROLLUP_DIMENSION, CountedComplaint, DailySummary, Level, SummaryState
+
+OVERLAP = timedelta(minutes=5)
+DAYS_PER_STATEMENT = 62
+
+SUMMARY = DailySummary._meta.db_table
+COUNTED = CountedComplaint._meta.db_table
+CELL_SOURCE = ("department_id", "category_id", "channel", "severity", "root_cause_category_id")
+CELL_TARGET = ("department_id", "category_id", "channel", "severity", "root_cause_id")
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tzinfo=local_tz())
+
+
+def received_on(days) -> Q:
+    """Complaints received on any of these local days (contiguous days become one range, so
+    the database uses the received_at index)."""
+    q = Q(pk__in=[])
+    days = sorted(set(days))
+    i = 0
+    while i < len(days):
+        j = i
+        while j + 1 < len(days) and days[j + 1] == days[j] + timedelta(days=1):
+            j += 1
+        end = day_start(days[j] + timedelta(days=1))
+        q |= Q(received_at__gte=day_start(days[i]), received_at__lt=end)
+        i = j + 1
+    return q
+
+
+def _execute(sql: str, params=()) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def _insert_cells(complaints, now: datetime) -> None:
+    cells = (
+        complaints.annotate(day=TruncDate("received_at", tzinfo=local_tz()))
+        .values("day", *CELL_SOURCE)
+        .annotate(**{name: Sum(expr) for name, expr in measures(now).items()})
+        .order_by()
+    )
+    sql, params = cells.query.sql_with_params()
+    target = ", ".join(_q(c) for c in ("day", "level", *CELL_TARGET, *MEASURES))
+    source = ", ".join(
+        [f"sub.{_q('day')}", str(Level.CELL), *(f"sub.{_q(c)}" for c in (*CELL_SOURCE, *MEASURES))]
+    )
+    # Only quoted identifiers and the ORM's own SQL are interpolated; values are parameters.
+    _execute(f"INSERT INTO {_q(SUMMARY)} ({target}) SELECT {source} FROM ({sql}) sub", params)  # noqa: S608
+
+
+def _insert_rollups(days: list[date] | None) -> None:
+    where, params = "", []
+    if days is not None:
+        where = f" AND {_q('day')} IN ({', '.join(['%s'] * len(days))})"
+        params = list(days)
+    sums = ", ".join(f"SUM({_q(m)})" for m in MEASURES)
+    measures_list = ", ".join(_q(m) for m in MEASURES)
+    for level, dimension in [(Level.DAY, None), *ROLLUP_DIMENSION.items()]:
+        keep = f", {_q(dimension)}" if dimension else ""
+        # Quoted identifiers only; values are parameters.
+        sql = (
+            f"INSERT INTO {_q(SUMMARY)} ({_q('day')}, {_q('level')}{keep}, {measures_list}) "  # noqa: S608
+            f"SELECT {_q('day')}, {int(level)}{keep}, {sums} FROM {_q(SUMMARY)} "
+            f"WHERE {_q('level')} = {int(Level.CELL)}{where} GROUP BY {_q('day')}{keep}"
+        )
+        _execute(sql, params)
+
+
+def recompute_days(days, *, now: datetime) -> None:
+    """Replace the summary rows and counted days of these local days (inside the caller's
+    transaction, with the state row locked)."""
+    days = sorted(set(days))
+    for i in range(0, len(days), DAYS_PER_STATEMENT):
+        chunk = days[i : i + DAYS_PER_STATEMENT]
+        complaints = Complaint.objects.filter(received_on(chunk))
+        DailySummary.objects.filter(day__in=chunk).delete()
+        _insert_cells(complaints, now)
+        _insert_rollups(chunk)
+        CountedComplaint.objects.filter(
+            Q(day__in=chunk) | Q(complaint_id__in=complaints.values("pk"))
+        ).delete()
+        rows = complaints.annotate(d=TruncDate("received_at", tzinfo=local_tz())).values_list(
+            "pk", "d"
+        )
+        sql, params = rows.order_by().query.sql_with_params()
+        _execute(f"INSERT INTO {_q(COUNTED)} ({_q('complaint_id')}, {_q('day')}) {sql}", params)
+
+
+def _lock_state(*, wait: bool) -> SummaryState | None:
+    SummaryState.objects.get_or_create(pk=1)
+    rows = SummaryState.objects.filter(pk=1)
+    if not wait and connection.features.has_select_for_update_skip_locked:
+        return rows.select_for_update(skip_locked=True).first()
+    return rows.select_for_update().first()
+
+
+@dataclass
+class RefreshResult:
+    days: int = 0
+    seconds: float = 0.0
+    skipped: str = ""
+
+
+def changed_since(since: datetime, now: datetime):
+    """Complaints whose figures may have changed since `since`."""
+    deadline_passed = OPEN & (
+        Q(acknowledged_at__isnull=True, ack_due_at__gte=since, ack_due_at__lt=now)
+        | Q(resolved_at__isnull=True, resolve_due_at__gte=since, resolve_due_at__lt=now)
+    )
+    return Complaint.objects.filter(Q(updated_at__gte=since) | deadline_passed)
+
+
+def refresh(*, now: datetime | None = None) -> RefreshResult:
+    """Bring the summaries up to `now` by recomputing the days that changed."""
+    now = now or timezone.now()
+    started = time.perf_counter()
+    with transaction.atomic(durable=True):
+        state = _lock_state(wait=False)
+        if state is None:
+            return RefreshResult(skipped="busy")
+        if state.refreshed_at is None:
+            return RefreshResult(skipped="never built")
+        changed = changed_since(state.refreshed_at - OVERLAP, now)
+        days = set(
+            changed.annotate(d=TruncDate("received_at", tzinfo=local_tz()))
+            .values_list("d", flat=True)
+            .order_by()
+            .distinct()
+        )
+        days |= set(
+            CountedComplaint.objects.filter(complaint_id__in=changed.values("pk"))
+            .values_list("day", flat=True)
+            .order_by()
+            .distinct()
+        )
+        recompute_days(days, now=now)
+        state.refreshed_at = now
+        state.refreshed_days = len(days)
+        state.refresh_seconds = time.perf_counter() - started
+        state.save()
+    return RefreshResult(days=len(days), seconds=state.refresh_seconds)
+
+
+def _months(first: date, last: date) -> list[date]:
+    months, month = [], first.replace(day=1)
+    while month <= last:
+        months.append(month)
+        month = (month + timedelta(days=32)).replace(day=1)
+    return months
+
+
+def rebuild(*, now: datetime | None = None, on_progress=None) -> float:
+    """Recompute every summary row, one month per transaction; returns the seconds taken."""
+    now = now or timezone.now()
+    started = time.perf_counter()
+    span = Complaint.objects.aggregate(first=Min("received_at"), last=Max("received_at"))
+    tz = local_tz()
+    months = []
+    if span["first"] is not None:
+        months = _months(span["first"].astimezone(tz).date(), span["last"].astimezone(tz).date())
+    with transaction.atomic(durable=True):
+        state = _lock_state(wait=True)
+        state.rebuild_started_at = now
+        state.rebuild_months_done = 0
+        state.rebuild_months_total = len(months)
+        state.save()
+        # Days outside the complaints' span (all of them when there are none) hold nothing.
+        stale = DailySummary.objects.all()
+        counted = CountedComplaint.objects.all()
+        if months:
+            end = (months[-1] + timedelta(days=32)).replace(day=1)
+            outside = Q(day__lt=months[0]) | Q(day__gte=end)
+            stale, counted = stale.filter(outside), counted.filter(outside)
+        stale.delete()
+        counted.delete()
+    for done, month in enumerate(months, start=1):
+        with transaction.atomic(durable=True):
+            state = _lock_state(wait=True)
+            next_month = (month + timedelta(days=32)).replace(day=1)
+            recompute_days(
+                [month + timedelta(days=d) for d in range((next_month - month).days)], now=now
+            )
+            state.rebuild_months_done = done
+            state.save(update_fields=["rebuild_months_done"])
+        if on_progress:
+            on_progress(done, len(months))
+    seconds = time.perf_counter() - started
+    with transaction.atomic(durable=True):
+        state = _lock_state(wait=True)
+        # Changes made while the months were rebuilt are picked up by the next refresh (the
+        # watermark may move back: recomputing a day again is harmless).
+        state.refreshed_at = now
+        state.rebuilt_at = timezone.now()
+        state.rebuild_seconds = seconds
+        state.rebuild_started_at = None
+        state.save()
+    return seconds
+
+
+def state() -> SummaryState:
+    return SummaryState.objects.get_or_create(pk=1)[0]
