@@ -9,6 +9,7 @@ urlpatterns = [
     path("attachments/", include("complaints.urls")),
     path("admin/dashboard/", include("reporting.urls")),
     path("admin/", admin.site.urls),
+    path("api/v1/reports/", include("reporting.api_urls")),
     path("api/v1/", include("complaints.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -19,6 +19,7 @@ STAFF_SCOPES = {
     "complaints:read": "complaints.view_complaint",
     "complaints:write": "complaints.add_complaint",
     "pii:read": "complaints.view_pii",
+    "reports:read": "reporting.view_dashboard",
 }
 
 

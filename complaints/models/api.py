@@ -19,6 +19,7 @@ SCOPES = {
     "complaints:write": _("Send complaints in and add notes"),
     "compensations:read": _("Read compensations"),
     "pii:read": _("See customers' names, phone numbers and email addresses unmasked"),
+    "reports:read": _("Read KPIs and monthly department reports"),
 }
 
 
