@@ -82,7 +82,9 @@ def test_email_holds_only_the_heads_departments(heads, django_capture_on_commit_
         "redress-department-report-2026-11.csv",
         "redress-department-report-2026-11.xlsx",
     ]
-    rows = list(csv.reader(io.StringIO(to_b.attachments[0][1].decode("utf-8-sig"))))
+    content = to_b.attachments[0][1]
+    text = content.decode("utf-8-sig") if isinstance(content, bytes) else content.lstrip("\ufeff")
+    rows = list(csv.reader(io.StringIO(text)))
     assert [r[0] for r in rows[1:]] == ["Sales B"]
 
 
