@@ -5,7 +5,7 @@ Frozen "now": Monday 30 November 2026, 12:00 in Shanghai. Period: 1-30 November 
 then given the exact timestamps and status of the story in its comment.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -138,4 +138,8 @@ def dataset(db, frozen):
         first_response_work_seconds=H,
         resolution_work_seconds=5 * H,
     )
+    # Last touched an hour before "now" (the summaries' refresh rereads a few minutes back).
+    Complaint.objects.update(updated_at=NOW - timedelta(hours=1))
+    for complaint in made.values():
+        complaint.refresh_from_db()
     return {"a": a, "b": b, "leak": leak, "noise": noise, "cause": cause, **made}
