@@ -33,7 +33,7 @@ def backfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('complaints', '0013_responsibility_reference'),
+        ('complaints', '0015_customer_identity_constraints'),
     ]
 
     operations = [
