@@ -12,9 +12,7 @@ from .kpis import FRT_BUCKETS, TTR_BUCKETS
 
 
 class Level(models.IntegerChoices):
-    """Which dimensions a summary row keeps (the others are empty, summed over).
-
-    CELL keeps them all; the rollups serve the unfiltered dashboard with a few rows per day."""
+    """Which dimensions a summary row keeps (the others are empty, summed over)."""
 
     CELL = 0, _("day × department × category × channel × severity × root cause")
     DAY = 1, _("day")
@@ -23,17 +21,52 @@ class Level(models.IntegerChoices):
     CHANNEL = 4, _("day × channel")
     DEPARTMENT = 5, _("day × department")
     ROOT_CAUSE = 6, _("day × root cause")
+    DEPARTMENT_CATEGORY = 10, _("day × department × category")
+    DEPARTMENT_CHANNEL = 11, _("day × department × channel")
+    DEPARTMENT_SEVERITY = 12, _("day × department × severity")
+    DEPARTMENT_ROOT_CAUSE = 13, _("day × department × root cause")
+    CATEGORY_CHANNEL = 14, _("day × category × channel")
+    CATEGORY_SEVERITY = 15, _("day × category × severity")
+    CATEGORY_ROOT_CAUSE = 16, _("day × category × root cause")
+    CHANNEL_SEVERITY = 17, _("day × channel × severity")
+    CHANNEL_ROOT_CAUSE = 18, _("day × channel × root cause")
+    SEVERITY_ROOT_CAUSE = 19, _("day × severity × root cause")
 
 
-# The dimension each rollup keeps (column name).
-ROLLUP_DIMENSION = {
-    Level.SEVERITY: "severity",
-    Level.CATEGORY: "category_id",
-    Level.CHANNEL: "channel",
-    Level.DEPARTMENT: "department_id",
-    Level.ROOT_CAUSE: "root_cause_id",
-}
 DIMENSIONS = ("department_id", "category_id", "channel", "severity", "root_cause_id")
+# The measures the pair levels keep (what the charts and the league table need); the cell,
+# day and single-dimension levels keep every measure of reporting.kpis.
+NARROW_MEASURES = (
+    "received",
+    "valid",
+    "closed",
+    "ack_measured",
+    "ack_on_time",
+    "resolve_measured",
+    "resolve_on_time",
+    "open",
+)
+_D, _C, _CH, _S, _R = DIMENSIONS
+# level: (dimensions kept, every measure?, level it is summed from), in the order built.
+LEVELS = {
+    Level.CELL: (DIMENSIONS, True, None),
+    Level.SEVERITY: ((_S,), True, Level.CELL),
+    Level.CATEGORY: ((_C,), True, Level.CELL),
+    Level.CHANNEL: ((_CH,), True, Level.CELL),
+    Level.DEPARTMENT: ((_D,), True, Level.CELL),
+    Level.DAY: ((), True, Level.SEVERITY),
+    Level.DEPARTMENT_CATEGORY: ((_D, _C), False, Level.CELL),
+    Level.DEPARTMENT_CHANNEL: ((_D, _CH), False, Level.CELL),
+    Level.DEPARTMENT_SEVERITY: ((_D, _S), False, Level.CELL),
+    Level.DEPARTMENT_ROOT_CAUSE: ((_D, _R), False, Level.CELL),
+    Level.CATEGORY_CHANNEL: ((_C, _CH), False, Level.CELL),
+    Level.CATEGORY_SEVERITY: ((_C, _S), False, Level.CELL),
+    Level.CATEGORY_ROOT_CAUSE: ((_C, _R), False, Level.CELL),
+    Level.CHANNEL_SEVERITY: ((_CH, _S), False, Level.CELL),
+    Level.CHANNEL_ROOT_CAUSE: ((_CH, _R), False, Level.CELL),
+    Level.SEVERITY_ROOT_CAUSE: ((_S, _R), False, Level.CELL),
+    Level.ROOT_CAUSE: ((_R,), False, Level.SEVERITY_ROOT_CAUSE),
+}
 
 
 def _dimension(model, name):
@@ -61,20 +94,20 @@ class DailySummary(models.Model):
     severity = models.PositiveSmallIntegerField(_("severity"), null=True)
     root_cause = _dimension(RootCause, _("root cause"))
 
-    received = models.IntegerField(default=0)
-    valid = models.IntegerField(default=0)
-    closed = models.IntegerField(default=0)
-    ack_measured = models.IntegerField(default=0)
-    ack_on_time = models.IntegerField(default=0)
-    resolve_measured = models.IntegerField(default=0)
-    resolve_on_time = models.IntegerField(default=0)
-    ever_resolved = models.IntegerField(default=0)
-    reopened = models.IntegerField(default=0)
-    open = models.IntegerField(default=0)
-    frt_count = models.IntegerField(default=0)
-    frt_seconds = models.BigIntegerField(default=0)
-    ttr_count = models.IntegerField(default=0)
-    ttr_seconds = models.BigIntegerField(default=0)
+    received = models.IntegerField(default=0, db_default=0)
+    valid = models.IntegerField(default=0, db_default=0)
+    closed = models.IntegerField(default=0, db_default=0)
+    ack_measured = models.IntegerField(default=0, db_default=0)
+    ack_on_time = models.IntegerField(default=0, db_default=0)
+    resolve_measured = models.IntegerField(default=0, db_default=0)
+    resolve_on_time = models.IntegerField(default=0, db_default=0)
+    ever_resolved = models.IntegerField(default=0, db_default=0)
+    reopened = models.IntegerField(default=0, db_default=0)
+    open = models.IntegerField(default=0, db_default=0)
+    frt_count = models.IntegerField(default=0, db_default=0)
+    frt_seconds = models.BigIntegerField(default=0, db_default=0)
+    ttr_count = models.IntegerField(default=0, db_default=0)
+    ttr_seconds = models.BigIntegerField(default=0, db_default=0)
 
     class Meta:
         verbose_name = _("daily summary")
@@ -93,7 +126,7 @@ class DailySummary(models.Model):
 
 
 for _name in (*FRT_BUCKETS, *TTR_BUCKETS):
-    DailySummary.add_to_class(_name, models.IntegerField(default=0))
+    DailySummary.add_to_class(_name, models.IntegerField(default=0, db_default=0))
 
 
 class CountedComplaint(models.Model):

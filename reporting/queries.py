@@ -15,7 +15,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
-from django.db.models import Case, CharField, Q, Sum, Value, When
+from django.contrib.postgres.fields import ArrayField
+from django.db import connection
+from django.db.models import (
+    Aggregate,
+    Case,
+    CharField,
+    FloatField,
+    IntegerField,
+    Q,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -23,9 +35,11 @@ from complaints.models import Complaint
 
 from . import kpis
 from .kpis import FRT_BUCKETS, HOUR_EDGES, MEASURES, TTR_BUCKETS, local_tz
-from .models import ROLLUP_DIMENSION, DailySummary, Level
+from .models import LEVELS, NARROW_MEASURES, DailySummary, Level
 
 DEFAULT_DAYS = 90
+# Live percentiles are exact: the histogram measures are only summed from the summaries.
+LIVE_MEASURES = tuple(m for m in MEASURES if m not in (*FRT_BUCKETS, *TTR_BUCKETS))
 # Dimension name in widgets -> (summary column, complaint column)
 DIMENSIONS = {
     "department_id": ("department_id", "department_id"),
@@ -99,15 +113,13 @@ def _lookup(column: str, value) -> dict:
     return {f"{column}__in" if isinstance(value, list) else column: value}
 
 
-def choose_level(dimensions: set[str]) -> int:
-    """The smallest summary level that keeps these dimensions."""
-    if not dimensions:
-        return Level.DAY
-    if len(dimensions) == 1:
-        (only,) = dimensions
-        for level, column in ROLLUP_DIMENSION.items():
-            if column == only:
-                return level
+def choose_level(dimensions: set[str], names) -> int:
+    """The summary level that keeps exactly these dimensions and these measures, else the
+    cells (every dimension)."""
+    narrow = set(names) <= set(NARROW_MEASURES)
+    for level, (kept, full, _source) in LEVELS.items():
+        if level != Level.CELL and set(kept) == dimensions and (full or narrow):
+            return level
     return Level.CELL
 
 
@@ -122,6 +134,10 @@ def _age_case(day_field: str, *, live: bool) -> Case:
     return Case(*whens, default=Value(AGE_BUCKETS[-1][0]), output_field=CharField())
 
 
+def _period_case(current: Q) -> Case:
+    return Case(When(current, then=Value(1)), default=Value(0), output_field=IntegerField())
+
+
 def _day_start(day: date) -> datetime:
     return datetime.combine(day, datetime.min.time(), tzinfo=local_tz())
 
@@ -133,11 +149,14 @@ class SummarySource:
         self.now = now or timezone.now()
 
     def rows(self, filters: Filters, group=(), names=MEASURES, *, dated=True) -> list[dict]:
+        """Sums of `names` per value of `group` ("month", "age", "period" or a dimension);
+        "period" adds the previous period: 1 for the filters' days, 0 for the days before."""
         narrowed = filters.dimension_filters()
-        level = choose_level((set(group) - {"month", "age"}) | set(narrowed))
-        qs = DailySummary.objects.filter(level=level).order_by()
+        dimensions = (set(group) - {"month", "age", "period"}) | set(narrowed)
+        qs = DailySummary.objects.filter(level=choose_level(dimensions, names)).order_by()
         if dated:
-            qs = qs.filter(day__gte=filters.date_from, day__lte=filters.date_to)
+            start = filters.previous().date_from if "period" in group else filters.date_from
+            qs = qs.filter(day__gte=start, day__lte=filters.date_to)
         for dimension, value in narrowed.items():
             qs = qs.filter(**_lookup(DIMENSIONS[dimension][0], value))
         annotations = {}
@@ -145,6 +164,8 @@ class SummarySource:
             annotations["month"] = TruncMonth("day")
         if "age" in group:
             annotations["age"] = _age_case("day", live=False)
+        if "period" in group:
+            annotations["period"] = _period_case(Q(day__gte=filters.date_from))
         qs = qs.annotate(**annotations) if annotations else qs
         columns = [DIMENSIONS[g][0] if g in DIMENSIONS else g for g in group]
         sums = {f"m_{n}": Sum(n) for n in names}
@@ -159,11 +180,11 @@ class LiveSource:
         self.now = now or timezone.now()
         self.expressions = kpis.measures(self.now)
 
-    def complaints(self, filters: Filters, *, dated=True):
+    def complaints(self, filters: Filters, *, dated=True, since: date | None = None):
         qs = Complaint.objects.order_by()
         if dated:
             qs = qs.filter(
-                received_at__gte=_day_start(filters.date_from),
+                received_at__gte=_day_start(since or filters.date_from),
                 received_at__lt=_day_start(filters.date_to + timedelta(days=1)),
             )
         for dimension, value in filters.dimension_filters().items():
@@ -171,12 +192,17 @@ class LiveSource:
         return qs
 
     def rows(self, filters: Filters, group=(), names=MEASURES, *, dated=True) -> list[dict]:
-        qs = self.complaints(filters, dated=dated)
+        since = filters.previous().date_from if "period" in group else None
+        qs = self.complaints(filters, dated=dated, since=since)
+        if set(names) <= {"open"}:
+            qs = qs.filter(kpis.OPEN)  # the open-status index, not every complaint
         annotations = {}
         if "month" in group:
             annotations["month"] = TruncMonth("received_at", tzinfo=local_tz())
         if "age" in group:
             annotations["age"] = _age_case("received_at", live=True)
+        if "period" in group:
+            annotations["period"] = _period_case(Q(received_at__gte=_day_start(filters.date_from)))
         qs = qs.annotate(**annotations) if annotations else qs
         columns = [DIMENSIONS[g][1] if g in DIMENSIONS else g for g in group]
         sums = {f"m_{n}": Sum(self.expressions[n]) for n in names}
@@ -184,26 +210,31 @@ class LiveSource:
         return [_row(r, group, columns, names) for r in rows]
 
     def percentiles(self, filters: Filters, field_name: str, count: int) -> tuple:
-        """Exact (median, p90) in hours, linear interpolation like percentile_cont."""
+        """Exact (median, p90) in hours, linear interpolation (percentile_cont): one
+        ordered-set aggregate on PostgreSQL, two short ordered reads elsewhere."""
         if not count:
             return None, None
-        values = (
-            self.complaints(filters)
-            .filter(kpis.VALID, **{f"{field_name}__isnull": False})
-            .order_by(field_name)
-            .values_list(field_name, flat=True)
-        )
+        values = self.complaints(filters).filter(kpis.VALID, **{f"{field_name}__isnull": False})
+        if connection.vendor == "postgresql":
+            found = values.aggregate(p=PercentileCont(field_name))["p"] or [None, None]
+            return tuple(None if v is None else v / 3600 for v in found)
+        ordered = values.order_by(field_name).values_list(field_name, flat=True)
         result = []
         for p in (0.5, 0.9):
             position = p * (count - 1)
             low = int(position)
-            pair = list(values[low : low + 2])
-            if not pair:
-                result.append(None)
-                continue
+            pair = list(ordered[low : low + 2])
             high = pair[1] if len(pair) > 1 else pair[0]
             result.append((pair[0] + (high - pair[0]) * (position - low)) / 3600)
         return tuple(result)
+
+
+class PercentileCont(Aggregate):
+    """PostgreSQL: the median and the 90th percentile of an expression, as an array."""
+
+    function = "percentile_cont"
+    template = "%(function)s(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = ArrayField(FloatField())
 
 
 def _row(raw: dict, group, columns, names) -> dict:
@@ -309,8 +340,22 @@ class Figures:
 
 def figures(source, filters: Filters) -> Figures:
     """All KPIs of one period: one aggregate query (plus, live, the exact percentiles)."""
-    rows = source.rows(filters)
-    sums = rows[0] if rows else dict.fromkeys(MEASURES, 0)
+    rows = source.rows(filters, (), LIVE_MEASURES if isinstance(source, LiveSource) else MEASURES)
+    return _figures(source, filters, rows[0] if rows else dict.fromkeys(MEASURES, 0))
+
+
+def figures_with_previous(source, filters: Filters) -> tuple[Figures, Figures]:
+    """The KPIs of the period and of the period before it, from one aggregate query."""
+    names = LIVE_MEASURES if isinstance(source, LiveSource) else MEASURES
+    rows = {r["period"]: r for r in source.rows(filters, ("period",), names)}
+    empty = dict.fromkeys(MEASURES, 0)
+    return (
+        _figures(source, filters, rows.get(1, empty)),
+        _figures(source, filters.previous(), rows.get(0, empty)),
+    )
+
+
+def _figures(source, filters: Filters, sums: dict) -> Figures:
     result = Figures(sums=sums)
     if isinstance(source, LiveSource):
         result.frt = source.percentiles(filters, "first_response_work_seconds", sums["frt_count"])

@@ -26,7 +26,7 @@ from complaints.services.errors import ServiceError
 
 from ..kpis import VALID, local_tz
 from ..models import MonthlyReport, ReportDelivery
-from ..queries import Figures, Filters, LiveSource, department_names
+from ..queries import LIVE_MEASURES, Figures, Filters, LiveSource, department_names
 from ..xlsx import workbook
 
 log = logging.getLogger(__name__)
@@ -76,8 +76,8 @@ def compute(month: date, *, now: datetime | None = None) -> dict:
     now = now or timezone.now()
     source = LiveSource(now)
     filters = Filters(date_from=month, date_to=_month_end(month))
-    by_department = source.rows(filters, ("department_id",))
-    total = source.rows(filters)
+    by_department = source.rows(filters, ("department_id",), LIVE_MEASURES)
+    total = source.rows(filters, (), LIVE_MEASURES)
     causes = (
         source.complaints(filters)
         .filter(VALID, root_cause_category__isnull=False)

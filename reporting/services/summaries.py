@@ -32,7 +32,14 @@ from django.utils import timezone
 from complaints.models import Complaint
 
 from ..kpis import MEASURES, OPEN, local_tz, measures
-from ..models import ROLLUP_DIMENSION, CountedComplaint, DailySummary, Level, SummaryState
+from ..models import (
+    LEVELS,
+    NARROW_MEASURES,
+    CountedComplaint,
+    DailySummary,
+    Level,
+    SummaryState,
+)
 
 OVERLAP = timedelta(minutes=5)
 DAYS_PER_STATEMENT = 62
@@ -49,22 +56,6 @@ def _q(name: str) -> str:
 
 def day_start(day: date) -> datetime:
     return datetime.combine(day, datetime.min.time(), tzinfo=local_tz())
-
-
-def received_on(days) -> Q:
-    """Complaints received on any of these local days (contiguous days become one range, so
-    the database uses the received_at index)."""
-    q = Q(pk__in=[])
-    days = sorted(set(days))
-    i = 0
-    while i < len(days):
-        j = i
-        while j + 1 < len(days) and days[j + 1] == days[j] + timedelta(days=1):
-            j += 1
-        end = day_start(days[j] + timedelta(days=1))
-        q |= Q(received_at__gte=day_start(days[i]), received_at__lt=end)
-        i = j + 1
-    return q
 
 
 def _execute(sql: str, params=()) -> int:
@@ -89,42 +80,72 @@ def _insert_cells(complaints, now: datetime) -> None:
     _execute(f"INSERT INTO {_q(SUMMARY)} ({target}) SELECT {source} FROM ({sql}) sub", params)  # noqa: S608
 
 
-def _insert_rollups(days: list[date] | None) -> None:
-    where, params = "", []
-    if days is not None:
-        where = f" AND {_q('day')} IN ({', '.join(['%s'] * len(days))})"
-        params = list(days)
-    sums = ", ".join(f"SUM({_q(m)})" for m in MEASURES)
-    measures_list = ", ".join(_q(m) for m in MEASURES)
-    for level, dimension in [(Level.DAY, None), *ROLLUP_DIMENSION.items()]:
-        keep = f", {_q(dimension)}" if dimension else ""
-        # Quoted identifiers only; values are parameters.
+def _insert_levels(first: date, last: date) -> None:
+    """Every level above the cells for the days first..last, each summed from the level
+    below it (LEVELS), so no level reads the complaints again."""
+    for level, (dimensions, full, source) in LEVELS.items():
+        if source is None:
+            continue
+        names = MEASURES if full else NARROW_MEASURES
+        keep = "".join(f", {_q(d)}" for d in dimensions)
+        sums = ", ".join(f"SUM({_q(m)})" for m in names)
+        # Quoted identifiers and integers only; the days are parameters.
         sql = (
-            f"INSERT INTO {_q(SUMMARY)} ({_q('day')}, {_q('level')}{keep}, {measures_list}) "  # noqa: S608
+            f"INSERT INTO {_q(SUMMARY)} ({_q('day')}, {_q('level')}{keep}, "  # noqa: S608
+            f"{', '.join(_q(m) for m in names)}) "
             f"SELECT {_q('day')}, {int(level)}{keep}, {sums} FROM {_q(SUMMARY)} "
-            f"WHERE {_q('level')} = {int(Level.CELL)}{where} GROUP BY {_q('day')}{keep}"
+            f"WHERE {_q('level')} = {int(source)} AND {_q('day')} BETWEEN %s AND %s "
+            f"GROUP BY {_q('day')}{keep}"
         )
-        _execute(sql, params)
+        _execute(sql, [first, last])
 
 
-def recompute_days(days, *, now: datetime) -> None:
-    """Replace the summary rows and counted days of these local days (inside the caller's
-    transaction, with the state row locked)."""
-    days = sorted(set(days))
-    for i in range(0, len(days), DAYS_PER_STATEMENT):
-        chunk = days[i : i + DAYS_PER_STATEMENT]
-        complaints = Complaint.objects.filter(received_on(chunk))
-        DailySummary.objects.filter(day__in=chunk).delete()
+def _runs(days: list[date]) -> list[tuple[date, date]]:
+    """Sorted days as (first, last) runs of consecutive days."""
+    runs = []
+    for day in days:
+        if runs and runs[-1][1] + timedelta(days=1) == day:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def recompute_days(days, *, now: datetime, counted: bool = True) -> None:
+    """Replace the summary rows (and the counted days) of these local days, inside the
+    caller's transaction with the state row locked. `counted=False`: the caller refills
+    CountedComplaint itself (the full rebuild)."""
+    for first, last in _runs(sorted(set(days))):
+        complaints = Complaint.objects.filter(
+            received_at__gte=day_start(first), received_at__lt=day_start(last + timedelta(days=1))
+        )
+        DailySummary.objects.filter(level__in=list(LEVELS), day__gte=first, day__lte=last).delete()
         _insert_cells(complaints, now)
-        _insert_rollups(chunk)
-        CountedComplaint.objects.filter(
-            Q(day__in=chunk) | Q(complaint_id__in=complaints.values("pk"))
-        ).delete()
-        rows = complaints.annotate(d=TruncDate("received_at", tzinfo=local_tz())).values_list(
-            "pk", "d"
-        )
-        sql, params = rows.order_by().query.sql_with_params()
-        _execute(f"INSERT INTO {_q(COUNTED)} ({_q('complaint_id')}, {_q('day')}) {sql}", params)
+        _insert_levels(first, last)
+        CountedComplaint.objects.filter(day__gte=first, day__lte=last).delete()
+        if counted:  # a complaint moved here from another day: its old row goes too
+            CountedComplaint.objects.filter(complaint_id__in=complaints.values("pk")).delete()
+        _insert_counted(complaints)
+
+
+def _insert_counted(complaints) -> None:
+    rows = complaints.annotate(d=TruncDate("received_at", tzinfo=local_tz())).values_list("pk", "d")
+    sql, params = rows.order_by().query.sql_with_params()
+    # An upsert: during a rebuild a row may already exist (a refresh ran between months).
+    _execute(
+        f"INSERT INTO {_q(COUNTED)} ({_q('complaint_id')}, {_q('day')}) {sql} "
+        f"ON CONFLICT ({_q('complaint_id')}) DO UPDATE SET {_q('day')} = excluded.{_q('day')}",
+        params,
+    )
+
+
+def _clear_counted() -> None:
+    """Empty CountedComplaint before a full rebuild refills it (TRUNCATE where there is one:
+    deleting millions of rows one by one is slow)."""
+    if connection.vendor == "postgresql":
+        _execute(f"TRUNCATE {_q(COUNTED)}")
+    else:
+        CountedComplaint.objects.all().delete()
 
 
 def _lock_state(*, wait: bool) -> SummaryState | None:
@@ -207,19 +228,19 @@ def rebuild(*, now: datetime | None = None, on_progress=None) -> float:
         state.save()
         # Days outside the complaints' span (all of them when there are none) hold nothing.
         stale = DailySummary.objects.all()
-        counted = CountedComplaint.objects.all()
         if months:
             end = (months[-1] + timedelta(days=32)).replace(day=1)
-            outside = Q(day__lt=months[0]) | Q(day__gte=end)
-            stale, counted = stale.filter(outside), counted.filter(outside)
+            stale = stale.filter(Q(day__lt=months[0]) | Q(day__gte=end))
         stale.delete()
-        counted.delete()
+        _clear_counted()
     for done, month in enumerate(months, start=1):
         with transaction.atomic(durable=True):
             state = _lock_state(wait=True)
             next_month = (month + timedelta(days=32)).replace(day=1)
             recompute_days(
-                [month + timedelta(days=d) for d in range((next_month - month).days)], now=now
+                [month + timedelta(days=d) for d in range((next_month - month).days)],
+                now=now,
+                counted=False,
             )
             state.rebuild_months_done = done
             state.save(update_fields=["rebuild_months_done"])
