@@ -26,7 +26,7 @@ from complaints.models import Category, Channel, Department, Severity
 
 from . import queries
 from .models import MonthlyReport
-from .queries import DEFAULT_DAYS, Filters, LiveSource, SummarySource
+from .queries import DEFAULT_DAYS, Filters, FreshSource, SummarySource
 from .views import MAX_DAYS, scope_for
 
 
@@ -56,7 +56,8 @@ class KpiQuery(serializers.Serializer):
         choices=[("summary", "summary"), ("live", "live")],
         default="summary",
         help_text="summary: from the summary tables (updated every minute, percentiles "
-        "interpolated); live: from the complaints (exact, slower).",
+        "interpolated); live: current to the second (days changed since the last refresh "
+        "read from the complaints) with exact percentiles.",
     )
 
     def validate(self, data):
@@ -108,7 +109,7 @@ class KpiView(ReportsApiView):
             severity=int(data["severity"]) if data.get("severity") else None,
             departments=scope,
         )
-        source = LiveSource() if data["source"] == "live" else SummarySource()
+        source = FreshSource() if data["source"] == "live" else SummarySource()
         current = queries.figures(source, filters)
         previous = queries.figures(source, filters.previous())
         return Response(

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from complaints.models import Category, Channel, Department, RootCause, Severity, localized_name
 
 from . import queries
-from .queries import AGE_BUCKETS, Figures, Filters, LiveSource, SummarySource, ratio
+from .queries import AGE_BUCKETS, Figures, Filters, FreshSource, SummarySource, ratio
 
 SEVERITY_COLOURS = {1: "#dc2626", 2: "#f59e0b", 3: "#3b82f6", 4: "#94a3b8"}
 TOP_ROOT_CAUSES = 10
@@ -188,7 +188,7 @@ def _months(filters: Filters) -> list[date]:
 
 def build(filters: Filters, *, live: bool = False, now: datetime | None = None) -> dict:
     """Everything the dashboard shows, for one set of filters."""
-    source = LiveSource(now) if live else SummarySource(now)
+    source = FreshSource(now) if live else SummarySource(now)
     now = source.now
     prev_filters = filters.previous()
     fig, prev = queries.figures_with_previous(source, filters)

@@ -113,8 +113,11 @@ class DailySummary(models.Model):
         verbose_name = _("daily summary")
         verbose_name_plural = _("daily summaries")
         indexes = [
-            # Every dashboard query: one level, a range of days.
+            # Every dashboard query: one level, a range of days; narrowed to one or some
+            # departments (department heads) or categories, the two next ones.
             models.Index(fields=["level", "day"], name="summary_level_day_idx"),
+            models.Index(fields=["level", "department", "day"], name="summary_level_dept_idx"),
+            models.Index(fields=["level", "category", "day"], name="summary_level_cat_idx"),
         ]
         permissions = [
             ("view_dashboard", _("Can see the reporting dashboard and KPIs")),

@@ -148,12 +148,16 @@ class SummarySource:
     def __init__(self, now: datetime | None = None):
         self.now = now or timezone.now()
 
-    def rows(self, filters: Filters, group=(), names=MEASURES, *, dated=True) -> list[dict]:
+    def rows(
+        self, filters: Filters, group=(), names=MEASURES, *, dated=True, skip_days=()
+    ) -> list[dict]:
         """Sums of `names` per value of `group` ("month", "age", "period" or a dimension);
         "period" adds the previous period: 1 for the filters' days, 0 for the days before."""
         narrowed = filters.dimension_filters()
         dimensions = (set(group) - {"month", "age", "period"}) | set(narrowed)
         qs = DailySummary.objects.filter(level=choose_level(dimensions, names)).order_by()
+        if skip_days:
+            qs = qs.exclude(day__in=sorted(skip_days))
         if dated:
             start = filters.previous().date_from if "period" in group else filters.date_from
             qs = qs.filter(day__gte=start, day__lte=filters.date_to)
@@ -180,8 +184,10 @@ class LiveSource:
         self.now = now or timezone.now()
         self.expressions = kpis.measures(self.now)
 
-    def complaints(self, filters: Filters, *, dated=True, since: date | None = None):
+    def complaints(self, filters: Filters, *, dated=True, since: date | None = None, days=None):
         qs = Complaint.objects.order_by()
+        if days is not None:
+            qs = qs.filter(received_on(days))
         if dated:
             qs = qs.filter(
                 received_at__gte=_day_start(since or filters.date_from),
@@ -191,9 +197,11 @@ class LiveSource:
             qs = qs.filter(**_lookup(DIMENSIONS[dimension][1], value))
         return qs
 
-    def rows(self, filters: Filters, group=(), names=MEASURES, *, dated=True) -> list[dict]:
+    def rows(
+        self, filters: Filters, group=(), names=MEASURES, *, dated=True, days=None
+    ) -> list[dict]:
         since = filters.previous().date_from if "period" in group else None
-        qs = self.complaints(filters, dated=dated, since=since)
+        qs = self.complaints(filters, dated=dated, since=since, days=days)
         if set(names) <= {"open"}:
             qs = qs.filter(kpis.OPEN)  # the open-status index, not every complaint
         annotations = {}
@@ -235,6 +243,59 @@ class PercentileCont(Aggregate):
     function = "percentile_cont"
     template = "%(function)s(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY %(expressions)s)"
     output_field = ArrayField(FloatField())
+
+
+class FreshSource(SummarySource):
+    """Current to the second: the summaries for every day on which nothing changed since
+    their last refresh, the complaints themselves for the days that did (usually none or a
+    few), and exact percentiles for the period shown."""
+
+    name = "live"
+
+    def __init__(self, now: datetime | None = None):
+        from .services.summaries import stale_days
+
+        super().__init__(now)
+        self.live = LiveSource(self.now)
+        self.stale = stale_days(self.now)
+
+    def rows(self, filters: Filters, group=(), names=MEASURES, *, dated=True) -> list[dict]:
+        if self.stale is None:  # never built: everything from the complaints
+            return self.live.rows(filters, group, names, dated=dated)
+        rows = super().rows(filters, group, names, dated=dated, skip_days=self.stale)
+        if not self.stale:
+            return rows
+        merged = {tuple(r[g] for g in group): r for r in rows}
+        for r in self.live.rows(filters, group, names, dated=dated, days=self.stale):
+            key = tuple(r[g] for g in group)
+            if key in merged:
+                for n in names:
+                    merged[key][n] += r[n]
+            else:
+                merged[key] = r
+        return list(merged.values())
+
+
+def received_on(days) -> Q:
+    """Complaints received on any of these local days (one received_at range per run of
+    consecutive days, so the index serves it)."""
+    q = Q(pk__in=[])
+    for first, last in _runs(sorted(days)):
+        q |= Q(
+            received_at__gte=_day_start(first),
+            received_at__lt=_day_start(last + timedelta(days=1)),
+        )
+    return q
+
+
+def _runs(days: list[date]) -> list[tuple[date, date]]:
+    runs: list[tuple[date, date]] = []
+    for day in days:
+        if runs and runs[-1][1] + timedelta(days=1) == day:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
 
 
 def _row(raw: dict, group, columns, names) -> dict:
@@ -338,28 +399,35 @@ class Figures:
         }
 
 
+def _names(source) -> tuple:
+    return LIVE_MEASURES if type(source) is LiveSource else MEASURES
+
+
 def figures(source, filters: Filters) -> Figures:
     """All KPIs of one period: one aggregate query (plus, live, the exact percentiles)."""
-    rows = source.rows(filters, (), LIVE_MEASURES if isinstance(source, LiveSource) else MEASURES)
-    return _figures(source, filters, rows[0] if rows else dict.fromkeys(MEASURES, 0))
+    rows = source.rows(filters, (), _names(source))
+    sums = rows[0] if rows else dict.fromkeys(MEASURES, 0)
+    return _figures(source, filters, sums, exact=type(source) is not SummarySource)
 
 
 def figures_with_previous(source, filters: Filters) -> tuple[Figures, Figures]:
-    """The KPIs of the period and of the period before it, from one aggregate query."""
-    names = LIVE_MEASURES if isinstance(source, LiveSource) else MEASURES
-    rows = {r["period"]: r for r in source.rows(filters, ("period",), names)}
+    """The KPIs of the period and of the period before it, from one aggregate query (live:
+    exact percentiles for the period, interpolated ones for the period before)."""
+    rows = {r["period"]: r for r in source.rows(filters, ("period",), _names(source))}
     empty = dict.fromkeys(MEASURES, 0)
+    exact = type(source) is not SummarySource
     return (
-        _figures(source, filters, rows.get(1, empty)),
-        _figures(source, filters.previous(), rows.get(0, empty)),
+        _figures(source, filters, rows.get(1, empty), exact=exact),
+        _figures(source, filters.previous(), rows.get(0, empty), exact=type(source) is LiveSource),
     )
 
 
-def _figures(source, filters: Filters, sums: dict) -> Figures:
+def _figures(source, filters: Filters, sums: dict, *, exact: bool) -> Figures:
     result = Figures(sums=sums)
-    if isinstance(source, LiveSource):
-        result.frt = source.percentiles(filters, "first_response_work_seconds", sums["frt_count"])
-        result.ttr = source.percentiles(filters, "resolution_work_seconds", sums["ttr_count"])
+    if exact:
+        live = source if isinstance(source, LiveSource) else source.live
+        result.frt = live.percentiles(filters, "first_response_work_seconds", sums["frt_count"])
+        result.ttr = live.percentiles(filters, "resolution_work_seconds", sums["ttr_count"])
     else:
         result.approximate = True
         for key, names in (("frt", FRT_BUCKETS), ("ttr", TTR_BUCKETS)):

@@ -172,6 +172,30 @@ def changed_since(since: datetime, now: datetime):
     return Complaint.objects.filter(Q(updated_at__gte=since) | deadline_passed)
 
 
+def _changed_days(refreshed_at: datetime, now: datetime) -> set[date]:
+    """The local days whose summary rows may be out of date (two small indexed queries)."""
+    changed = changed_since(refreshed_at - OVERLAP, now)
+    days = set(
+        changed.annotate(d=TruncDate("received_at", tzinfo=local_tz()))
+        .values_list("d", flat=True)
+        .order_by()
+        .distinct()
+    )
+    days |= set(
+        CountedComplaint.objects.filter(complaint_id__in=changed.values("pk"))
+        .values_list("day", flat=True)
+        .order_by()
+        .distinct()
+    )
+    return days
+
+
+def stale_days(now: datetime) -> set[date] | None:
+    """Days changed since the last refresh (read only), or None when never built."""
+    current = SummaryState.objects.filter(pk=1).values_list("refreshed_at", flat=True).first()
+    return None if current is None else _changed_days(current, now)
+
+
 def refresh(*, now: datetime | None = None) -> RefreshResult:
     """Bring the summaries up to `now` by recomputing the days that changed."""
     now = now or timezone.now()
@@ -182,19 +206,7 @@ def refresh(*, now: datetime | None = None) -> RefreshResult:
             return RefreshResult(skipped="busy")
         if state.refreshed_at is None:
             return RefreshResult(skipped="never built")
-        changed = changed_since(state.refreshed_at - OVERLAP, now)
-        days = set(
-            changed.annotate(d=TruncDate("received_at", tzinfo=local_tz()))
-            .values_list("d", flat=True)
-            .order_by()
-            .distinct()
-        )
-        days |= set(
-            CountedComplaint.objects.filter(complaint_id__in=changed.values("pk"))
-            .values_list("day", flat=True)
-            .order_by()
-            .distinct()
-        )
+        days = _changed_days(state.refreshed_at, now)
         recompute_days(days, now=now)
         state.refreshed_at = now
         state.refreshed_days = len(days)

@@ -19,8 +19,9 @@ Prints, each the median of --runs:
 (b) the whole dashboard (reporting.dashboard.build: every card and chart, the previous
     period, the overdue count) from the summaries for several filters, target <= 50 ms, and
     its query count;
-(c) the same live from the complaints, target <= 1 s;
-(d) an incremental refresh after 1,000 complaints changed on as many days.
+(c) the same live (current to the second: exact percentiles, and the days changed since the
+    last refresh read from the complaints) after 1,000 complaints changed, target <= 1 s;
+(d) the incremental refresh of those changes.
 Exits 1 when a target is missed.
 """
 
@@ -359,25 +360,24 @@ def main() -> int:
             default, department=departments[1], category=categories[2], channel="web", severity=4
         ),
     }
-    for label, live, target in (
-        ("(b) from summaries", False, SUMMARY_TARGET_MS),
-        ("(c) live", True, LIVE_TARGET_MS),
-    ):
+
+    def run(label, live, target):
+        nonlocal ok
         print(f"\n{label}: median of {args.runs} whole dashboards (target <= {target} ms)")
         for name, filters in cases.items():
             dashboard.build(filters, live=live)  # warm
             with CaptureQueriesContext(connection) as queries:
                 dashboard.build(filters, live=live)
-            seconds, built = timed(
-                lambda f=filters, lv=live: dashboard.build(f, live=lv),
-                args.runs if not live else max(3, args.runs // 2),
-            )
-            received = built["cards"][0].current.value
+            seconds, built = timed(lambda f=filters: dashboard.build(f, live=live), args.runs)
             ms = seconds * 1000
             ok &= ms <= target
+            received = built["cards"][0].current.value
             print(f"  {name:44s} {ms:8.1f} ms  {len(queries):2d} queries  received={received}")
 
-    # (d) incremental refresh: 1,000 complaints touched, each on another day.
+    run("(b) from the summaries", False, SUMMARY_TARGET_MS)
+
+    # 1,000 complaints change, each on another day, and the summaries are not refreshed yet:
+    # the live path reads those days from the complaints.
     now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
@@ -386,6 +386,9 @@ def main() -> int:
             "ORDER BY id DESC LIMIT 1000)",
             [now],
         )
+    stale = summaries.stale_days(timezone.now())
+    run(f"(c) live ({len(stale)} days changed since the last refresh)", True, LIVE_TARGET_MS)
+
     began = time.perf_counter()
     result = summaries.refresh(now=now + timezone.timedelta(seconds=1))
     print(

@@ -119,3 +119,24 @@ def test_rollup_levels_hold_one_dimension(dataset):
     days = DailySummary.objects.filter(level=Level.DAY)
     assert sum(days.values_list("received", flat=True)) == 10
     assert set(MEASURES) <= {f.name for f in DailySummary._meta.fields}
+
+
+def test_live_path_is_current_before_the_refresh(dataset):
+    from reporting.queries import FreshSource
+
+    summaries.rebuild(now=NOW)
+    user = UserFactory(perms=ALL_COMPLAINT_PERMS)
+    later = NOW + timedelta(minutes=3)
+    lifecycle.transition(dataset["c10"].pk, "invalid", user=user, note="Spam", now=later)
+    november = Filters(date_from=date(2026, 11, 1), date_to=date(2026, 11, 30))
+    assert SummarySource(later).rows(november)[0]["valid"] == 6  # not refreshed yet
+    fresh = FreshSource(later)
+    assert fresh.stale == {date(2026, 11, 29)}
+    for group in GROUPS:
+
+        def key(r, group=group):
+            return tuple(str(r[g]) for g in group)
+
+        live = sorted(LiveSource(later).rows(november, group), key=key)
+        assert sorted((r for r in fresh.rows(november, group) if r["received"]), key=key) == live
+    assert fresh.rows(november)[0]["valid"] == 5
