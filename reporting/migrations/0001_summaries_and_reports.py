@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('complaints', '0016_work_durations'),
+        ('complaints', '0019_work_durations'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

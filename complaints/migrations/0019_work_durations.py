@@ -33,7 +33,7 @@ def backfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('complaints', '0015_customer_identity_constraints'),
+        ('complaints', '0018_merge_20261203_1517'),
     ]
 
     operations = [
