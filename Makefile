@@ -63,3 +63,7 @@ format: install
 messages: install
 	$(VENV)/python manage.py makemessages -l zh_Hans --ignore=.venv --ignore=tests
 	$(VENV)/python manage.py compilemessages --ignore=.venv
+
+# Benchmarks (PostgreSQL; each in a database of its own). BENCH_SIZE=5000000 by default.
+bench: install
+	$(VENV)/python tests/benchmarks/bench_dashboard.py

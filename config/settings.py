@@ -312,6 +312,8 @@ UNFOLD = {
     "SITE_SYMBOL": "support_agent",
     "SHOW_LANGUAGES": True,
     "ENVIRONMENT": "config.admin_site.environment_callback",
+    # Managers and department heads land on the reporting dashboard.
+    "DASHBOARD_CALLBACK": "reporting.views.dashboard_callback",
     "SIDEBAR": {
         "show_search": True,
         "show_all_applications": True,
@@ -337,6 +339,35 @@ UNFOLD = {
                         "title": _("Customers"),
                         "icon": "person",
                         "link": reverse_lazy("admin:complaints_customer_changelist"),
+                    },
+                ],
+            },
+            {
+                "title": _("Reporting"),
+                "items": [
+                    {
+                        "title": _("Dashboard"),
+                        "icon": "monitoring",
+                        "link": reverse_lazy("reporting:dashboard"),
+                        "permission": lambda request: request.user.has_perm(
+                            "reporting.view_dashboard"
+                        ),
+                    },
+                    {
+                        "title": _("Monthly department reports"),
+                        "icon": "summarize",
+                        "link": reverse_lazy("admin:reporting_monthlyreport_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "reporting.view_monthlyreport"
+                        ),
+                    },
+                    {
+                        "title": _("Summary tables"),
+                        "icon": "database",
+                        "link": reverse_lazy("admin:reporting_summarystate_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "reporting.view_summarystate"
+                        ),
                     },
                 ],
             },

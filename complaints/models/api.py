@@ -21,6 +21,7 @@ SCOPES = {
     "followups:read": _("Read follow-ups, satisfaction surveys and repeat links"),
     "improvements:read": _("Read improvement actions and their effectiveness"),
     "pii:read": _("See customers' names, phone numbers and email addresses unmasked"),
+    "reports:read": _("Read KPIs and monthly department reports"),
 }
 
 

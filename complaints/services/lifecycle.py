@@ -271,6 +271,8 @@ def update_complaint(
                 user=user,
                 now=now,
             )
+        if "received_at" in diff:
+            sla.record_work_durations(complaint)  # measured from receipt
         complaint.save()
     return complaint
 
@@ -375,6 +377,8 @@ def transition(
             data=data,
         )
         _move_clock(complaint, source, target, user=user, now=now)
+        if target in (Status.RESOLVED, Status.REOPENED):
+            sla.record_work_durations(complaint)
         complaint.due_at = next_due_at(complaint)
         _recheck_escalation(complaint, now)
         complaint.save()
@@ -511,8 +515,15 @@ def log_contact(
             complaint.first_response_at is None or contacted_at < complaint.first_response_at
         ):
             complaint.first_response_at = contacted_at
+            sla.record_work_durations(complaint)
             complaint.due_at = next_due_at(complaint)
             _recheck_escalation(complaint, now)
-            fields += ["first_response_at", "due_at", "next_alert_at"]
+            fields += [
+                "first_response_at",
+                "first_response_work_seconds",
+                "resolution_work_seconds",
+                "due_at",
+                "next_alert_at",
+            ]
         complaint.save(update_fields=fields)
     return event
