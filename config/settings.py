@@ -278,6 +278,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 LOGIN_URL = reverse_lazy("admin:login")
+# Unfold's login form has no hidden "next" field: a login from a bookmarked /admin/login/
+# would otherwise land on Django's /accounts/profile/ (a 404 here).
+LOGIN_REDIRECT_URL = reverse_lazy("admin:index")
 
 # Production hardening (check --deploy clean). Behind a TLS-terminating proxy.
 if PRODUCTION:

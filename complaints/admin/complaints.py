@@ -29,7 +29,7 @@ from unfold.utils import parse_date_str
 from .. import workflow
 from ..api.masking import mask_email, mask_name, mask_phone
 from ..models import Attachment, Complaint, ComplaintEvent, Customer, DeadlineAlert, Status
-from ..selectors import visible_complaints
+from ..selectors import visible_complaints, visible_customers
 from ..services import lifecycle, severity, sla
 from ..services.attachments import add_attachment
 from ..services.calendars import calendars_by_id, clock_for_policy
@@ -381,6 +381,13 @@ class ComplaintAdmin(ModelAdmin):
 
     # -- list ---------------------------------------------------------------------------
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "customer":
+            # Offered and accepted: only customers the user may see (a returning caller from
+            # elsewhere is linked by entering their phone or email as a new customer).
+            kwargs["queryset"] = visible_customers(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def get_search_results(self, request, queryset, search_term):
         term = " ".join(search_term.split())
         if not term:
@@ -517,8 +524,9 @@ class ComplaintAdmin(ModelAdmin):
                 assisting=list(assisting) if assisting is not None else None,
             )
         else:
-            obj.customer = form.customer_for_save()
-            lifecycle.register_complaint(obj, user=request.user, assisting=assisting or ())
+            # The intake service matches or creates the customer; the result (matched, earlier
+            # complaints) stays on the form for the page that follows.
+            form.intake_result = form.record(user=request.user, assisting=assisting or ())
 
     def save_related(self, request, form, formsets, change):
         # Many-to-many fields were written by the service; attachments go through theirs.

@@ -1,7 +1,7 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, OuterRef, Subquery
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -9,11 +9,30 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import display
 
 from ..models import Complaint, Customer
-from ..selectors import sees_all, visible_complaints
+from ..selectors import visible_complaints, visible_customers
 from ..services.customers import normalize_email, normalize_phone, phone_search_key
 from ..services.recompute import schedule_recompute
 from .jobs import report_jobs
 from .pagination import EstimatedCountPaginator
+
+IDENTITY_LABELS = {
+    "phone": _("phone number"),
+    "email": _("email address"),
+    "external_id": _("external id"),
+}
+
+
+def identity_lookup(term: str) -> dict | None:
+    """{field: normalised value} when a search term is a phone, an email or an external id
+    on file (external ids have no format: any single word is tried)."""
+    phone = phone_search_key(term)
+    if phone:
+        return {"phone": phone}
+    if "@" in term:
+        return {"email": normalize_email(term)}
+    if " " not in term and Customer.objects.filter(external_id=term).exists():
+        return {"external_id": term}
+    return None
 
 
 class CustomerForm(forms.ModelForm):
@@ -113,6 +132,8 @@ class CustomerAdmin(ModelAdmin):
     inlines = [ComplaintHistoryInline]
 
     def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user  # stays visible to whoever added it
         super().save_model(request, obj, form, change)
         if change and "tier" in form.changed_data:
             # The tier can select another SLA policy for the customer's open complaints.
@@ -122,9 +143,10 @@ class CustomerAdmin(ModelAdmin):
             report_jobs(self, request, [job])
 
     def get_queryset(self, request):
-        return self._all(request).filter(self._visible(request))
+        # Isolation: the list, change pages, autocomplete and raw ids all start here.
+        return visible_customers(request.user, self._annotated(request))
 
-    def _all(self, request):
+    def _annotated(self, request):
         # A correlated subquery is evaluated for the rows shown only, not the whole table.
         counts = (
             Complaint.objects.filter(customer=OuterRef("pk"))
@@ -135,28 +157,35 @@ class CustomerAdmin(ModelAdmin):
         )
         return super().get_queryset(request).annotate(_complaints=Subquery(counts))
 
-    def _visible(self, request) -> Q:
-        """Customers of complaints the user may see (department isolation)."""
-        if sees_all(request.user):
-            return Q()
-        return Q(pk__in=visible_complaints(request.user).values("customer_id"))
-
     def get_search_results(self, request, queryset, search_term):
         term = search_term.replace("\x00", "").strip()
         if not term:
             return queryset, False
-        # An exact phone, email or external id finds the customer whoever they complained
-        # to (the caller on the line is known already; recording them twice helps nobody).
-        # Names are searched only among the customers the user may see.
-        phone = phone_search_key(term)
-        if phone:
-            return self._all(request).filter(phone=phone), False
-        if "@" in term:
-            return self._all(request).filter(email=normalize_email(term)), False
-        by_id = self._all(request).filter(external_id=term)
-        if by_id.exists():
-            return by_id, False
+        # An exact phone, email or external id is an identity: it finds that customer among
+        # those the user may see. A returning caller the user may not see is announced, not
+        # shown (recording them with that phone or email links the customer on file).
+        key = identity_lookup(term)
+        if key is not None:
+            found = queryset.filter(**key)
+            if self._is_changelist(request) and not found.exists():
+                on_file = Customer.objects.filter(duplicate_of__isnull=True, **key).exists()
+                if on_file:
+                    messages.info(
+                        request,
+                        _(
+                            "A customer with this %(what)s is on file, with complaints you "
+                            "cannot see. Record the complaint with this %(what)s as a new "
+                            "customer: it is linked to the customer on file."
+                        )
+                        % {"what": IDENTITY_LABELS[next(iter(key))]},
+                    )
+            return found, False
         return queryset.filter(name__icontains=term), False
+
+    @staticmethod
+    def _is_changelist(request) -> bool:
+        match = getattr(request, "resolver_match", None)
+        return bool(match and match.url_name == "complaints_customer_changelist")
 
     @display(description=_("flags"), label={"abusive": "danger", "difficult": "warning"})
     def flags(self, obj):

@@ -22,6 +22,7 @@ from ..models import (
     Severity,
     Status,
 )
+from ..selectors import visible_customers
 from ..validators import check_entered_time
 from . import alerts, severity, sla
 from .deadlines import next_due_at
@@ -106,6 +107,14 @@ def check_assignment(department, assignee) -> None:
             _("%(user)s is not a member of %(department)s.")
             % {"user": assignee, "department": department}
         )
+
+
+def check_customer_visible(user, customer: Customer) -> None:
+    """Staff may record or move complaints only to customers they may see (selectors)."""
+    if user is None:
+        return
+    if not visible_customers(user, Customer.objects.filter(pk=customer.pk)).exists():
+        raise NotPermitted(_("You cannot choose this customer."))
 
 
 def register_complaint(complaint: Complaint, *, user, now=None, assisting=()) -> Complaint:
@@ -221,6 +230,8 @@ def update_complaint(
         )
         if not diff and not assisting_changed:
             return complaint
+        if "customer" in diff:
+            check_customer_visible(user, diff["customer"][1])
         for field, (_old, new) in diff.items():
             setattr(complaint, field, new)
         complaint.version += 1

@@ -288,7 +288,8 @@ def test_customers_follow_isolation_except_exact_lookups(login_client, manager, 
             reverse("admin:complaints_customer_changelist") + "?q=秘密"
         ).content.decode()
     )
-    # The intake lookup by exact phone still finds a returning caller.
+    # An exact phone does not open another department's customer either (the returning caller
+    # is linked by the intake instead: tests/complaints/test_customer_isolation.py).
     found = client.get(
         "/admin/autocomplete/",
         {
@@ -299,4 +300,4 @@ def test_customers_follow_isolation_except_exact_lookups(login_client, manager, 
         },
     )
     assert found.status_code == 200
-    assert [r["id"] for r in found.json()["results"]] == [str(stranger.pk)]
+    assert found.json()["results"] == []

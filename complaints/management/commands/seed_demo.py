@@ -174,9 +174,13 @@ class Seeder:
         return Category.objects.get_or_create(code=code, defaults=defaults)[0]
 
     def customers(self, count):
-        r, phones, rows = self.rnd, set(), []
-        taken = Customer.objects.filter(external_id__startswith="CRM-")
-        taken = set(taken.values_list("external_id", flat=True))
+        r, rows = self.rnd, []
+        # Phone, email and external id identify one customer (unique in the database), also
+        # against customers of an earlier run.
+        canonical = Customer.objects.filter(duplicate_of__isnull=True)
+        phones = set(canonical.exclude(phone="").values_list("phone", flat=True))
+        emails = set(canonical.exclude(email="").values_list("email", flat=True))
+        taken = set(canonical.exclude(external_id="").values_list("external_id", flat=True))
         for _i in range(count):
             zh, tier = r.random() < 0.75, draw(r, TIERS)
             if zh:
@@ -198,7 +202,10 @@ class Seeder:
                 phones.add(phone)
             if not phone or r.random() < (0.55 if zh else 0.95):
                 local = local.replace("'", "").replace("ü", "ue")
-                email = f"{local}{r.randrange(1, 1000)}@{r.choice(D.EMAIL_DOMAINS)}"
+                domain = r.choice(D.EMAIL_DOMAINS)
+                while not email or email in emails:
+                    email = f"{local}{r.randrange(1, 10000)}@{domain}"
+                emails.add(email)
             if tier != Customer.Tier.STANDARD:
                 while not external_id or external_id in taken:
                     external_id = f"CRM-{r.randrange(10**7):07d}"
