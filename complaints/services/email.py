@@ -14,7 +14,8 @@ _SPACES = re.compile(r"\s+")
 
 def header_value(text: str, *, max_length: int | None = None) -> str:
     """One clean line: every control, line or paragraph separator character (Unicode
-    categories Cc, Zl, Zp: CR, LF, VT, FF, NEL, U+2028, U+2029, ...) becomes a space, runs of spaces collapse, ends are trimmed."""
+    categories Cc, Zl, Zp: CR, LF, VT, FF, NEL, U+2028, U+2029, ...) becomes a space, runs
+    of spaces collapse, ends are trimmed."""
     cleaned = "".join(
         " " if unicodedata.category(char) in {"Cc", "Zl", "Zp"} else char for char in str(text)
     )
