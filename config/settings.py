@@ -122,7 +122,12 @@ TEMPLATES = [
 
 # Database: DATABASE_URL (PostgreSQL in production and CI), else SQLite in the project folder.
 _default_sqlite = f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(env_str("DATABASE_URL", _default_sqlite))}
+# Production never falls back silently to a development default.
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL") if PRODUCTION else env_str("DATABASE_URL", _default_sqlite)
+    )
+}
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60 if PRODUCTION else 0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web process, the worker and beat share the demo database.
@@ -220,6 +225,9 @@ REDRESS_BASE_URL = env_str("REDRESS_BASE_URL", "http://127.0.0.1:8000").rstrip("
 
 # Celery: Redis when REDIS_URL is set, else kombu's filesystem transport (no server needed).
 REDIS_URL = os.environ.get("REDIS_URL", "")
+if PRODUCTION and not REDIS_URL:
+    # Without it the broker would be a local folder and the cache per process.
+    raise ImproperlyConfigured("Environment variable REDIS_URL is required in production.")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     # max_retries 0: publishing to a dead Redis fails at once instead of retrying for
