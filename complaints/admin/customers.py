@@ -11,6 +11,8 @@ from unfold.decorators import display
 from ..models import Complaint, Customer
 from ..selectors import visible_complaints, visible_customers
 from ..services.customers import normalize_email, normalize_phone, phone_search_key
+from ..services.errors import StaleVersion
+from ..services.locking import check_customer_version
 from ..services.recompute import schedule_recompute
 from .jobs import report_jobs
 from .pagination import EstimatedCountPaginator
@@ -36,6 +38,10 @@ def identity_lookup(term: str) -> dict | None:
 
 
 class CustomerForm(forms.ModelForm):
+    """Edits are checked against the version the form was loaded with (as complaints are)."""
+
+    loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
     class Meta:
         model = Customer
         fields = (
@@ -48,6 +54,11 @@ class CustomerForm(forms.ModelForm):
             "is_difficult",
             "notes",
         )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["loaded_version"].initial = self.instance.version
 
     def clean_phone(self):
         try:
@@ -68,7 +79,21 @@ class CustomerForm(forms.ModelForm):
                     "phone",
                     _("%(customer)s already has this phone number.") % {"customer": clash},
                 )
+        if self.instance.pk and not self.errors:
+            self._check_version(cleaned)
         return cleaned
+
+    def _check_version(self, cleaned) -> None:
+        # The admin view runs in a transaction: this lock holds until the save commits.
+        current = Customer.objects.select_for_update().get(pk=self.instance.pk)
+        try:
+            check_customer_version(current, cleaned.get("loaded_version"))
+        except StaleVersion as exc:
+            # Keep what the user typed; the next save is a conscious overwrite.
+            self.data = self.data.copy()
+            self.data["loaded_version"] = current.version
+            raise forms.ValidationError(exc.message) from exc
+        self.instance.version = current.version
 
 
 class ComplaintHistoryInline(TabularInline):
@@ -125,7 +150,7 @@ class CustomerAdmin(ModelAdmin):
     ordering = ("-created_at", "-id")
     readonly_fields = ("created_at", "updated_at")
     fieldsets = (
-        (None, {"fields": ("name", "phone", "email", "external_id", "tier")}),
+        (None, {"fields": ("loaded_version", "name", "phone", "email", "external_id", "tier")}),
         (_("Flags and notes"), {"fields": ("is_abusive", "is_difficult", "notes")}),
         (_("Record"), {"fields": ("created_at", "updated_at")}),
     )
@@ -134,6 +159,8 @@ class CustomerAdmin(ModelAdmin):
     def save_model(self, request, obj, form, change):
         if not change:
             obj.created_by = request.user  # stays visible to whoever added it
+        else:
+            obj.version += 1  # the row is locked since the form's version check
         super().save_model(request, obj, form, change)
         if change and "tier" in form.changed_data:
             # The tier can select another SLA policy for the customer's open complaints.
