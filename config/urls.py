@@ -16,7 +16,10 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("attachments/", include("complaints.urls")),
+    path("", include("followups.urls")),  # the public survey page, /s/<token>/
+    path("admin/dashboard/", include("reporting.urls")),
     path("admin/", admin.site.urls),
+    path("api/v1/reports/", include("reporting.api_urls")),
     path("api/v1/", include("complaints.api.urls")),
     path("api/schema/", SchemaView.as_view(), name="api-schema"),
     # The split view serves its script as a file: no inline script under the CSP.

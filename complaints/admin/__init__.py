@@ -2,6 +2,8 @@ from . import (  # noqa: F401  (registers the admins)
     alerts,
     api,
     audit,
+    autocomplete,
+    compensation,
     complaints,
     customers,
     jobs,

@@ -13,9 +13,9 @@ from ..models import (
     Customer,
     Department,
 )
+from ..privacy import shown
 from ..services.customers import normalize_phone
 from ..validators import validate_contacted_at, validate_received_at
-from .masking import mask_email, mask_name, mask_phone
 
 
 class CustomerSerializer(serializers.Serializer):
@@ -26,20 +26,14 @@ class CustomerSerializer(serializers.Serializer):
     tier = serializers.ChoiceField(choices=Customer.Tier.choices)
 
     def to_representation(self, customer):
-        data = {
-            "name": customer.name,
-            "phone": customer.phone,
-            "email": customer.email,
+        pii = bool(self.context.get("pii"))
+        return {
+            "name": shown("name", customer.name, pii=pii),
+            "phone": shown("phone", customer.phone, pii=pii),
+            "email": shown("email", customer.email, pii=pii),
             "external_id": customer.external_id,
             "tier": customer.tier,
         }
-        if not self.context.get("pii"):
-            data.update(
-                name=mask_name(customer.name),
-                phone=mask_phone(customer.phone),
-                email=mask_email(customer.email),
-            )
-        return data
 
 
 class ComplaintSerializer(serializers.ModelSerializer):

@@ -1,6 +1,21 @@
 from .alerts import DeadlineAlert, Notification, NotificationList
 from .api import SCOPES, ApiClient, IdempotencyRecord
 from .categories import Category
+from .compensation import (
+    GRANTED,
+    MONETARY_KINDS,
+    ApprovalAlert,
+    ApprovalLimit,
+    Compensation,
+    CompensationKind,
+    Currency,
+    Incident,
+    IncidentLink,
+    IncidentRemedy,
+    NotDeletable,
+    RemedyPlan,
+    TierGuidance,
+)
 from .complaint import (
     OPEN_STATUSES,
     Channel,
@@ -28,6 +43,19 @@ from .sla import (
 )
 
 __all__ = [
+    "GRANTED",
+    "MONETARY_KINDS",
+    "ApprovalAlert",
+    "ApprovalLimit",
+    "Compensation",
+    "CompensationKind",
+    "Currency",
+    "Incident",
+    "IncidentLink",
+    "IncidentRemedy",
+    "NotDeletable",
+    "RemedyPlan",
+    "TierGuidance",
     "SCOPES",
     "ApiClient",
     "IdempotencyRecord",

@@ -174,6 +174,22 @@ class Complaint(models.Model):
     validity = models.CharField(
         _("validity"), max_length=16, choices=Validity, default=Validity.UNDETERMINED
     )
+    validity_reason = models.TextField(_("reason for the validity decision"), blank=True)
+    finding = models.TextField(
+        _("finding"), blank=True, help_text=_("What the investigation established.")
+    )
+    responsibility_decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("responsibility decided by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    responsibility_decided_at = models.DateTimeField(
+        _("responsibility decided at"), null=True, blank=True, editable=False
+    )
 
     # Resolution
     solution = models.TextField(
@@ -254,6 +270,15 @@ class Complaint(models.Model):
     alert_error = models.TextField(_("deadline sweep error"), blank=True, editable=False)
     reopened_count = models.PositiveSmallIntegerField(
         _("times reopened"), default=0, editable=False
+    )
+    # Working time on the SLA policy's clock (the deadlines' clock; the time the clock stood
+    # while awaiting the customer left out), set by the services when the first response is
+    # logged and when the complaint is resolved, so reports aggregate them in the database.
+    first_response_work_seconds = models.PositiveIntegerField(
+        _("working time to first response (s)"), null=True, blank=True, editable=False
+    )
+    resolution_work_seconds = models.PositiveIntegerField(
+        _("working time to resolution (s)"), null=True, blank=True, editable=False
     )
 
     # Bookkeeping
