@@ -30,6 +30,20 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def _own_address_throttle(monkeypatch):
+    """Unauthenticated API requests are counted per address (all tests are 127.0.0.1): each
+    test counts from zero, in a cache of its own (with REDIS_URL the default cache is shared
+    by the xdist workers)."""
+    import uuid
+
+    from django.core.cache.backends.locmem import LocMemCache
+
+    from complaints.api.auth import AddressRateThrottle
+
+    monkeypatch.setattr(AddressRateThrottle, "cache", LocMemCache(f"addr-{uuid.uuid4()}", {}))
+
+
+@pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions, permissions, throttling
 
+from ..http import client_ip
 from ..models import ApiClient, Complaint
 from ..models.api import KEY_PREFIX
 from ..selectors import can_see, visible_complaints
@@ -181,3 +182,13 @@ class CallerRateThrottle(ResilientThrottle):
         if not isinstance(request.auth, Caller):
             return None
         return self.cache_format % {"scope": self.scope, "ident": request.auth.throttle_key}
+
+
+class AddressRateThrottle(ResilientThrottle):
+    """Per address (complaints.http.client_ip), for callers without a valid key or session:
+    DEFAULT_THROTTLE_RATES["address"]. Key guessing and anonymous load are slowed down."""
+
+    scope = "address"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": client_ip(request)}

@@ -12,7 +12,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import AuthenticationFailed, NotFound, PermissionDenied
 from rest_framework.filters import OrderingFilter
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
@@ -21,7 +21,15 @@ from ..models import Category, Complaint, ComplaintEvent, Department, Idempotenc
 from ..services import intake, lifecycle
 from ..services.errors import NotPermitted, ServiceError
 from ..services.intake import CustomerDetails, IntakeError
-from .auth import CallerRateThrottle, HasScope, SessionAuthentication, TokenAuthentication, caller
+from .auth import (
+    AddressRateThrottle,
+    Caller,
+    CallerRateThrottle,
+    HasScope,
+    SessionAuthentication,
+    TokenAuthentication,
+    caller,
+)
 from .export import EXPORT_ACTION, export_response, export_schema
 from .filters import ComplaintFilter
 from .serializers import (
@@ -82,6 +90,22 @@ class ApiView:
     permission_classes = [HasScope]
     throttle_classes = [CallerRateThrottle]
     required_scopes = {"*": "complaints:read"}
+
+    def initial(self, request, *args, **kwargs):
+        # Before the scope check answers 401/403: a caller without a valid key (none, a wrong
+        # one) is throttled per address, so keys cannot be guessed at full speed.
+        try:
+            authenticated = isinstance(request.auth, Caller)
+            failure = None
+        except AuthenticationFailed as exc:
+            authenticated, failure = False, exc
+        if not authenticated:
+            throttle = AddressRateThrottle()
+            if not throttle.allow_request(request, self):
+                self.throttled(request, throttle.wait())
+        if failure is not None:
+            raise failure
+        super().initial(request, *args, **kwargs)
 
 
 class ComplaintViewSet(
