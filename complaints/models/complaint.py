@@ -91,7 +91,7 @@ class Complaint(models.Model):
         Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="complaints"
     )
     subject = models.CharField(_("subject"), max_length=300)
-    description = models.TextField(_("description"))
+    description = models.TextField(_("description"), blank=True)
     desired_outcome = models.TextField(_("what the customer wants"), blank=True)
     item_ref = models.CharField(
         _("item reference"),
