@@ -25,7 +25,7 @@ def sees_all(user) -> bool:
 
 
 def sees_department(user) -> bool:
-    return True  # until the permission exists (intake agents)
+    return user.has_perm(DEPARTMENT_PERMISSION)
 
 
 def visible_complaints(user, complaints: QuerySet | None = None) -> QuerySet:

@@ -286,6 +286,10 @@ class Complaint(models.Model):
             ("merge_complaint", _("Can merge complaints")),
             ("override_severity", _("Can override the severity")),
             ("view_all_complaints", _("Can see the complaints of every department")),
+            (
+                "view_department_complaints",
+                _("Can see the complaints of their departments (not only those they recorded)"),
+            ),
         ]
         indexes = [
             # Serves the admin's default ordering incl. Django's pk tiebreak.
