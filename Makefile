@@ -7,7 +7,7 @@ export UV_PYTHON_DOWNLOADS := never
 VENV := .venv/bin
 DEMO_COMPLAINTS ?= 20000
 
-.PHONY: install demo demo-data test lint format messages services
+.PHONY: install browser demo demo-data test lint format messages services
 
 install:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
@@ -27,8 +27,29 @@ demo: demo-data
 	@echo "Admin: http://127.0.0.1:8000/admin/  (Ctrl-C stops web, worker and beat)"
 	$(VENV)/honcho -f Procfile.dev start
 
-test: install
-	$(VENV)/pytest -n 2
+# Browser tests (tests/e2e) drive Debian's Chromium; Playwright's own browser download does not
+# work here. As root with apt-get the missing packages are installed; otherwise the browser
+# tests are skipped with a loud warning (CI, where CI is set, fails instead).
+BROWSER_PACKAGES := chromium chromium-driver fonts-noto-cjk
+browser:
+	@missing=""; for pkg in $(BROWSER_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q "install ok installed" \
+	        || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	        echo "Installing$$missing for the browser tests (apt-get)"; \
+	        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	            --no-install-recommends $$missing >/dev/null; \
+	    else \
+	        echo "WARNING: missing$$missing; browser tests (tests/e2e) will be SKIPPED." \
+	            "Install them as root: apt-get install $(BROWSER_PACKAGES)"; \
+	    fi; \
+	fi
+
+test: install browser
+	$(VENV)/pytest -n 2 --ignore=tests/e2e
+	$(VENV)/pytest -n 2 tests/e2e
 
 lint: install
 	$(VENV)/ruff check .

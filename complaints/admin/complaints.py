@@ -35,6 +35,7 @@ from ..services.attachments import add_attachment
 from ..services.calendars import calendars_by_id, clock_for_policy
 from ..services.customers import phone_search_key
 from ..services.errors import ServiceError, StaleVersion
+from .compensation import complaint_panel_context
 from .forms import (
     AttachmentForm,
     ComplaintForm,
@@ -125,6 +126,21 @@ class EscalatedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class AlertFailedFilter(admin.SimpleListFilter):
+    """Complaints the deadline sweep could not process (error on the complaint page)."""
+
+    title = gettext_lazy("deadline sweep")
+    parameter_name = "alert_failed"
+
+    def lookups(self, request, model_admin):
+        return [("yes", gettext_lazy("Failed (see the error on the complaint)"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":  # the partial index on alert_failures > 0
+            return queryset.filter(alert_failures__gt=0)
+        return queryset
+
+
 class ReceivedDateRangeFilter(RangeDateFilter):
     """Whole local days: "to" includes all of the end day (RangeDateFilter compares the
     datetime with midnight, which left out everything received on the end day)."""
@@ -210,6 +226,7 @@ class ComplaintAdmin(ModelAdmin):
         MineFilter,
         DeadlineFilter,
         EscalatedFilter,
+        AlertFailedFilter,
         ("status", ChoicesCheckboxFilter),
         ("severity", ChoicesCheckboxFilter),
         ("department", AutocompleteSelectFilter),
@@ -308,6 +325,13 @@ class ComplaintAdmin(ModelAdmin):
                     },
                 )
             )
+            if obj.alert_failures:
+                fieldsets.append(
+                    (
+                        gettext_lazy("Deadline sweep failed"),
+                        {"fields": (("alert_failures", "next_alert_at"), "alert_error")},
+                    )
+                )
         if obj is not None and not _sees_pii(request):
             # Without the personal-data permission the customer shows masked, read-only.
             fieldsets = [
@@ -320,6 +344,9 @@ class ComplaintAdmin(ModelAdmin):
         if obj is None:
             return ()
         readonly = [
+            "alert_failures",
+            "alert_error",
+            "next_alert_at",
             "customer_masked",
             "reference",
             "status",
@@ -605,6 +632,7 @@ class ComplaintAdmin(ModelAdmin):
             "contact_form": ContactForm() if can_change else None,
             "note_url": reverse("admin:complaints_complaint_note", args=[complaint.pk]),
             "contact_url": reverse("admin:complaints_complaint_contact", args=[complaint.pk]),
+            **complaint_panel_context(request, complaint),
         }
 
     def _deadline_rows(self, complaint) -> list[dict]:

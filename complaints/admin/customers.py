@@ -3,7 +3,6 @@ import copy
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Count, OuterRef, Subquery
 from django.urls import reverse
 from django.utils.html import format_html
@@ -14,8 +13,9 @@ from unfold.decorators import display
 from ..models import Complaint, Customer
 from ..privacy import can_read, customer_label, mask
 from ..selectors import visible_complaints, visible_customers
-from ..services import sla
 from ..services.customers import normalize_email, normalize_phone, phone_search_key
+from ..services.recompute import schedule_recompute
+from .jobs import report_jobs
 from .pagination import EstimatedCountPaginator
 
 IDENTITY_LABELS = {
@@ -255,13 +255,10 @@ class CustomerAdmin(ModelAdmin):
         super().save_model(request, obj, form, change)
         if change and "tier" in form.changed_data:
             # The tier can select another SLA policy for the customer's open complaints.
-            transaction.on_commit(
-                lambda: sla.recompute_open(
-                    reason=_("The customer's tier changed."),
-                    customer_id=obj.pk,
-                    actor=request.user,
-                )
+            job = schedule_recompute(
+                reason=_("The customer's tier changed."), customer_id=obj.pk, actor=request.user
             )
+            report_jobs(self, request, [job])
 
     def get_queryset(self, request):
         # Isolation: the list, change pages, autocomplete and raw ids all start here.

@@ -476,3 +476,87 @@ def python_chunks(queryset: QuerySet, fmt: str, *, pii: bool, now: datetime) -> 
             buffer.truncate()
     if buffer.tell():
         yield buffer.getvalue().encode()
+
+
+# -- compensations -----------------------------------------------------------------------------
+
+# The compensation API's fields in its order (a test keeps the two in step).
+COMPENSATION_COLUMNS = [
+    Column("id", "id", "int"),
+    Column("complaint", "complaint__reference"),
+    Column("department", "complaint__department__code"),
+    Column("kind", "kind"),
+    Column("amount", "amount", "money"),
+    Column("currency", "currency"),
+    Column("is_estimate", "kind", "estimate"),
+    Column("description", "description"),
+    Column("status", "status"),
+    Column("proposed_by", "proposed_by__username"),
+    Column("proposed_at", "proposed_at", "time"),
+    Column("decided_by", "decided_by__username"),
+    Column("decided_at", "decided_at", "time"),
+    Column("decision_note", "decision_note"),
+    Column("fulfilled_by", "fulfilled_by__username"),
+    Column("fulfilled_at", "fulfilled_at", "time"),
+    Column("payout_reference", "payout_reference"),
+    Column("cancelled_at", "cancelled_at", "time"),
+    Column("cancel_reason", "cancel_reason"),
+    Column("incident", "incident_remedy__incident__code"),
+    Column("created_at", "created_at", "time"),
+    Column("updated_at", "updated_at", "time"),
+    Column("version", "version", "int"),
+]
+
+
+def compensation_stream(queryset: QuerySet, fmt: str) -> Iterator[bytes]:
+    """Compensations (filtered, ordered, visible to the caller) as CSV or JSON Lines chunks;
+    a chunked iterator keeps memory flat at any size. Amounts are exact decimal strings."""
+    from ..models import MONETARY_KINDS
+
+    zone = ZoneInfo(settings.TIME_ZONE)
+    paths = [c.path for c in COMPENSATION_COLUMNS]
+    buffer = io.StringIO()
+    writer = _csv_writer(buffer)
+    if fmt == "csv":
+        yield BOM + _header_line(writer, buffer)
+    for row in queryset.values_list(*paths).iterator(chunk_size=ITERATOR_ROWS):
+        values = []
+        for column, value in zip(COMPENSATION_COLUMNS, row, strict=True):
+            if column.kind == "time":
+                value = iso_datetime(value, zone)
+            elif column.kind == "money":
+                value = f"{value:.2f}"
+            elif column.kind == "estimate":
+                value = value not in MONETARY_KINDS
+            values.append(value)
+        if fmt == "csv":
+            writer.writerow(
+                [
+                    ("true" if v else "false")
+                    if isinstance(v, bool)
+                    else formula_safe(v)
+                    if isinstance(v, str) and column.kind == "text"
+                    else v
+                    if v is None or isinstance(v, str)
+                    else str(v)
+                    for column, v in zip(COMPENSATION_COLUMNS, values, strict=True)
+                ]
+            )
+        else:
+            obj = {c.name: v for c, v in zip(COMPENSATION_COLUMNS, values, strict=True)}
+            buffer.write(json.dumps(obj, ensure_ascii=False, separators=JSON_SEPARATORS))
+            buffer.write("\n")
+        if buffer.tell() >= CHUNK_BYTES:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue().encode()
+
+
+def _header_line(writer, buffer) -> bytes:
+    writer.writerow([c.header for c in COMPENSATION_COLUMNS])
+    line = buffer.getvalue().encode()
+    buffer.seek(0)
+    buffer.truncate()
+    return line

@@ -1,7 +1,6 @@
 """The API's complaint contract. Times are ISO 8601 with offset (settings.TIME_ZONE)."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -16,7 +15,7 @@ from ..models import (
 )
 from ..privacy import shown
 from ..services.customers import normalize_phone
-from ..services.lifecycle import FUTURE_TOLERANCE
+from ..validators import validate_contacted_at, validate_received_at
 
 
 class CustomerSerializer(serializers.Serializer):
@@ -145,7 +144,7 @@ class IntakeSerializer(serializers.Serializer):
     channel = serializers.ChoiceField(choices=Channel.choices)
     subject = serializers.CharField(max_length=300)
     description = serializers.CharField(allow_blank=True, required=False, default="")
-    received_at = serializers.DateTimeField(required=False)
+    received_at = serializers.DateTimeField(required=False, validators=[validate_received_at])
     desired_outcome = serializers.CharField(allow_blank=True, required=False, default="")
     category = CodeRelatedField(
         slug_field="code",
@@ -164,13 +163,6 @@ class IntakeSerializer(serializers.Serializer):
     )
     customer = IntakeCustomerSerializer()
 
-    def validate_received_at(self, value):
-        if value > timezone.now() + FUTURE_TOLERANCE:
-            raise serializers.ValidationError(_("The time received cannot be in the future."))
-        if value.year < 2000:
-            raise serializers.ValidationError(_("The time received is implausibly early."))
-        return value
-
 
 class NoteSerializer(serializers.Serializer):
     """An internal note, or a logged contact with the customer."""
@@ -179,7 +171,7 @@ class NoteSerializer(serializers.Serializer):
     text = serializers.CharField(max_length=10000)
     channel = serializers.ChoiceField(choices=Channel.choices, required=False)
     direction = serializers.ChoiceField(choices=ComplaintEvent.Direction.choices, required=False)
-    contacted_at = serializers.DateTimeField(required=False)
+    contacted_at = serializers.DateTimeField(required=False, validators=[validate_contacted_at])
 
     def validate(self, data):
         if data["type"] == "contact":

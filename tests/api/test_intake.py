@@ -586,3 +586,11 @@ def test_a_blank_subject_is_refused_by_the_api(writer, subject):
     assert response.status_code == 400
     assert "subject" in response.json()
     assert Complaint.objects.count() == 0
+
+
+def test_intake_uses_the_shared_plausibility_rule(writer):
+    before = counts()
+    response = post(writer, body(received_at="1999-12-31T23:00:00+08:00"))
+    assert response.status_code == 400
+    assert "cannot be earlier than 2000-01-01" in str(response.json()["received_at"])
+    assert counts() == before

@@ -12,6 +12,8 @@ def test_schedule_has_the_deadline_machinery():
         "complaints.tasks.sweep_deadlines": 1,
         "complaints.tasks.deliver_pending_alerts": 1,
         "complaints.tasks.reevaluate_severity": 60,
+        "complaints.tasks.run_unfinished_recompute_jobs": 5,
+        "complaints.tasks.sweep_compensation_approvals": 1,
     }
 
 
