@@ -23,7 +23,10 @@ STAFF_SCOPES = {
     "complaints:read": "complaints.view_complaint",
     "complaints:write": "complaints.add_complaint",
     "pii:read": "complaints.view_pii",
+    "reports:read": "reporting.view_dashboard",
     "compensations:read": "complaints.view_compensation",
+    "followups:read": "followups.view_followup",
+    "improvements:read": "followups.view_improvementaction",
 }
 
 

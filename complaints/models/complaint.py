@@ -271,6 +271,15 @@ class Complaint(models.Model):
     reopened_count = models.PositiveSmallIntegerField(
         _("times reopened"), default=0, editable=False
     )
+    # Working time on the SLA policy's clock (the deadlines' clock; the time the clock stood
+    # while awaiting the customer left out), set by the services when the first response is
+    # logged and when the complaint is resolved, so reports aggregate them in the database.
+    first_response_work_seconds = models.PositiveIntegerField(
+        _("working time to first response (s)"), null=True, blank=True, editable=False
+    )
+    resolution_work_seconds = models.PositiveIntegerField(
+        _("working time to resolution (s)"), null=True, blank=True, editable=False
+    )
 
     # Bookkeeping
     created_by = models.ForeignKey(

@@ -12,7 +12,7 @@ from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .. import workflow
+from .. import hooks, workflow
 from ..models import (
     Channel,
     Complaint,
@@ -165,6 +165,7 @@ def register_complaint(complaint: Complaint, *, user, now=None, assisting=()) ->
                 },
             },
         )
+        hooks.after_commit(hooks.AFTER_REGISTERED, complaint.pk)
     return complaint
 
 
@@ -270,6 +271,8 @@ def update_complaint(
                 user=user,
                 now=now,
             )
+        if "received_at" in diff:
+            sla.record_work_durations(complaint)  # measured from receipt
         complaint.save()
     return complaint
 
@@ -302,10 +305,18 @@ def transition(
     expected_version: int | None = None,
     merge_into: Complaint | None = None,
     now=None,
+    system: bool = False,
+    data: dict | None = None,
 ) -> Complaint:
-    """Move a complaint along one edge of the workflow, or change nothing and raise."""
+    """Move a complaint along one edge of the workflow, or change nothing and raise.
+
+    `system=True` is a rule of another service taking the step (e.g. a dissatisfied
+    follow-up reopens the complaint): permission checks are skipped, `user` (may be None) is
+    recorded as the actor, and `data` (e.g. a stored ``message`` giving the reason) goes on
+    the timeline event in place of a typed note."""
     now = now or timezone.now()
     note = (note or "").strip()
+    data = dict(data or {})
     with transaction.atomic():
         complaint = _lock(complaint_id)
         _check_version(complaint, expected_version)
@@ -318,10 +329,13 @@ def transition(
                     "target": Status(target).label if target in Status.values else target,
                 }
             )
-        _require(user, "complaints.change_complaint")
-        _require(user, edge.permission)
-        if edge.note_required and not note:
+        if not system:
+            _require(user, "complaints.change_complaint")
+            _require(user, edge.permission)
+        if edge.note_required and not note and not data.get("message"):
             raise ServiceError(_("Please give a reason: %s") % edge.note_label)
+        if target == Status.CLOSED and (blocker := hooks.close_blocker(complaint)):
+            raise ServiceError(blocker)
         if edge.needs_department and complaint.department_id is None:
             raise ServiceError(_("Set the responsible department first."))
         if edge.needs_solution and not complaint.solution.strip():
@@ -350,7 +364,8 @@ def transition(
             complaint.merged_into = target_complaint
         complaint.version += 1
         complaint.updated_at = now
-        data = {"merged_into": target_complaint.reference} if target_complaint else {}
+        if target_complaint:
+            data["merged_into"] = target_complaint.reference
         _event(
             complaint,
             ComplaintEvent.Kind.STATUS,
@@ -362,6 +377,8 @@ def transition(
             data=data,
         )
         _move_clock(complaint, source, target, user=user, now=now)
+        if target in (Status.RESOLVED, Status.REOPENED):
+            sla.record_work_durations(complaint)
         complaint.due_at = next_due_at(complaint)
         _recheck_escalation(complaint, now)
         complaint.save()
@@ -375,6 +392,8 @@ def transition(
                 data={"merged_from": complaint.reference},
             )
             _touch(target_complaint.pk, now)
+        if target == Status.RESOLVED:
+            hooks.after_commit(hooks.AFTER_RESOLVED, complaint.pk)
     return complaint
 
 
@@ -496,8 +515,15 @@ def log_contact(
             complaint.first_response_at is None or contacted_at < complaint.first_response_at
         ):
             complaint.first_response_at = contacted_at
+            sla.record_work_durations(complaint)
             complaint.due_at = next_due_at(complaint)
             _recheck_escalation(complaint, now)
-            fields += ["first_response_at", "due_at", "next_alert_at"]
+            fields += [
+                "first_response_at",
+                "first_response_work_seconds",
+                "resolution_work_seconds",
+                "due_at",
+                "next_alert_at",
+            ]
         complaint.save(update_fields=fields)
     return event

@@ -310,6 +310,40 @@ def recompute_open(
                 moved += len(events)
 
 
+def working_seconds(complaint: Complaint, end: datetime, calendars: dict) -> int:
+    """Working seconds on the complaint's SLA clock from receipt to `end`, less the working time
+    the clock stood in between (awaiting the customer): what the deadlines count."""
+    clock = clock_for_policy(complaint.sla_policy, calendars)
+    start = complaint.received_at
+    if end <= start:
+        return 0
+    stood = list(finished_pauses(complaint))
+    if complaint.sla_paused_at is not None:
+        stood.append((complaint.sla_paused_at, end))
+    total = clock.between(start, end)
+    for paused_at, resumed_at in stood:
+        a, b = max(paused_at, start), min(resumed_at, end)
+        if b > a:
+            total -= clock.between(a, b)
+    return max(0, total)
+
+
+def record_work_durations(complaint: Complaint, calendars: dict | None = None) -> None:
+    """Set the stored working-time durations (to first response, to resolution) from the
+    complaint's met-at times, in memory; reports aggregate these columns in the database."""
+    if calendars is None:
+        policy = complaint.sla_policy
+        ids = [policy.calendar_id] if policy and policy.calendar_id else []
+        calendars = calendars_by_id(ids)
+    for met_field, field in (
+        ("first_response_at", "first_response_work_seconds"),
+        ("resolved_at", "resolution_work_seconds"),
+    ):
+        end = getattr(complaint, met_field)
+        seconds = None if end is None else working_seconds(complaint, end, calendars)
+        setattr(complaint, field, seconds)
+
+
 def working_time_left(complaint: Complaint, calendars: dict, *, now: datetime) -> int | None:
     """Seconds of the policy's clock until the next deadline; negative when overdue."""
     if complaint.due_at is None:
