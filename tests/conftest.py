@@ -13,6 +13,7 @@ ALL_COMPLAINT_PERMS = [
     "complaints.merge_complaint",
     "complaints.override_severity",
     "complaints.view_all_complaints",
+    "complaints.view_department_complaints",
     "complaints.view_customer",
     "complaints.view_pii",
     "complaints.add_customer",
@@ -90,6 +91,7 @@ def handler(db, department):
             "complaints.change_complaint",
             "complaints.view_customer",
             "complaints.view_pii",
+            "complaints.view_department_complaints",
         ],
     )
     MembershipFactory(department=department, user=user)

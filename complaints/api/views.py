@@ -17,7 +17,14 @@ from rest_framework.filters import OrderingFilter
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
-from ..models import Category, Complaint, ComplaintEvent, Department, IdempotencyRecord
+from ..models import (
+    Category,
+    Complaint,
+    ComplaintEvent,
+    Customer,
+    Department,
+    IdempotencyRecord,
+)
 from ..services import intake, lifecycle
 from ..services.errors import NotPermitted, ServiceError
 from ..services.intake import CustomerDetails, IntakeError
@@ -36,6 +43,7 @@ from .serializers import (
     CategorySerializer,
     ComplaintDetailSerializer,
     ComplaintSerializer,
+    CustomerSerializer,
     DepartmentSerializer,
     EventSerializer,
     IntakeSerializer,
@@ -208,19 +216,33 @@ class ComplaintViewSet(
                 )
             complaint, replayed = record.complaint, True
         complaint = self.get_queryset().get(pk=complaint.pk)
-        response = Response(
-            ComplaintSerializer(complaint, context=self.get_serializer_context()).data,
-            status=status.HTTP_201_CREATED,
-        )
+        data = ComplaintSerializer(complaint, context=self.get_serializer_context()).data
+        if not who.may_read_customer(complaint.customer, besides=complaint):
+            # Matched a customer the caller could not read (another department's): the
+            # complaint is linked to them, but the answer shows the customer as sent, never
+            # the record on file (README "Customers and intake").
+            entered = CustomerDetails(**intake.validated_data["customer"]).normalised()
+            data["customer"] = CustomerSerializer(
+                Customer(
+                    name=entered.name,
+                    phone=entered.phone,
+                    email=entered.email,
+                    external_id=entered.external_id,
+                    tier=complaint.customer.tier,
+                ),
+                context=self.get_serializer_context(),
+            ).data
+        response = Response(data, status=status.HTTP_201_CREATED)
         if replayed:
             response["Idempotent-Replayed"] = "true"
         return response
 
     def _register(self, data, who) -> Complaint:
-        details = CustomerDetails(**data.pop("customer"))
+        details = CustomerDetails(**data["customer"])
+        fields = {name: value for name, value in data.items() if name != "customer"}
         try:
             result = intake.record_complaint(
-                Complaint(**data),
+                Complaint(**fields),
                 details=details,
                 user=None if who.client else who.user,
                 api_client=who.client,

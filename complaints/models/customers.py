@@ -29,6 +29,7 @@ class Customer(models.Model):
         _("external id"),
         max_length=64,
         blank=True,
+        db_index=True,  # exact lookups (search, intake) also among duplicates
         help_text=_("The customer's id in another system (CRM, membership, order system)."),
     )
     tier = models.CharField(_("tier"), max_length=16, choices=Tier, default=Tier.STANDARD)
