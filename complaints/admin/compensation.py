@@ -9,7 +9,7 @@ import re
 from datetime import datetime, time
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -281,7 +281,7 @@ class CompensationAdmin(ModelAdmin):
                         currency=cleaned.get("currency"),
                     )
                 except ServiceError as exc:
-                    raise admin.forms.ValidationError(exc.message) from exc
+                    raise ValidationError(exc.message) from exc
                 return cleaned
 
         return Form
@@ -1113,14 +1113,25 @@ class IncidentRemedyAdmin(ModelAdmin):
         if obj is not None:
             return form_class
 
+        user = request.user
+
         class Form(form_class):
+            def clean(self):
+                cleaned = super().clean()
+                incident = cleaned.get("incident")
+                if not user.has_perm("complaints.add_incidentremedy"):
+                    raise ValidationError(_("You do not have permission to do this."))
+                if incident is not None and incident.status != Incident.Status.OPEN:
+                    raise ValidationError(_("The incident is closed."))
+                return cleaned
+
             def clean_amount_per_complaint(self):
                 try:
                     return comp.parse_amount(
                         self.cleaned_data["amount_per_complaint"], kind=self.data.get("kind")
                     )
                 except ServiceError as exc:
-                    raise admin.forms.ValidationError(exc.message) from exc
+                    raise ValidationError(exc.message) from exc
 
         return Form
 
