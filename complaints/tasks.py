@@ -5,7 +5,7 @@ import logging
 
 from celery import shared_task
 
-from .services import alerts, compensation_alerts, incidents, severity
+from .services import alerts, compensation_alerts, incidents, recompute, severity
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,17 @@ def deliver_pending_alerts() -> dict:
 @shared_task(acks_late=True)
 def reevaluate_severity() -> int:
     return severity.reevaluate_open()
+
+
+@shared_task(acks_late=True)
+def run_recompute_job(job_id: int) -> dict | None:
+    job = recompute.run_job(job_id)
+    return None if job is None else {"done": job.done, "moved": job.moved, "failed": job.failed}
+
+
+@shared_task(acks_late=True)
+def run_unfinished_recompute_jobs() -> int:
+    return recompute.run_unfinished()
 
 
 @shared_task(acks_late=True)

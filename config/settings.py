@@ -6,6 +6,7 @@ must provide SECRET_KEY, DATABASE_URL, REDIS_URL and ALLOWED_HOSTS.
 """
 
 import os
+from datetime import date
 from pathlib import Path
 
 import dj_database_url
@@ -218,6 +219,10 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Redress <redress@localhost>"
 REDRESS_BASE_URL = env_str("REDRESS_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # A compensation waiting this many hours for approval is escalated (once).
 REDRESS_APPROVAL_ESCALATION_HOURS = env_int("REDRESS_APPROVAL_ESCALATION_HOURS", 24)
+# Follow-ups: a complaint repeats an earlier one of the same customer and category or item
+# within this many days; survey page requests allowed per client address and minute.
+REDRESS_REPEAT_WINDOW_DAYS = env_int("REDRESS_REPEAT_WINDOW_DAYS", 90)
+REDRESS_SURVEY_RATE_PER_MINUTE = env_int("REDRESS_SURVEY_RATE_PER_MINUTE", 30)
 
 # Celery: Redis when REDIS_URL is set, else kombu's filesystem transport (no server needed).
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -245,6 +250,8 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "redress",
+            # A dead or hanging Redis must cost a request little (the throttle degrades).
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 
@@ -265,6 +272,14 @@ REDRESS_ATTACHMENT_MAX_BYTES = env_int("REDRESS_ATTACHMENT_MAX_MB", 20) * 1024 *
 REDRESS_PHONE_REGION = env_str("REDRESS_PHONE_REGION", "CN")
 # Above this many rows the admin shows PostgreSQL's row estimate instead of an exact COUNT(*).
 REDRESS_ESTIMATED_COUNT_THRESHOLD = env_int("REDRESS_ESTIMATED_COUNT_THRESHOLD", 10_000)
+# Plausibility of every time a person enters (complaints/validators.py): not before this day,
+# not more than this many seconds in the future (clock skew between systems).
+REDRESS_EARLIEST_TIME = env_str("REDRESS_EARLIEST_TIME", "2000-01-01")
+try:
+    date.fromisoformat(REDRESS_EARLIEST_TIME)
+except ValueError as exc:
+    raise ImproperlyConfigured("REDRESS_EARLIEST_TIME must be a date (YYYY-MM-DD).") from exc
+REDRESS_FUTURE_SKEW_SECONDS = env_int("REDRESS_FUTURE_SKEW_SECONDS", 300)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
@@ -297,6 +312,8 @@ UNFOLD = {
     "SITE_SYMBOL": "support_agent",
     "SHOW_LANGUAGES": True,
     "ENVIRONMENT": "config.admin_site.environment_callback",
+    # Managers and department heads land on the reporting dashboard.
+    "DASHBOARD_CALLBACK": "reporting.views.dashboard_callback",
     "SIDEBAR": {
         "show_search": True,
         "show_all_applications": True,
@@ -322,6 +339,35 @@ UNFOLD = {
                         "title": _("Customers"),
                         "icon": "person",
                         "link": reverse_lazy("admin:complaints_customer_changelist"),
+                    },
+                ],
+            },
+            {
+                "title": _("Reporting"),
+                "items": [
+                    {
+                        "title": _("Dashboard"),
+                        "icon": "monitoring",
+                        "link": reverse_lazy("reporting:dashboard"),
+                        "permission": lambda request: request.user.has_perm(
+                            "reporting.view_dashboard"
+                        ),
+                    },
+                    {
+                        "title": _("Monthly department reports"),
+                        "icon": "summarize",
+                        "link": reverse_lazy("admin:reporting_monthlyreport_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "reporting.view_monthlyreport"
+                        ),
+                    },
+                    {
+                        "title": _("Summary tables"),
+                        "icon": "database",
+                        "link": reverse_lazy("admin:reporting_summarystate_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "reporting.view_summarystate"
+                        ),
                     },
                 ],
             },
@@ -408,6 +454,12 @@ UNFOLD = {
                         "link": reverse_lazy("admin:complaints_calendarexception_changelist"),
                     },
                     {
+                        "title": _("Deadline recomputations"),
+                        "icon": "sync",
+                        "link": reverse_lazy("admin:complaints_recomputejob_changelist"),
+                        "permission": "complaints.admin.jobs.can_view_jobs",
+                    },
+                    {
                         "title": _("Reminders and escalations"),
                         "icon": "notifications_active",
                         "link": reverse_lazy("admin:complaints_deadlinealert_changelist"),
@@ -425,6 +477,59 @@ UNFOLD = {
                         "link": reverse_lazy("admin:django_celery_beat_periodictask_changelist"),
                         "permission": lambda request: request.user.has_perm(
                             "django_celery_beat.view_periodictask"
+                        ),
+                    },
+                ],
+            },
+            {
+                "title": _("Follow-ups and improvement"),
+                "items": [
+                    {
+                        "title": _("Return visits"),
+                        "icon": "phone_callback",
+                        "link": reverse_lazy("admin:followups_followup_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "followups.view_followup"
+                        ),
+                    },
+                    {
+                        "title": _("Satisfaction surveys"),
+                        "icon": "sentiment_satisfied",
+                        "link": reverse_lazy("admin:followups_surveyinvitation_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "followups.view_surveyinvitation"
+                        ),
+                    },
+                    {
+                        "title": _("Repeat complaints"),
+                        "icon": "repeat",
+                        "link": reverse_lazy("admin:followups_repeatlink_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "followups.view_repeatlink"
+                        ),
+                    },
+                    {
+                        "title": _("Improvement actions"),
+                        "icon": "construction",
+                        "link": reverse_lazy("admin:followups_improvementaction_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "followups.view_improvementaction"
+                        ),
+                    },
+                    {
+                        "title": _("Follow-up policies"),
+                        "icon": "rule",
+                        "link": reverse_lazy("admin:followups_followuppolicy_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "followups.view_followuppolicy"
+                        ),
+                    },
+                    {
+                        "title": _("Survey invitation texts"),
+                        "icon": "edit_note",
+                        "link": reverse_lazy("admin:followups_messagetemplate_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "followups.view_messagetemplate"
                         ),
                     },
                 ],

@@ -28,8 +28,10 @@ from .complaint import (
 )
 from .customers import Customer
 from .events import AppendOnlyError, Attachment, ComplaintEvent
+from .jobs import RecomputeJob
 from .organisation import Department, DepartmentMembership
 from .responsibility import RootCause, Validity, localized_name
+from .security import LoginThrottle
 from .sla import (
     BusinessCalendar,
     CalendarException,
@@ -57,6 +59,7 @@ __all__ = [
     "SCOPES",
     "ApiClient",
     "IdempotencyRecord",
+    "LoginThrottle",
     "OPEN_STATUSES",
     "AppendOnlyError",
     "Attachment",
@@ -79,6 +82,7 @@ __all__ = [
     "Fault",
     "Notification",
     "NotificationList",
+    "RecomputeJob",
     "ReferenceCounter",
     "RootCause",
     "Validity",

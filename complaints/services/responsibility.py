@@ -20,7 +20,7 @@ from ..models import Complaint, ComplaintEvent, Fault, RemedyPlan, RootCause, Va
 from . import lifecycle
 from .compensation import _label_msgid
 from .errors import NotPermitted, ServiceError, StaleVersion
-from .lifecycle import FUTURE_TOLERANCE
+from .lifecycle import check_time
 
 
 def _require(user, perm: str) -> None:
@@ -219,8 +219,7 @@ def record_answer(
         )
     if answer != Answer.REJECTED:
         escalation_path, escalation_note = "", ""
-    if answered_at > now + FUTURE_TOLERANCE:
-        raise ServiceError(_("The answer cannot be in the future."))
+    check_time(answered_at, what=_("The time of the customer's answer"), now=now)
     with transaction.atomic():
         complaint = Complaint.objects.select_for_update(of=("self",)).get(pk=complaint_id)
         plan = RemedyPlan.objects.select_for_update().filter(complaint=complaint).first()
