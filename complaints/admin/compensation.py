@@ -38,6 +38,7 @@ from ..models import (
     RemedyPlan,
 )
 from ..selectors import visible_complaints
+from ..services import authority
 from ..services import compensation as comp
 from ..services.errors import ServiceError
 from .compensation_common import REFERENCE_RE, STATUS_COLOURS, S, action_page, complaint_url
@@ -69,7 +70,7 @@ class QueueFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "mine":
-            return comp.awaiting_approval_by(request.user, queryset)
+            return authority.awaiting_approval_by(request.user, queryset)
         if self.value() == "awaiting":
             return queryset.filter(status=S.PROPOSED)
         if self.value() == "to_pay":
@@ -534,7 +535,7 @@ class CompensationAdmin(RemedyPagesMixin, ModelAdmin):
 
 def _own_limit_text(user, complaint) -> str:
     department_id = complaint.department_id if complaint else None
-    per_one, per_complaint = comp.own_limit(user, department_id=department_id, currency="CNY")
+    per_one, per_complaint = authority.own_limit(user, department_id=department_id, currency="CNY")
     return _("Your approval limit: %(one)s per compensation, %(all)s per complaint.") % {
         "one": comp.fmt(per_one, "CNY"),
         "all": comp.fmt(per_complaint, "CNY"),
