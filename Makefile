@@ -49,7 +49,8 @@ browser:
 	fi
 
 test: install browser
-	$(VENV)/pytest -n 2
+	$(VENV)/pytest -n 2 --ignore=tests/e2e
+	$(VENV)/pytest -n 2 tests/e2e
 
 lint: install
 	$(VENV)/ruff check .

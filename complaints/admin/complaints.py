@@ -27,14 +27,15 @@ from unfold.decorators import action, display
 from unfold.utils import parse_date_str
 
 from .. import hooks, workflow
-from ..api.masking import mask_email, mask_name, mask_phone
 from ..models import Attachment, Complaint, ComplaintEvent, Customer, DeadlineAlert, Status
+from ..privacy import can_read, customer_label, mask_email, mask_name, mask_phone
 from ..selectors import visible_complaints, visible_customers
 from ..services import lifecycle, severity, sla
 from ..services.attachments import add_attachment
 from ..services.calendars import calendars_by_id, clock_for_policy
 from ..services.customers import phone_search_key
 from ..services.errors import ServiceError, StaleVersion
+from .compensation import complaint_panel_context
 from .forms import (
     AttachmentForm,
     ComplaintForm,
@@ -125,6 +126,21 @@ class EscalatedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class AlertFailedFilter(admin.SimpleListFilter):
+    """Complaints the deadline sweep could not process (error on the complaint page)."""
+
+    title = gettext_lazy("deadline sweep")
+    parameter_name = "alert_failed"
+
+    def lookups(self, request, model_admin):
+        return [("yes", gettext_lazy("Failed (see the error on the complaint)"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":  # the partial index on alert_failures > 0
+            return queryset.filter(alert_failures__gt=0)
+        return queryset
+
+
 class ReceivedDateRangeFilter(RangeDateFilter):
     """Whole local days: "to" includes all of the end day (RangeDateFilter compares the
     datetime with midnight, which left out everything received on the end day)."""
@@ -210,6 +226,7 @@ class ComplaintAdmin(ModelAdmin):
         MineFilter,
         DeadlineFilter,
         EscalatedFilter,
+        AlertFailedFilter,
         ("status", ChoicesCheckboxFilter),
         ("severity", ChoicesCheckboxFilter),
         ("department", AutocompleteSelectFilter),
@@ -308,6 +325,13 @@ class ComplaintAdmin(ModelAdmin):
                     },
                 )
             )
+            if obj.alert_failures:
+                fieldsets.append(
+                    (
+                        gettext_lazy("Deadline sweep failed"),
+                        {"fields": (("alert_failures", "next_alert_at"), "alert_error")},
+                    )
+                )
         if obj is not None and not _sees_pii(request):
             # Without the personal-data permission the customer shows masked, read-only.
             fieldsets = [
@@ -320,6 +344,9 @@ class ComplaintAdmin(ModelAdmin):
         if obj is None:
             return ()
         readonly = [
+            "alert_failures",
+            "alert_error",
+            "next_alert_at",
             "customer_masked",
             "reference",
             "status",
@@ -360,7 +387,10 @@ class ComplaintAdmin(ModelAdmin):
             # Offered and accepted: only customers the user may see (a returning caller from
             # elsewhere is linked by entering their phone or email as a new customer).
             kwargs["queryset"] = visible_customers(request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "customer" and not can_read(request.user):
+            field.label_from_instance = lambda customer: customer_label(customer, pii=False)
+        return field
 
     def get_search_results(self, request, queryset, search_term):
         term = " ".join(search_term.split())
@@ -368,6 +398,10 @@ class ComplaintAdmin(ModelAdmin):
             return queryset, False
         if REFERENCE_RE.fullmatch(term.upper()):
             return queryset.filter(reference=term.upper()), False
+        if not can_read(request.user):
+            # Without the personal-data right the customer's phone and name are no search
+            # keys: the results would confirm what the masked columns hide.
+            return queryset.filter(subject__icontains=term), False
         phone = phone_search_key(term)
         if phone:
             return queryset.filter(customer__phone=phone), False
@@ -383,11 +417,21 @@ class ComplaintAdmin(ModelAdmin):
             condition |= Q(customer_id__in=customer_ids)
         return queryset.filter(condition), False
 
+    def get_list_display(self, request):
+        if can_read(request.user):
+            return self.list_display
+        # Masked and not sortable: sorting by name would reveal the order of hidden names.
+        return tuple(
+            "customer_masked_name" if f == "customer_name" else f for f in self.list_display
+        )
+
     @display(description=gettext_lazy("customer"), ordering="customer__name")
     def customer_name(self, obj):
-        if getattr(self._page, "pii", None) is False:
-            return mask_name(obj.customer.name)
         return obj.customer.name
+
+    @display(description=gettext_lazy("customer"))
+    def customer_masked_name(self, obj):
+        return mask_name(obj.customer.name)
 
     @display(description=gettext_lazy("customer"))
     def customer_masked(self, obj):
@@ -446,14 +490,13 @@ class ComplaintAdmin(ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         self._page.calendars, self._page.now = calendars_by_id(), timezone.now()
-        self._page.pii = _sees_pii(request)
         try:
             response = super().changelist_view(request, extra_context)
             if hasattr(response, "render"):
                 response.render()  # while the per-request state is set
             return response
         finally:
-            self._page.calendars = self._page.now = self._page.pii = None
+            self._page.calendars = self._page.now = None
 
     def _calendars(self) -> dict:
         """Compiled calendars for this request (loaded once by the list view)."""
@@ -605,6 +648,7 @@ class ComplaintAdmin(ModelAdmin):
             "note_url": reverse("admin:complaints_complaint_note", args=[complaint.pk]),
             "contact_url": reverse("admin:complaints_complaint_contact", args=[complaint.pk]),
             "extension_panels": hooks.panels(request, complaint),
+            **complaint_panel_context(request, complaint),
         }
 
     def _deadline_rows(self, complaint) -> list[dict]:
@@ -907,7 +951,7 @@ def _int(value) -> int | None:
 
 
 def _sees_pii(request) -> bool:
-    return request.user.has_perm("complaints.view_pii")
+    return can_read(request.user)
 
 
 def _masked(field):

@@ -1,6 +1,5 @@
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..models import Attachment, Channel, Complaint, ComplaintEvent, Customer, Severity
@@ -10,6 +9,7 @@ from ..services.attachments import validate_upload
 from ..services.customers import normalize_phone
 from ..services.errors import ServiceError, StaleVersion
 from ..services.intake import CustomerDetails
+from ..validators import validate_contacted_at
 
 
 class ComplaintForm(forms.ModelForm):
@@ -49,9 +49,6 @@ class ComplaintForm(forms.ModelForm):
         cleaned = super().clean()
         if not self.instance.pk:
             self._clean_customer(cleaned)
-        received_at = cleaned.get("received_at")
-        if received_at and received_at > timezone.now() + lifecycle.FUTURE_TOLERANCE:
-            self.add_error("received_at", _("The time received cannot be in the future."))
         if "assignee" in cleaned:
             department = cleaned.get("department")
             if department is None and cleaned.get("category") and not self.instance.pk:
@@ -182,6 +179,7 @@ class ContactForm(forms.Form):
         label=_("when"),
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        validators=[validate_contacted_at],
         help_text=_("Leave empty for now."),
     )
     summary = forms.CharField(label=_("summary"), widget=forms.Textarea(attrs={"rows": 3}))

@@ -6,8 +6,7 @@ written. `version` is the optimistic lock for edits made from a form: it changes
 edit of a form field and every status transition.
 """
 
-from datetime import timedelta
-
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
@@ -24,6 +23,7 @@ from ..models import (
     Status,
 )
 from ..selectors import visible_customers
+from ..validators import check_entered_time
 from . import alerts, severity, sla
 from .deadlines import next_due_at
 from .errors import NotPermitted, ServiceError, TransitionNotAllowed
@@ -56,8 +56,14 @@ EDITABLE_FIELDS = TRACKED_FIELDS + ASSIGNMENT_FIELDS
 DEADLINE_INPUTS = frozenset({"received_at", "category", "customer"})
 # Analysis may continue after a complaint is finished; everything else is frozen.
 EDITABLE_WHEN_FINISHED = ("category", "fault", "root_cause")
-# Staff log calls after the fact, but never from the future (small clock skew tolerated).
-FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+def check_time(value, *, what, now) -> None:
+    """The shared plausibility rule (complaints/validators.py) as a ServiceError."""
+    try:
+        check_entered_time(value, what=what, now=now)
+    except ValidationError as exc:
+        raise ServiceError(exc.messages[0]) from exc
 
 
 def _require(user, perm: str) -> None:
@@ -120,8 +126,7 @@ def register_complaint(complaint: Complaint, *, user, now=None, assisting=()) ->
         _require(user, "complaints.add_complaint")
     if complaint.received_at is None:
         complaint.received_at = now
-    if complaint.received_at > now + FUTURE_TOLERANCE:
-        raise ServiceError(_("The time received cannot be in the future."))
+    check_time(complaint.received_at, what=_("The time received"), now=now)
     if complaint.department_id is None and complaint.category_id is not None:
         complaint.department = complaint.category.default_department
     check_assignment(complaint.department, complaint.assignee)
@@ -191,8 +196,8 @@ def validate_edit(
             )
             % {"status": complaint.get_status_display()}
         )
-    if "received_at" in diff and diff["received_at"][1] > now + FUTURE_TOLERANCE:
-        raise ServiceError(_("The time received cannot be in the future."))
+    if "received_at" in diff:
+        check_time(diff["received_at"][1], what=_("The time received"), now=now)
     if diff.keys() & set(ASSIGNMENT_FIELDS):
         check_assignment(
             changes.get("department", complaint.department),
@@ -480,8 +485,7 @@ def log_contact(
         raise ServiceError(_("Choose a valid contact channel."))
     if direction not in ComplaintEvent.Direction.values:
         raise ServiceError(_("Choose whether the customer contacted us or we contacted them."))
-    if contacted_at > now + FUTURE_TOLERANCE:
-        raise ServiceError(_("The contact time cannot be in the future."))
+    check_time(contacted_at, what=_("The contact time"), now=now)
     with transaction.atomic():
         complaint = _lock(complaint_id)
         if contacted_at < complaint.received_at:

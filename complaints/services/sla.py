@@ -197,7 +197,7 @@ def _describe(changes: dict, ctx: Context) -> dict:
     return {field: [show(field, old), show(field, new)] for field, (old, new) in named.items()}
 
 
-def _recompute(complaint: Complaint, ctx: Context, *, reason: str, user, now):
+def recompute_one(complaint: Complaint, ctx: Context, *, reason: str, user, now):
     """Set the deadlines the complaint should have (in memory). Returns the changed fields
     and, when deadlines moved (not only bookkeeping), the unsaved timeline event."""
     changes = _changes(complaint, compute(complaint, ctx))
@@ -220,7 +220,9 @@ def apply(complaint: Complaint, ctx: Context, *, reason: str, user=None, now=Non
     """Recompute a (locked) complaint's deadlines in memory; record an event if they moved.
 
     Returns the changed fields; the caller saves the complaint."""
-    changes, event = _recompute(complaint, ctx, reason=reason, user=user, now=now or timezone.now())
+    changes, event = recompute_one(
+        complaint, ctx, reason=reason, user=user, now=now or timezone.now()
+    )
     if event is not None:
         event.save()
     return changes
@@ -296,7 +298,7 @@ def recompute_open(
             last_pk = batch[-1].pk
             changed_rows, events = [], []
             for complaint in batch:
-                changes, event = _recompute(complaint, ctx, reason=reason, user=actor, now=now)
+                changes, event = recompute_one(complaint, ctx, reason=reason, user=actor, now=now)
                 if changes:
                     changed_rows.append(complaint)
                 if event is not None:

@@ -17,6 +17,8 @@ def test_schedule_has_the_deadline_machinery():
         "followups.tasks.remind_due": 5,
         "followups.tasks.deliver_pending_reminders": 2,
         "followups.tasks.link_recent_repeats": 60,
+        "complaints.tasks.run_unfinished_recompute_jobs": 5,
+        "complaints.tasks.sweep_compensation_approvals": 1,
     }
 
 

@@ -9,6 +9,8 @@ live server.
   under var/e2e/ (CI keeps that folder as an artifact); a failing test's screenshot is named
   `FAILED-...`.
 - The live server listens on an ephemeral port per process, so `pytest -n 2` has no clashes.
+- They run in their own pytest process (`make test` runs `pytest tests/e2e` after the rest);
+  collected together with other tests they are deselected, saying so.
 - Tests use the database with `transaction=True` (the live server runs in another thread)
   and `serialized_rollback=True`, so the roles, SLA policies and calendar created by the
   migrations are there for every test and again for the tests that follow.
@@ -38,8 +40,24 @@ def chromium_available() -> bool:
     return os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)
 
 
+SEPARATE = (
+    "BROWSER TESTS DESELECTED: tests/e2e run in their own pytest process (`make test` does: "
+    "`pytest tests/e2e`); after other database tests the migrated data they need is gone."
+)
+
+
 def pytest_collection_modifyitems(config, items):
     e2e = [item for item in items if item.path.is_relative_to(Path(__file__).parent)]
+    if e2e and len(e2e) < len(items):
+        # Other tests in this process flush the database (transactional tests) or replace the
+        # connection holding the serialized migrated data, so a later browser test would find
+        # no roles or SLA policies. They run alone instead.
+        config.hook.pytest_deselected(items=e2e)
+        items[:] = [item for item in items if item not in e2e]
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(SEPARATE, yellow=True, bold=True)
+        return
     for item in e2e:
         item.add_marker(pytest.mark.e2e)
         item.add_marker(pytest.mark.django_db(transaction=True, serialized_rollback=True))
