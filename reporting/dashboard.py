@@ -149,18 +149,43 @@ def _count_card(key, label, fig, prev, measure, filters, pf, kpi=None):
 
 
 def unavailable_cards() -> list[Card]:
-    """Figures whose data is not in this build yet (compensation, CSAT, repeat links)."""
+    """Figures whose data is not recorded in this version yet (CSAT, repeat links)."""
     reason = _("Not available yet: this data is not recorded in this version.")
     return [
         Card("repeat", _("Repeat-complaint rate"), Number("–"), unavailable=reason),
-        Card("compensation", _("Compensation total"), Number("–"), unavailable=reason),
+        Card("csat", _("CSAT after recovery"), Number("–"), unavailable=reason),
+    ]
+
+
+def money(value: float | None) -> str:
+    return "–" if value is None else f"¥ {formats.number_format(value, 2, force_grouping=True)}"
+
+
+def _compensation_cards(fig: Figures, prev: Figures, filters, prev_filters) -> list[Card]:
+    return [
+        Card(
+            "compensation",
+            _("Compensation total (CNY)"),
+            Number(money(fig.compensation_total), changelist(filters, kpi="compensated")),
+            previous=Number(
+                money(prev.compensation_total), changelist(prev_filters, kpi="compensated")
+            ),
+            trend=_trend(fig.compensation_total, prev.compensation_total),
+            extra=[
+                (
+                    _("compensated complaints"),
+                    Number(str(fig["compensated"]), changelist(filters, kpi="compensated")),
+                    str(prev["compensated"]),
+                )
+            ],
+        ),
         Card(
             "compensation_per_complaint",
-            _("Compensation per complaint"),
-            Number("–"),
-            unavailable=reason,
+            _("Compensation per compensated complaint (CNY)"),
+            Number(money(fig.compensation_per_complaint)),
+            previous=Number(money(prev.compensation_per_complaint)),
+            trend=_trend(fig.compensation_per_complaint, prev.compensation_per_complaint),
         ),
-        Card("csat", _("CSAT after recovery"), Number("–"), unavailable=reason),
     ]
 
 
@@ -284,6 +309,7 @@ def build(filters: Filters, *, live: bool = False, now: datetime | None = None) 
             Number(str(overdue), changelist(filters, dated=False, deadline="overdue")),
         ),
     ]
+    cards += _compensation_cards(fig, prev, filters, prev_filters)
     cards += unavailable_cards()
 
     # Volume by month, stacked by severity, and the deadlines kept (one query).

@@ -35,6 +35,9 @@ Definitions (per complaint):
   (`Complaint.first_response_work_seconds`, `resolution_work_seconds`), so reports only
   aggregate columns. Median and 90th percentile: exact on the live path; from summaries they
   are interpolated within histogram buckets (`HOUR_EDGES`), at most one bucket's width off.
+- **compensation**: approved or fulfilled compensations of valid complaints, in CNY (amounts
+  in other currencies are not converted and not counted). **Compensation total** = their sum;
+  **per compensated complaint** = total / valid complaints with at least one of them.
 - **open backlog**: complaints in an open status now (any received date); age = whole days
   since receipt. **Overdue**: open with a pending deadline already passed (`due_at < now`,
   the admin's "Overdue" filter).
@@ -50,8 +53,21 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Case, F, IntegerField, Q, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    DecimalField,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from complaints.models import OPEN_STATUSES, Status, Validity
@@ -107,6 +123,31 @@ def resolve_late(now: datetime) -> Q:
     )
 
 
+GRANTED = ("approved", "fulfilled")  # Compensation.Status values that count as given
+
+
+def _granted():
+    from complaints.models.compensation import Compensation
+
+    return Compensation.objects.filter(complaint=OuterRef("pk"), status__in=GRANTED, currency="CNY")
+
+
+def compensated() -> Q:
+    return VALID & Exists(_granted())
+
+
+def _compensation_cents() -> Case:
+    total = Subquery(
+        _granted().order_by().values("complaint").annotate(s=Sum("amount")).values("s"),
+        output_field=DecimalField(max_digits=14, decimal_places=2),
+    )
+    return Case(
+        When(compensated(), then=Cast(total * 100, BigIntegerField())),
+        default=Value(0),
+        output_field=BigIntegerField(),
+    )
+
+
 def _bucket(field: str, i: int) -> Q:
     q = VALID & Q(**{f"{field}__isnull": False})
     if i > 0:
@@ -148,6 +189,8 @@ def measures(now: datetime) -> dict:
         "frt_seconds": _seconds(FRT_KNOWN, "first_response_work_seconds"),
         "ttr_count": _count(TTR_KNOWN),
         "ttr_seconds": _seconds(TTR_KNOWN, "resolution_work_seconds"),
+        "compensated": _count(compensated()),
+        "compensation_cents": _compensation_cents(),
     }
     for i, name in enumerate(FRT_BUCKETS):
         result[name] = _count(_bucket("first_response_work_seconds", i))
@@ -156,7 +199,27 @@ def measures(now: datetime) -> dict:
     return result
 
 
-MEASURES = tuple(measures(datetime(2000, 1, 1, tzinfo=ZoneInfo("UTC"))))
+# The names of the measures, in the order measures() gives them (the summary's columns).
+MEASURES = (
+    "received",
+    "valid",
+    "closed",
+    "ack_measured",
+    "ack_on_time",
+    "resolve_measured",
+    "resolve_on_time",
+    "ever_resolved",
+    "reopened",
+    "open",
+    "frt_count",
+    "frt_seconds",
+    "ttr_count",
+    "ttr_seconds",
+    "compensated",
+    "compensation_cents",
+    *FRT_BUCKETS,
+    *TTR_BUCKETS,
+)
 
 
 def condition(key: str, now: datetime) -> Q | None:
@@ -177,6 +240,7 @@ def condition(key: str, now: datetime) -> Q | None:
         "frt_known": FRT_KNOWN,
         "ttr_known": TTR_KNOWN,
         "open": OPEN,
+        "compensated": compensated(),
     }
     return conditions.get(key)
 
@@ -198,6 +262,7 @@ CONDITION_LABELS = {
     "frt_known": _("First response given"),
     "ttr_known": _("Resolved (time known)"),
     "open": _("Open"),
+    "compensated": _("Compensated (CNY, approved or paid)"),
 }
 
 

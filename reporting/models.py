@@ -108,6 +108,8 @@ class DailySummary(models.Model):
     frt_seconds = models.BigIntegerField(default=0, db_default=0)
     ttr_count = models.IntegerField(default=0, db_default=0)
     ttr_seconds = models.BigIntegerField(default=0, db_default=0)
+    compensated = models.IntegerField(default=0, db_default=0)
+    compensation_cents = models.BigIntegerField(default=0, db_default=0)
 
     class Meta:
         verbose_name = _("daily summary")

@@ -138,6 +138,35 @@ def dataset(db, frozen):
         first_response_work_seconds=H,
         resolution_work_seconds=5 * H,
     )
+    # Compensations: only approved or paid ones in CNY on valid complaints count.
+    from complaints.models.compensation import Compensation
+    from tests.factories import UserFactory
+
+    proposer, approver = UserFactory(username="proposer"), UserFactory(username="approver")
+
+    def grant(complaint, amount, status, currency="CNY"):
+        decided = status in ("approved", "rejected", "fulfilled")
+        Compensation.objects.create(
+            complaint=complaint,
+            kind="refund",
+            amount=amount,
+            currency=currency,
+            description="Refund",
+            status=status,
+            proposed_by=proposer,
+            decided_by=approver if decided else None,
+            decided_at=NOW if decided else None,
+            fulfilled_at=NOW if status == "fulfilled" else None,
+        )
+
+    grant(made["c1"], "200.00", "approved")
+    grant(made["c1"], "50.50", "fulfilled")
+    grant(made["c2"], "100.00", "proposed")  # not yet granted
+    grant(made["c3"], "100.00", "approved")
+    grant(made["c3"], "80.00", "approved", currency="HKD")  # not converted, not counted
+    grant(made["c5"], "30.00", "approved")  # c5 is invalid
+    grant(made["c8"], "40.00", "rejected")
+    grant(made["c9"], "10.00", "fulfilled")  # the previous period
     # Last touched an hour before "now" (the summaries' refresh rereads a few minutes back).
     Complaint.objects.update(updated_at=NOW - timedelta(hours=1))
     for complaint in made.values():

@@ -74,7 +74,8 @@ def test_cards_show_the_figures(manager_dash, source):
     assert card_value(html, "overdue") == "2"
     frt = card_value(html, "frt")
     assert frt == ("1.0 h" if source else "1.5 h")  # exact live; interpolated from summaries
-    assert "Not available yet" in card(html, "compensation")
+    assert card_value(html, "compensation") == "¥ 350.50"
+    assert card_value(html, "compensation_per_complaint") == "¥ 175.25"
     assert "Not available yet" in card(html, "csat")
     assert "Not available yet" in card(html, "repeat")
 
@@ -93,6 +94,7 @@ def test_every_card_number_opens_exactly_its_complaints(manager_dash):
         "overdue",
         "frt",
         "ttr",
+        "compensation",
     ):
         for href, text in links(card(html, key)):
             if text.isdigit():
