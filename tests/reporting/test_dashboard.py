@@ -196,3 +196,8 @@ def test_department_head_cannot_pick_another_department(head_b, dataset):
     # the default view instead: the last 90 days of department B only (c8)
     assert card_value(html, "received") == "1"
     assert "Property A" not in html.split('class="reporting-cards"')[1]
+
+
+def test_dates_out_of_range_are_reported(manager_dash):
+    html = manager_dash.get(URL + "?date_from=9999-12-01&date_to=9999-12-31").content.decode()
+    assert "Dates must lie between 1900 and 2999." in html
