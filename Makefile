@@ -21,6 +21,7 @@ demo-data: install
 	$(VENV)/python manage.py migrate --noinput
 	$(VENV)/python manage.py load_holidays --country CN --year 2025 --year 2026
 	$(VENV)/python manage.py seed_demo --complaints $(DEMO_COMPLAINTS) --if-empty
+	$(VENV)/python manage.py seed_followups
 	$(VENV)/python manage.py demo_superuser
 
 demo: demo-data

@@ -219,6 +219,10 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Redress <redress@localhost>"
 REDRESS_BASE_URL = env_str("REDRESS_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # A compensation waiting this many hours for approval is escalated (once).
 REDRESS_APPROVAL_ESCALATION_HOURS = env_int("REDRESS_APPROVAL_ESCALATION_HOURS", 24)
+# Follow-ups: a complaint repeats an earlier one of the same customer and category or item
+# within this many days; survey page requests allowed per client address and minute.
+REDRESS_REPEAT_WINDOW_DAYS = env_int("REDRESS_REPEAT_WINDOW_DAYS", 90)
+REDRESS_SURVEY_RATE_PER_MINUTE = env_int("REDRESS_SURVEY_RATE_PER_MINUTE", 30)
 
 # Celery: Redis when REDIS_URL is set, else kombu's filesystem transport (no server needed).
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -473,6 +477,59 @@ UNFOLD = {
                         "link": reverse_lazy("admin:django_celery_beat_periodictask_changelist"),
                         "permission": lambda request: request.user.has_perm(
                             "django_celery_beat.view_periodictask"
+                        ),
+                    },
+                ],
+            },
+            {
+                "title": _("Follow-ups and improvement"),
+                "items": [
+                    {
+                        "title": _("Return visits"),
+                        "icon": "phone_callback",
+                        "link": reverse_lazy("admin:followups_followup_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "followups.view_followup"
+                        ),
+                    },
+                    {
+                        "title": _("Satisfaction surveys"),
+                        "icon": "sentiment_satisfied",
+                        "link": reverse_lazy("admin:followups_surveyinvitation_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "followups.view_surveyinvitation"
+                        ),
+                    },
+                    {
+                        "title": _("Repeat complaints"),
+                        "icon": "repeat",
+                        "link": reverse_lazy("admin:followups_repeatlink_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "followups.view_repeatlink"
+                        ),
+                    },
+                    {
+                        "title": _("Improvement actions"),
+                        "icon": "construction",
+                        "link": reverse_lazy("admin:followups_improvementaction_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "followups.view_improvementaction"
+                        ),
+                    },
+                    {
+                        "title": _("Follow-up policies"),
+                        "icon": "rule",
+                        "link": reverse_lazy("admin:followups_followuppolicy_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "followups.view_followuppolicy"
+                        ),
+                    },
+                    {
+                        "title": _("Survey invitation texts"),
+                        "icon": "edit_note",
+                        "link": reverse_lazy("admin:followups_messagetemplate_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "followups.view_messagetemplate"
                         ),
                     },
                 ],

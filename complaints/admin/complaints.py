@@ -26,7 +26,7 @@ from unfold.contrib.filters.admin import (
 from unfold.decorators import action, display
 from unfold.utils import parse_date_str
 
-from .. import workflow
+from .. import hooks, workflow
 from ..models import Attachment, Complaint, ComplaintEvent, Customer, DeadlineAlert, Status
 from ..privacy import can_read, customer_label, mask_email, mask_name, mask_phone
 from ..selectors import visible_complaints, visible_customers
@@ -587,6 +587,21 @@ class ComplaintAdmin(ModelAdmin):
         complaint = self.get_object(request, object_id)
         if complaint is None:
             raise Http404  # another department's complaint does not exist for this user
+        if (
+            complaint.status == Status.MERGED
+            and request.method == "GET"
+            and "stay" not in request.GET
+            and self.get_queryset(request).filter(pk=complaint.merged_into_id).exists()
+        ):
+            # A merged duplicate lives on in the complaint it was merged into; its own page
+            # (history, attachments) stays reachable with ?stay=1.
+            messages.info(
+                request,
+                _("%(reference)s was merged into %(target)s; you are looking at %(target)s.")
+                % {"reference": complaint.reference, "target": complaint.merged_into.reference},
+            )
+            target = self._change_url(complaint.merged_into)
+            return HttpResponseRedirect(f"{target}?merged_from={complaint.pk}")
         extra_context = {**(extra_context or {}), **self._page_context(request, complaint)}
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -633,6 +648,7 @@ class ComplaintAdmin(ModelAdmin):
             "note_url": reverse("admin:complaints_complaint_note", args=[complaint.pk]),
             "contact_url": reverse("admin:complaints_complaint_contact", args=[complaint.pk]),
             **complaint_panel_context(request, complaint),
+            "extension_panels": hooks.panels(request, complaint),
         }
 
     def _deadline_rows(self, complaint) -> list[dict]:
@@ -871,7 +887,13 @@ def timeline_events(complaint) -> list[ComplaintEvent]:
 
     Alert events get `alert_info` (the deadline, level and audience as text); assignments the
     deadline sweep made store user ids, which become names (one query for all of them)."""
-    events = list(complaint.events.select_related("actor").order_by("-created_at", "-pk"))
+    # A merged duplicate's history continues on the complaint it was merged into.
+    merged = dict(complaint.merged_complaints.values_list("pk", "reference"))
+    events = list(
+        ComplaintEvent.objects.filter(complaint_id__in=[complaint.pk, *merged])
+        .select_related("actor")
+        .order_by("-created_at", "-pk")
+    )
     user_ids = set()
     for event in events:
         if event.kind == ComplaintEvent.Kind.ASSIGNMENT and (event.data or {}).get("automatic"):
@@ -882,6 +904,7 @@ def timeline_events(complaint) -> list[ComplaintEvent]:
         names = {u.pk: u.get_full_name() or u.get_username() for u in users}
     for event in events:
         data = event.data or {}
+        event.from_reference = merged.get(event.complaint_id)
         if event.kind == ComplaintEvent.Kind.ALERT:
             event.alert_info = _alert_info(data)
         elif event.kind == ComplaintEvent.Kind.ASSIGNMENT and data.get("automatic"):

@@ -26,6 +26,8 @@ STAFF_SCOPES = {
     "pii:read": "complaints.view_pii",
     "reports:read": "reporting.view_dashboard",
     "compensations:read": "complaints.view_compensation",
+    "followups:read": "followups.view_followup",
+    "improvements:read": "followups.view_improvementaction",
 }
 
 

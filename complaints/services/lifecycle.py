@@ -12,7 +12,7 @@ from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .. import workflow
+from .. import hooks, workflow
 from ..models import (
     Channel,
     Complaint,
@@ -165,6 +165,7 @@ def register_complaint(complaint: Complaint, *, user, now=None, assisting=()) ->
                 },
             },
         )
+        hooks.after_commit(hooks.AFTER_REGISTERED, complaint.pk)
     return complaint
 
 
@@ -304,10 +305,18 @@ def transition(
     expected_version: int | None = None,
     merge_into: Complaint | None = None,
     now=None,
+    system: bool = False,
+    data: dict | None = None,
 ) -> Complaint:
-    """Move a complaint along one edge of the workflow, or change nothing and raise."""
+    """Move a complaint along one edge of the workflow, or change nothing and raise.
+
+    `system=True` is a rule of another service taking the step (e.g. a dissatisfied
+    follow-up reopens the complaint): permission checks are skipped, `user` (may be None) is
+    recorded as the actor, and `data` (e.g. a stored ``message`` giving the reason) goes on
+    the timeline event in place of a typed note."""
     now = now or timezone.now()
     note = (note or "").strip()
+    data = dict(data or {})
     with transaction.atomic():
         complaint = _lock(complaint_id)
         _check_version(complaint, expected_version)
@@ -320,10 +329,13 @@ def transition(
                     "target": Status(target).label if target in Status.values else target,
                 }
             )
-        _require(user, "complaints.change_complaint")
-        _require(user, edge.permission)
-        if edge.note_required and not note:
+        if not system:
+            _require(user, "complaints.change_complaint")
+            _require(user, edge.permission)
+        if edge.note_required and not note and not data.get("message"):
             raise ServiceError(_("Please give a reason: %s") % edge.note_label)
+        if target == Status.CLOSED and (blocker := hooks.close_blocker(complaint)):
+            raise ServiceError(blocker)
         if edge.needs_department and complaint.department_id is None:
             raise ServiceError(_("Set the responsible department first."))
         if edge.needs_solution and not complaint.solution.strip():
@@ -352,7 +364,8 @@ def transition(
             complaint.merged_into = target_complaint
         complaint.version += 1
         complaint.updated_at = now
-        data = {"merged_into": target_complaint.reference} if target_complaint else {}
+        if target_complaint:
+            data["merged_into"] = target_complaint.reference
         _event(
             complaint,
             ComplaintEvent.Kind.STATUS,
@@ -379,6 +392,8 @@ def transition(
                 data={"merged_from": complaint.reference},
             )
             _touch(target_complaint.pk, now)
+        if target == Status.RESOLVED:
+            hooks.after_commit(hooks.AFTER_RESOLVED, complaint.pk)
     return complaint
 
 
