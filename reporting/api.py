@@ -127,7 +127,6 @@ class KpiView(ReportsApiView):
                 "previous": previous.as_dict(),
                 "open_backlog": queries.count_open(filters, source),
                 "overdue": queries.overdue_count(filters, source.now),
-                "not_available": ["repeat_rate", "csat"],
             }
         )
 

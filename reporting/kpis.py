@@ -38,6 +38,12 @@ Definitions (per complaint):
 - **compensation**: approved or fulfilled compensations of valid complaints, in CNY (amounts
   in other currencies are not converted and not counted). **Compensation total** = their sum;
   **per compensated complaint** = total / valid complaints with at least one of them.
+- **repeat**: a valid complaint linked as repeating an earlier one of the same customer
+  (followups.RepeatLink: same category or item within the repeat window). **Repeat rate** =
+  repeats / valid.
+- **CSAT after recovery**: over valid complaints with at least one satisfaction answer
+  (survey "satisfaction with the outcome" or return-visit satisfaction, 1-5), the share whose
+  every answer is 4 or 5 (one dissatisfied answer makes the complaint not satisfied).
 - **open backlog**: complaints in an open status now (any received date); age = whole days
   since receipt. **Overdue**: open with a pending deadline already passed (`due_at < now`,
   the admin's "Overdue" filter).
@@ -148,6 +154,32 @@ def _compensation_cents() -> Case:
     )
 
 
+def repeated() -> Q:
+    from followups.models import RepeatLink
+
+    return VALID & Exists(RepeatLink.objects.filter(complaint=OuterRef("pk")))
+
+
+def _answers(**score):
+    """Satisfaction answers of the complaint matching `score` (e.g. lt=4, isnull=False)."""
+    from followups.models import FollowUp, SurveyInvitation
+
+    ((lookup, value),) = score.items()
+    surveys = SurveyInvitation.objects.filter(
+        complaint=OuterRef("pk"), **{f"outcome_score__{lookup}": value}
+    )
+    visits = FollowUp.objects.filter(complaint=OuterRef("pk"), **{f"satisfaction__{lookup}": value})
+    return Exists(surveys) | Exists(visits)
+
+
+def csat_measured() -> Q:
+    return VALID & _answers(isnull=False)
+
+
+def csat_satisfied() -> Q:
+    return csat_measured() & ~_answers(lt=4)
+
+
 def _bucket(field: str, i: int) -> Q:
     q = VALID & Q(**{f"{field}__isnull": False})
     if i > 0:
@@ -191,6 +223,9 @@ def measures(now: datetime) -> dict:
         "ttr_seconds": _seconds(TTR_KNOWN, "resolution_work_seconds"),
         "compensated": _count(compensated()),
         "compensation_cents": _compensation_cents(),
+        "repeated": _count(repeated()),
+        "csat_measured": _count(csat_measured()),
+        "csat_satisfied": _count(csat_satisfied()),
     }
     for i, name in enumerate(FRT_BUCKETS):
         result[name] = _count(_bucket("first_response_work_seconds", i))
@@ -217,6 +252,9 @@ MEASURES = (
     "ttr_seconds",
     "compensated",
     "compensation_cents",
+    "repeated",
+    "csat_measured",
+    "csat_satisfied",
     *FRT_BUCKETS,
     *TTR_BUCKETS,
 )
@@ -241,6 +279,9 @@ def condition(key: str, now: datetime) -> Q | None:
         "ttr_known": TTR_KNOWN,
         "open": OPEN,
         "compensated": compensated(),
+        "repeated": repeated(),
+        "csat_measured": csat_measured(),
+        "csat_satisfied": csat_satisfied(),
     }
     return conditions.get(key)
 
@@ -263,6 +304,9 @@ CONDITION_LABELS = {
     "ttr_known": _("Resolved (time known)"),
     "open": _("Open"),
     "compensated": _("Compensated (CNY, approved or paid)"),
+    "repeated": _("Repeat complaints"),
+    "csat_measured": _("Satisfaction answered"),
+    "csat_satisfied": _("Satisfied (every answer 4 or 5)"),
 }
 
 

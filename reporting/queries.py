@@ -369,6 +369,14 @@ class Figures:
         return self.sums["ttr_seconds"] / c / 3600 if c else None
 
     @property
+    def repeat_rate(self):
+        return ratio(self.sums["repeated"], self.sums["valid"])
+
+    @property
+    def csat(self):
+        return ratio(self.sums["csat_satisfied"], self.sums["csat_measured"])
+
+    @property
     def compensation_total(self):
         return self.sums["compensation_cents"] / 100
 
@@ -404,6 +412,11 @@ class Figures:
                 "p90": self.ttr[1],
                 "mean": self.ttr_mean,
             },
+            "repeated": self.sums["repeated"],
+            "repeat_rate": self.repeat_rate,
+            "csat_measured": self.sums["csat_measured"],
+            "csat_satisfied": self.sums["csat_satisfied"],
+            "csat": self.csat,
             "compensation_cny": {
                 "total": self.compensation_total,
                 "compensated_complaints": self.sums["compensated"],

@@ -167,6 +167,19 @@ def dataset(db, frozen):
     grant(made["c5"], "30.00", "approved")  # c5 is invalid
     grant(made["c8"], "40.00", "rejected")
     grant(made["c9"], "10.00", "fulfilled")  # the previous period
+    # c2 repeats c1 (same customer and category); satisfaction answers: c1 5 (survey) and
+    # 4 (visit): satisfied; c2 2 (visit): not; c9 (previous period) 5.
+    from followups.models import FollowUp, RepeatLink, SurveyInvitation
+
+    RepeatLink.objects.create(
+        complaint=made["c2"], earlier=made["c1"], basis="category", days_between=1
+    )
+    SurveyInvitation.objects.create(complaint=made["c1"], expires_at=NOW, outcome_score=5)
+    for key, score in (("c1", 4), ("c2", 2), ("c9", 5)):
+        FollowUp.objects.create(
+            complaint=made[key], kind="satisfaction", due_at=NOW, satisfaction=score
+        )
+    SurveyInvitation.objects.create(complaint=made["c5"], expires_at=NOW, outcome_score=1)
     # Last touched an hour before "now" (the summaries' refresh rereads a few minutes back).
     Complaint.objects.update(updated_at=NOW - timedelta(hours=1))
     for complaint in made.values():

@@ -76,8 +76,8 @@ def test_cards_show_the_figures(manager_dash, source):
     assert frt == ("1.0 h" if source else "1.5 h")  # exact live; interpolated from summaries
     assert card_value(html, "compensation") == "¥ 350.50"
     assert card_value(html, "compensation_per_complaint") == "¥ 175.25"
-    assert "Not available yet" in card(html, "csat")
-    assert "Not available yet" in card(html, "repeat")
+    assert card_value(html, "csat") == "50.0 %"
+    assert card_value(html, "repeat") == "16.7 %"
 
 
 def test_every_card_number_opens_exactly_its_complaints(manager_dash):
@@ -95,6 +95,8 @@ def test_every_card_number_opens_exactly_its_complaints(manager_dash):
         "frt",
         "ttr",
         "compensation",
+        "csat",
+        "repeat",
     ):
         for href, text in links(card(html, key)):
             if text.isdigit():

@@ -44,6 +44,9 @@ def test_counts_and_rates(source):
     assert (f["compensated"], f["compensation_cents"]) == (2, 35050)
     assert f.compensation_total == pytest.approx(350.50)
     assert f.compensation_per_complaint == pytest.approx(175.25)
+    # repeat: c2 of 6 valid; CSAT: c1 satisfied, c2 not (c5 is invalid)
+    assert (f["repeated"], f.repeat_rate) == (1, pytest.approx(100 / 6))
+    assert (f["csat_measured"], f["csat_satisfied"], f.csat) == (2, 1, 50.0)
 
 
 def test_previous_period(source):
@@ -52,6 +55,7 @@ def test_previous_period(source):
     assert (f["received"], f["valid"], f["closed"]) == (1, 1, 1)
     assert f.closure_rate == 100.0
     assert (f["compensated"], f.compensation_total) == (1, 10.0)
+    assert (f["csat_measured"], f.csat, f["repeated"]) == (1, 100.0, 0)
 
 
 def test_percentiles_exact_live(dataset):
