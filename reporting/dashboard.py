@@ -149,11 +149,9 @@ def _count_card(key, label, fig, prev, measure, filters, pf, kpi=None):
 
 
 def money(value: float | None) -> str:
-    return (
-        "–"
-        if value is None
-        else f"¥ {formats.number_format(round(value, 2), 2, force_grouping=True)}"
-    )
+    if value is None:
+        return "–"
+    return f"¥ {formats.number_format(round(value, 2), 2, force_grouping=True)}"
 
 
 def _compensation_cards(fig: Figures, prev: Figures, filters, prev_filters) -> list[Card]:
