@@ -149,7 +149,9 @@ def _count_card(key, label, fig, prev, measure, filters, pf, kpi=None):
 
 
 def money(value: float | None) -> str:
-    return "–" if value is None else f"¥ {formats.number_format(round(value, 2), 2, force_grouping=True)}"
+    if value is None:
+        return "–"
+    return f"¥ {formats.number_format(round(value, 2), 2, force_grouping=True)}"
 
 
 def _compensation_cards(fig: Figures, prev: Figures, filters, prev_filters) -> list[Card]:
@@ -208,7 +210,6 @@ def build(filters: Filters, *, live: bool = False, now: datetime | None = None) 
     now = source.now
     prev_filters = filters.previous()
     fig, prev = queries.figures_with_previous(source, filters)
-    overdue = queries.overdue_count(filters, now)
 
     cards = [
         _count_card(
@@ -273,7 +274,9 @@ def build(filters: Filters, *, live: bool = False, now: datetime | None = None) 
     ]
 
     # Open backlog by age (received any time; one query).
-    age_rows = {r["age"]: r["open"] for r in source.rows(filters, ("age",), ("open",), dated=False)}
+    ages = source.rows(filters, ("age",), ("open", "overdue"), dated=False)
+    age_rows = {r["age"]: r["open"] for r in ages}
+    overdue = sum(r["overdue"] for r in ages)
     today = queries.today()
     backlog = []
     for key, oldest, youngest in AGE_BUCKETS:
