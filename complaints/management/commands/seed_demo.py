@@ -206,9 +206,8 @@ class Seeder:
                 phones.add(phone)
             if not phone or r.random() < (0.55 if zh else 0.95):
                 local = local.replace("'", "").replace("ü", "ue")
-                domain = r.choice(D.EMAIL_DOMAINS)
-                while not email or email in emails:
-                    email = f"{local}{r.randrange(1, 10000)}@{domain}"
+                while not email or email in emails:  # unique, as phones (same draws)
+                    email = f"{local}{r.randrange(1, 1000)}@{r.choice(D.EMAIL_DOMAINS)}"
                 emails.add(email)
             if tier != Customer.Tier.STANDARD:
                 while not external_id or external_id in taken:
