@@ -78,12 +78,33 @@ class MineFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         user = request.user
         if self.value() == "assigned":
-            return queryset.filter(assignee=user)
+            # Work on the desk: finished complaints are found with the status filter.
+            return queryset.filter(assignee=user).open()
         if self.value() == "departments":
             departments = list(user.department_memberships.values_list("department_id", flat=True))
             return queryset.filter(department_id__in=departments)
         if self.value() == "recorded":
             return queryset.filter(created_by=user)
+        return queryset
+
+
+class ResponsibilityFilter(admin.SimpleListFilter):
+    """Open complaints nobody answers for yet: no department, or no person."""
+
+    title = gettext_lazy("responsibility")
+    parameter_name = "responsibility"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("no_department", gettext_lazy("No department")),
+            ("unassigned", gettext_lazy("Unassigned (no person)")),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "no_department":
+            return queryset.open().filter(department__isnull=True)
+        if self.value() == "unassigned":
+            return queryset.open().filter(assignee__isnull=True)
         return queryset
 
 
@@ -208,6 +229,7 @@ class ComplaintAdmin(ModelAdmin):
     list_select_related = ("customer", "department", "assignee", "sla_policy")
     list_filter = (
         MineFilter,
+        ResponsibilityFilter,
         DeadlineFilter,
         EscalatedFilter,
         ("status", ChoicesCheckboxFilter),
@@ -464,17 +486,23 @@ class ComplaintAdmin(ModelAdmin):
     @action(description=gettext_lazy("Acknowledge selected new complaints"))
     def acknowledge_selected(self, request, queryset):
         # Count the ones that are not new before acknowledging (afterwards they aren't new).
-        done, skipped = 0, queryset.exclude(status=Status.NEW).count()
-        for pk in queryset.filter(status=Status.NEW).values_list("pk", flat=True)[:500]:
+        not_new = queryset.exclude(status=Status.NEW).count()
+        fresh = queryset.filter(status=Status.NEW)
+        no_department = fresh.filter(department__isnull=True).count()
+        done = refused = 0
+        for pk in fresh.filter(department__isnull=False).values_list("pk", flat=True)[:500]:
             try:
                 lifecycle.transition(pk, Status.ACKNOWLEDGED, user=request.user)
                 done += 1
             except ServiceError:
-                skipped += 1
+                refused += 1
         self.message_user(
             request,
-            _("%(done)d acknowledged, %(skipped)d skipped (not new).")
-            % {"done": done, "skipped": skipped},
+            _(
+                "%(done)d acknowledged; skipped: %(not_new)d not new, %(no_department)d without "
+                "a responsible department."
+            )
+            % {"done": done, "not_new": not_new + refused, "no_department": no_department},
             messages.SUCCESS if done else messages.WARNING,
         )
 
@@ -553,7 +581,11 @@ class ComplaintAdmin(ModelAdmin):
                     "url": reverse(
                         "admin:complaints_complaint_transition", args=[complaint.pk, edge.target]
                     ),
-                    "needs_input": edge.note_required or edge.needs_merge_target,
+                    "needs_input": edge.note_required
+                    or edge.needs_merge_target
+                    or edge.needs_solution
+                    or edge.needs_resolution
+                    or (edge.needs_department and complaint.department_id is None),
                 }
             )
         events = timeline_events(complaint)
@@ -677,12 +709,15 @@ class ComplaintAdmin(ModelAdmin):
         title = f"{complaint.reference} · {edge.label}"
         if request.method != "POST":
             form = TransitionForm(
-                edge=edge, user=request.user, initial={"version": complaint.version}
+                edge=edge,
+                user=request.user,
+                complaint=complaint,
+                initial={"version": complaint.version},
             )
             return self._action_page(
                 request, complaint, title=title, form=form, submit_label=edge.label
             )
-        form = TransitionForm(request.POST, edge=edge, user=request.user)
+        form = TransitionForm(request.POST, edge=edge, user=request.user, complaint=complaint)
         if not form.is_valid():
             return self._action_page(
                 request, complaint, title=title, form=form, submit_label=edge.label
@@ -695,13 +730,14 @@ class ComplaintAdmin(ModelAdmin):
                 note=form.cleaned_data.get("note", ""),
                 expected_version=form.cleaned_data["version"],
                 merge_into=form.cleaned_data.get("merge_into"),
+                changes=form.changes(),
             )
         except ServiceError as exc:
             if isinstance(exc, StaleVersion):
                 # Keep what was typed; confirming again applies it to the current state.
                 data = request.POST.copy()
                 data["version"] = Complaint.objects.get(pk=complaint.pk).version
-                form = TransitionForm(data, edge=edge, user=request.user)
+                form = TransitionForm(data, edge=edge, user=request.user, complaint=complaint)
                 form.is_valid()
             return self._action_page(
                 request,

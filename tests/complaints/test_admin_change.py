@@ -311,8 +311,8 @@ def test_stale_form_keeps_typed_values_and_saves_nothing(manager_client, manager
     assert complaint.version == 3
 
 
-def test_stale_form_without_own_changes_still_refused(manager_client, manager):
-    complaint = make_complaint(user=manager)
+def test_stale_form_without_own_changes_still_refused(manager_client, manager, department):
+    complaint = make_complaint(user=manager, department=department)
     data = page_form(manager_client, change_url(complaint))
     lifecycle.transition(complaint.pk, Status.ACKNOWLEDGED, user=manager)
     data["root_cause"] = ["Pipe corrosion"]
@@ -324,13 +324,13 @@ def test_stale_form_without_own_changes_still_refused(manager_client, manager):
 
 
 def _close(complaint, user, department):
-    lifecycle.transition(complaint.pk, Status.ACKNOWLEDGED, user=user)
     lifecycle.update_complaint(
         complaint.pk,
         user=user,
         changes={"department": department, "solution": "Repair", "resolution": "Repaired"},
         expected_version=None,
     )
+    lifecycle.transition(complaint.pk, Status.ACKNOWLEDGED, user=user)
     lifecycle.transition(complaint.pk, Status.INVESTIGATING, user=user)
     lifecycle.transition(complaint.pk, Status.SOLUTION_PROPOSED, user=user)
     lifecycle.transition(complaint.pk, Status.RESOLVED, user=user)
@@ -399,8 +399,8 @@ def test_view_only_user_gets_no_workflow_buttons_or_forms(login_client, manager)
     assert complaint.status == Status.NEW
 
 
-def test_acknowledged_complaint_offers_next_steps(manager_client, manager):
-    complaint = make_complaint(user=manager)
+def test_acknowledged_complaint_offers_next_steps(manager_client, manager, department):
+    complaint = make_complaint(user=manager, department=department)
     lifecycle.transition(complaint.pk, Status.ACKNOWLEDGED, user=manager)
     assert offered_targets(manager_client.get(change_url(complaint))) == {
         "investigating",
@@ -409,8 +409,8 @@ def test_acknowledged_complaint_offers_next_steps(manager_client, manager):
     }
 
 
-def test_simple_transition(manager_client, manager):
-    complaint = make_complaint(user=manager)
+def test_simple_transition(manager_client, manager, department):
+    complaint = make_complaint(user=manager, department=department)
     response = manager_client.post(transition_url(complaint, "acknowledged"), {"version": 1})
     assert response.status_code == 302
     assert response["Location"] == change_url(complaint)
@@ -423,8 +423,8 @@ def test_simple_transition(manager_client, manager):
     assert "New → Acknowledged" in page
 
 
-def test_transition_button_posts_the_current_version(manager_client, manager):
-    complaint = make_complaint(user=manager)
+def test_transition_button_posts_the_current_version(manager_client, manager, department):
+    complaint = make_complaint(user=manager, department=department)
     lifecycle.update_complaint(
         complaint.pk, user=manager, changes={"subject": "Changed"}, expected_version=1
     )
@@ -433,8 +433,8 @@ def test_transition_button_posts_the_current_version(manager_client, manager):
     assert re.search(r'name="version" value="2"', button_form.split("</form>")[0])
 
 
-def test_transition_with_stale_version_changes_nothing(manager_client, manager):
-    complaint = make_complaint(user=manager)
+def test_transition_with_stale_version_changes_nothing(manager_client, manager, department):
+    complaint = make_complaint(user=manager, department=department)
     lifecycle.update_complaint(
         complaint.pk, user=manager, changes={"subject": "Changed"}, expected_version=1
     )
@@ -464,14 +464,72 @@ def test_illegal_target_redirects_with_error(manager_client, manager):
     assert not events(complaint, ComplaintEvent.Kind.STATUS)
 
 
-def test_transition_precondition_failure_is_shown(manager_client, manager):
-    complaint = make_complaint(user=manager)  # no department
+def test_transition_precondition_failure_is_shown(manager_client, manager, department):
+    complaint = make_complaint(user=manager, department=department)
     lifecycle.transition(complaint.pk, Status.ACKNOWLEDGED, user=manager)
-    response = manager_client.post(transition_url(complaint, "investigating"), {"version": 2})
+    lifecycle.transition(complaint.pk, Status.INVESTIGATING, user=manager)
+    # Posted without the solution the step needs (the page asks for it).
+    response = manager_client.post(transition_url(complaint, "solution_proposed"), {"version": 3})
     assert response.status_code == 200
-    assert "Set the responsible department first." in response.content.decode()
+    assert "This field is required." in response.content.decode()
+    complaint.refresh_from_db()
+    assert complaint.status == Status.INVESTIGATING
+    assert complaint.version == 3
+
+
+def test_acknowledge_without_department_asks_for_it_and_saves_both(
+    manager_client, manager, department
+):
+    """Defect 5: a department answers for every acknowledged complaint; the step's own page
+    asks for it and saves it with the step."""
+    complaint = make_complaint(user=manager)  # neither category nor department
+    page = manager_client.get(change_url(complaint)).content.decode()
+    assert f'href="{transition_url(complaint, "acknowledged")}"' in page  # a page, not a button
+    form = manager_client.get(transition_url(complaint, "acknowledged")).content.decode()
+    assert 'name="department"' in form
+    refused = manager_client.post(transition_url(complaint, "acknowledged"), {"version": 1})
+    assert refused.status_code == 200
+    complaint.refresh_from_db()
+    assert complaint.status == Status.NEW
+    response = manager_client.post(
+        transition_url(complaint, "acknowledged"), {"version": 1, "department": department.pk}
+    )
+    assert response.status_code == 302
     complaint.refresh_from_db()
     assert complaint.status == Status.ACKNOWLEDGED
+    assert complaint.department == department
+    assert events(complaint, ComplaintEvent.Kind.ASSIGNMENT)
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "field", "text"),
+    [
+        ("investigating", "solution_proposed", "solution", "Replace the pipe on Friday"),
+        ("solution_proposed", "resolved", "resolution", "Pipe replaced, ceiling repainted"),
+    ],
+)
+def test_transition_page_asks_for_what_the_step_needs_and_saves_it(
+    manager_client, manager, department, source, target, field, text
+):
+    """Defect 3: "Propose solution" and "Resolve" ask for the solution / resolution summary
+    and save it in the same step through the service."""
+    complaint = make_complaint(user=manager, department=department, solution="Offer a repair")
+    for step in ("acknowledged", "investigating", "solution_proposed")[
+        : 2 if source == "investigating" else 3
+    ]:
+        complaint = lifecycle.transition(complaint.pk, step, user=manager)
+    html = manager_client.get(transition_url(complaint, target)).content.decode()
+    assert f'name="{field}"' in html
+    assert "first." not in html  # no error before anything was posted
+    response = manager_client.post(
+        transition_url(complaint, target), {"version": complaint.version, field: text}
+    )
+    assert response.status_code == 302
+    complaint.refresh_from_db()
+    assert complaint.status == target
+    assert getattr(complaint, field) == text
+    change = events(complaint, ComplaintEvent.Kind.FIELD_CHANGE)[-1]
+    assert change.data["changes"][field][1] == text
 
 
 def test_handler_cannot_take_a_step_without_permission(handler_client, manager, department):
@@ -569,8 +627,8 @@ def test_merge_into_itself_is_refused(manager_client, manager):
 # -- timeline, notes, contacts ---------------------------------------------------------------
 
 
-def test_timeline_shows_events(manager_client, manager):
-    complaint = make_complaint(user=manager)
+def test_timeline_shows_events(manager_client, manager, department):
+    complaint = make_complaint(user=manager, department=department)
     lifecycle.add_note(complaint.pk, user=manager, text="Called the caretaker")
     lifecycle.transition(complaint.pk, Status.ACKNOWLEDGED, user=manager)
     html = manager_client.get(change_url(complaint)).content.decode()

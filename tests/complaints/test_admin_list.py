@@ -218,6 +218,7 @@ FILTER_CASES = {
     "channel": ("channel__exact=email", {"theirs"}),
     "assignee": ("assignee__id__exact={colleague}", {"theirs"}),
     "mine-assigned": ("mine=assigned", {"mine"}),
+    "unassigned": ("responsibility=unassigned", {"overdue"}),
     "mine-departments": ("mine=departments", {"mine", "overdue"}),
     "mine-recorded": ("mine=recorded", {"mine", "invalid"}),
     "deadline-overdue": ("deadline=overdue", {"overdue"}),
@@ -255,6 +256,37 @@ def test_mine_filters_follow_the_logged_in_user(login_client, listed):
     assert sorted(shown_references(client.get(f"{CHANGELIST}?mine=recorded"))) == sorted(
         [listed["theirs"], listed["overdue"]]
     )
+
+
+def test_no_department_filter_finds_complaints_nobody_answers_for(manager_client, manager):
+    """Defect 5: a complaint saved with neither category nor department is found."""
+    orphan = make_complaint(user=manager, subject="Nobody's")
+    routed = make_complaint(user=manager, department=DepartmentFactory(code="lifts"))
+    finished = make_complaint(user=manager)
+    lifecycle.transition(finished.pk, Status.INVALID, user=manager, note="Wrong number")
+    shown = shown_references(manager_client.get(f"{CHANGELIST}?responsibility=no_department"))
+    assert shown == [orphan.reference]
+    assert routed.reference not in shown
+
+
+def test_assigned_to_me_leaves_out_finished_complaints(login_client, department):
+    me = UserFactory(
+        username="me",
+        perms=[
+            "complaints.view_complaint",
+            "complaints.add_complaint",
+            "complaints.change_complaint",
+            "complaints.close_complaint",
+        ],
+    )
+    MembershipFactory(department=department, user=me)
+    open_one = make_complaint(user=me, department=department, assignee=me)
+    done = make_complaint(user=me, department=department, assignee=me)
+    lifecycle.transition(
+        done.pk, Status.INVALID, user=UserFactory(username="boss", is_superuser=True), note="spam"
+    )
+    client = login_client(me)
+    assert shown_references(client.get(f"{CHANGELIST}?mine=assigned")) == [open_one.reference]
 
 
 # -- search ---------------------------------------------------------------------------------
@@ -418,17 +450,23 @@ def test_staff_without_view_permission_cannot_see_the_list(login_client, manager
     assert login_client(outsider).get(CHANGELIST).status_code == 403
 
 
-def test_acknowledge_selected_action(manager_client, manager):
-    fresh = make_complaint(user=manager)
-    done = make_complaint(user=manager)
+def test_acknowledge_selected_action(manager_client, manager, department):
+    fresh = make_complaint(user=manager, department=department)
+    done = make_complaint(user=manager, department=department)
+    orphan = make_complaint(user=manager)  # no responsible department yet
     lifecycle.transition(done.pk, Status.INVALID, user=manager, note="spam")
     response = manager_client.post(
         CHANGELIST,
-        {"action": "acknowledge_selected", "_selected_action": [fresh.pk, done.pk]},
+        {"action": "acknowledge_selected", "_selected_action": [fresh.pk, done.pk, orphan.pk]},
         follow=True,
     )
-    assert "1 acknowledged, 1 skipped" in response.content.decode()
+    assert (
+        "1 acknowledged; skipped: 1 not new, 1 without a responsible department."
+        in response.content.decode()
+    )
     fresh.refresh_from_db()
     done.refresh_from_db()
+    orphan.refresh_from_db()
     assert fresh.status == Status.ACKNOWLEDGED
     assert done.status == Status.INVALID
+    assert orphan.status == Status.NEW
