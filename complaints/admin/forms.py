@@ -2,6 +2,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from unfold.widgets import UnfoldAdminEmailInputWidget, UnfoldAdminTextInputWidget
 
 from ..models import (
     Attachment,
@@ -23,9 +24,18 @@ class ComplaintForm(forms.ModelForm):
     """The complaint form. Validation mirrors the lifecycle service, which re-checks on save."""
 
     loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
-    new_customer_name = forms.CharField(label=_("new customer: name"), required=False)
-    new_customer_phone = forms.CharField(label=_("new customer: phone"), required=False)
-    new_customer_email = forms.EmailField(label=_("new customer: email"), required=False)
+    # Plain form fields get no admin widget by themselves: Unfold's, like the model fields.
+    new_customer_name = forms.CharField(
+        label=_("new customer: name"), required=False, widget=UnfoldAdminTextInputWidget
+    )
+    new_customer_phone = forms.CharField(
+        label=_("new customer: phone"),
+        required=False,
+        widget=UnfoldAdminTextInputWidget(attrs={"type": "tel", "autocomplete": "off"}),
+    )
+    new_customer_email = forms.EmailField(
+        label=_("new customer: email"), required=False, widget=UnfoldAdminEmailInputWidget
+    )
 
     class Meta:
         model = Complaint

@@ -154,8 +154,9 @@ def test_add_without_customer_is_refused(manager_client):
     assert "Heating broken in flat 12" in response.content.decode()
 
 
-def test_add_new_customer_with_invalid_phone_is_refused(manager_client):
-    data = _add_form(manager_client, customer="", new_customer_name="Wu", new_customer_phone="12")
+@pytest.mark.parametrize("phone", ["12", "12345"])
+def test_add_new_customer_with_invalid_phone_is_refused(manager_client, phone):
+    data = _add_form(manager_client, customer="", new_customer_name="Wu", new_customer_phone=phone)
     response = manager_client.post(ADD_URL, data)
     assert response.status_code == 200
     assert "is not a valid phone number" in response.content.decode()
@@ -918,3 +919,15 @@ def test_refused_attachment_on_add_page_creates_neither_complaint_nor_customer(m
     assert "are not accepted" in response.content.decode()
     assert not Complaint.objects.exists()
     assert not Customer.objects.exists()
+
+
+def test_new_customer_inputs_are_styled_like_the_other_inputs(manager_client):
+    """Defect 2: the new-customer inputs were bare widgets, invisible until clicked."""
+    html = manager_client.get(ADD_URL).content.decode()
+    subject = re.search(r'<input[^>]*name="subject"[^>]*>', html).group(0)
+    subject_classes = set(re.search(r'class="([^"]*)"', subject).group(1).split())
+    assert "border" in subject_classes
+    for name in ("new_customer_name", "new_customer_phone", "new_customer_email"):
+        tag = re.search(rf'<input[^>]*name="{name}"[^>]*>', html).group(0)
+        classes = set(re.search(r'class="([^"]*)"', tag).group(1).split())
+        assert {"border", "w-full"} <= classes, name
