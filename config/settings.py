@@ -295,6 +295,12 @@ UNFOLD = {
     "SITE_SYMBOL": "support_agent",
     "SHOW_LANGUAGES": True,
     "ENVIRONMENT": "config.admin_site.environment_callback",
+    # Ctrl+K finds complaints by reference, phone, email... (complaints.search), not only menus.
+    "COMMAND": {
+        "search_models": False,
+        "search_callback": "complaints.admin.command.search_callback",
+        "show_history": False,
+    },
     "SIDEBAR": {
         "show_search": True,
         "show_all_applications": True,

@@ -23,9 +23,10 @@ from unfold.contrib.filters.admin import ChoicesDropdownFilter
 from unfold.decorators import action, display
 
 from ..models import DeadlineAlert, Notification, NotificationList
+from ..search import REFERENCE_RE
 from ..selectors import sees_all, visible_complaints
 from ..services import alerts
-from .complaints import REFERENCE_RE, ReceivedDateRangeFilter
+from .complaints import ReceivedDateRangeFilter
 from .pagination import EstimatedCountPaginator
 
 Delivery = DeadlineAlert.Delivery

@@ -1,11 +1,9 @@
-import re
 import threading
 from datetime import datetime, time, timedelta
 
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -28,12 +26,12 @@ from unfold.utils import parse_date_str
 
 from .. import workflow
 from ..api.masking import mask_email, mask_name, mask_phone
-from ..models import Attachment, Complaint, ComplaintEvent, Customer, DeadlineAlert, Status
+from ..models import Attachment, Complaint, ComplaintEvent, DeadlineAlert, Status
+from ..search import search_complaints
 from ..selectors import visible_complaints
 from ..services import lifecycle, severity, sla
 from ..services.attachments import add_attachment
 from ..services.calendars import calendars_by_id, clock_for_policy
-from ..services.customers import phone_search_key
 from ..services.errors import ServiceError, StaleVersion
 from .forms import (
     AttachmentForm,
@@ -44,10 +42,6 @@ from .forms import (
     TransitionForm,
 )
 from .pagination import EstimatedCountPaginator
-
-REFERENCE_RE = re.compile(r"C-\d{4}-\d{6,}")
-# A search box name query is turned into at most this many customer ids.
-CUSTOMER_SEARCH_LIMIT = 500
 
 STATUS_COLOURS = {
     Status.NEW: "info",
@@ -242,7 +236,8 @@ class ComplaintAdmin(ModelAdmin):
     )
     search_fields = ("reference",)  # the search itself is get_search_results
     search_help_text = gettext_lazy(
-        "Reference (C-2026-000123), customer phone, or words from the subject or customer name."
+        "Reference or part of it (13630), phone or its last 4+ digits, email, external id, or "
+        "words from the subject or customer name."
     )
     ordering = ("-received_at", "-id")
     autocomplete_fields = (
@@ -378,25 +373,7 @@ class ComplaintAdmin(ModelAdmin):
     # -- list ---------------------------------------------------------------------------
 
     def get_search_results(self, request, queryset, search_term):
-        term = " ".join(search_term.split())
-        if not term:
-            return queryset, False
-        if REFERENCE_RE.fullmatch(term.upper()):
-            return queryset.filter(reference=term.upper()), False
-        phone = phone_search_key(term)
-        if phone:
-            return queryset.filter(customer__phone=phone), False
-        # Both sides use trigram indexes on PostgreSQL; the customer side becomes a short id
-        # list so the planner can OR two index scans instead of joining the whole table.
-        customer_ids = list(
-            Customer.objects.filter(name__icontains=term).values_list("pk", flat=True)[
-                :CUSTOMER_SEARCH_LIMIT
-            ]
-        )
-        condition = Q(subject__icontains=term)
-        if customer_ids:
-            condition |= Q(customer_id__in=customer_ids)
-        return queryset.filter(condition), False
+        return search_complaints(queryset, search_term), False
 
     @display(description=gettext_lazy("customer"), ordering="customer__name")
     def customer_name(self, obj):

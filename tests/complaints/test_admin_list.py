@@ -345,6 +345,52 @@ def test_search_by_customer_name(manager_client, searchable):
     assert _search(manager_client, "李") == _refs(searchable, "li_lift")
 
 
+def test_search_by_partial_reference(manager_client, searchable):
+    """Defect 9: "13630" (a part of the reference) used to find nothing."""
+    reference = searchable["li_lift"].reference  # C-YYYY-00000N
+    assert _search(manager_client, reference[-3:]) == [reference]
+    assert _search(manager_client, reference[2:]) == [reference]  # year and number
+    assert _search(manager_client, reference[:-1]) == sorted(
+        c.reference for c in searchable.values()
+    )
+
+
+def test_search_by_last_digits_of_the_phone(manager_client, searchable):
+    assert _search(manager_client, "5678") == _refs(searchable, "wang_leak", "wang_noise")
+    assert _search(manager_client, "654321") == _refs(searchable, "li_lift")
+    assert _search(manager_client, "1234") == []  # in the middle of a number, not its end
+
+
+def test_search_by_email_and_external_ids(manager_client, manager):
+    anna = CustomerFactory(name="Anna", email="anna.lee@example.com", external_id="CRM-778")
+    other = CustomerFactory(name="Bo", email="bo@example.org")
+    hers = make_complaint(user=manager, customer=anna)
+    theirs = make_complaint(user=manager, customer=other)
+    Complaint.objects.filter(pk=theirs.pk).update(external_ref="WX-2026-55")
+    assert _search(manager_client, "Anna.Lee@example.com") == [hers.reference]
+    assert _search(manager_client, "anna.lee@") == [hers.reference]
+    assert _search(manager_client, "CRM-778") == [hers.reference]
+    assert _search(manager_client, "WX-2026-55") == [theirs.reference]
+
+
+def test_command_palette_finds_visible_complaints(login_client, manager, department):
+    """Defect 9: Ctrl+K finds complaints (only those the user may see)."""
+    from django.contrib.auth.models import Group
+
+    ours = make_complaint(user=manager, department=department, subject="Lift stuck")
+    other = make_complaint(
+        user=manager, department=DepartmentFactory(code="far"), subject="Lift noise"
+    )
+    handler = UserFactory(username="h1")
+    handler.groups.add(Group.objects.get(name="Handler · 处理专员"))
+    MembershipFactory(department=department, user=handler)
+    html = login_client(handler).get(reverse("admin:search"), {"s": "lift"}).content.decode()
+    assert ours.reference in html
+    assert other.reference not in html
+    by_ref = login_client(manager).get(reverse("admin:search"), {"s": other.reference[-4:]})
+    assert other.reference in by_ref.content.decode()
+
+
 def test_search_matching_nothing_shows_no_rows(manager_client, searchable):
     assert _search(manager_client, "elephant") == []
 
