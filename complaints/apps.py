@@ -14,3 +14,16 @@ class ComplaintsConfig(AppConfig):
         checks.register(sla_data_check)
 
         from .api import schema  # noqa: F401  (OpenAPI extensions register on import)
+
+        _people_by_full_name()
+
+
+def _people_by_full_name() -> None:
+    """Staff appear by their full name (pickers, list columns, messages), the user name only
+    when no name is set: people know their colleagues as 王芳, not as wangf."""
+    from django.contrib.auth import get_user_model
+
+    def __str__(user):
+        return user.get_full_name() or user.get_username()
+
+    get_user_model().__str__ = __str__

@@ -4,6 +4,7 @@ from datetime import datetime, time, timedelta
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.db.models import F
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -56,6 +57,17 @@ STATUS_COLOURS = {
     Status.MERGED: None,
 }
 SEVERITY_COLOURS = {1: "danger", 2: "warning", 3: "info", 4: None}
+
+
+class NullsLast(F):
+    """A list column's ordering with empty values (finished complaints have no next deadline)
+    at the end in both directions; the admin calls asc()/desc() on it."""
+
+    def asc(self, **kwargs):
+        return super().asc(nulls_last=True)
+
+    def desc(self, **kwargs):
+        return super().desc(nulls_last=True)
 
 
 class MineFilter(admin.SimpleListFilter):
@@ -216,7 +228,7 @@ class ComplaintAdmin(ModelAdmin):
         "severity_label",
         "status_label",
         "department",
-        "assignee",
+        "assignee_name",
         "due_marker",
     )
     list_display_links = ("reference", "short_subject")
@@ -240,11 +252,11 @@ class ComplaintAdmin(ModelAdmin):
         "words from the subject or customer name."
     )
     ordering = ("-received_at", "-id")
+    # The assignee is a plain select of the responsible department's staff (get_form).
     autocomplete_fields = (
         "customer",
         "category",
         "department",
-        "assignee",
         "assisting_departments",
     )
     inlines = [AttachmentInline]
@@ -264,6 +276,28 @@ class ComplaintAdmin(ModelAdmin):
         "households_affected",
         ("media_risk", "litigation_risk"),
     )
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        field = form.base_fields.get("assignee")
+        if field is not None:
+            # Only people who may take it: active members of the responsible department
+            # (of any department while none is chosen; saving checks the chosen one).
+            members = get_user_model().objects.filter(is_active=True)
+            if obj is not None and obj.department_id:
+                members = members.filter(department_memberships__department_id=obj.department_id)
+            else:
+                members = members.filter(department_memberships__isnull=False).distinct()
+            field.queryset = members.order_by("first_name", "last_name", "username")
+            field.help_text = _("Staff of the responsible department.")
+        return form
+
+    def response_add(self, request, obj, post_url_continue=None):
+        # After recording a complaint the agent works on it: its page, not the list.
+        if "_addanother" in request.POST or "_popup" in request.POST:
+            return super().response_add(request, obj, post_url_continue)
+        messages.success(request, _("%(reference)s recorded.") % {"reference": obj.reference})
+        return HttpResponseRedirect(self._change_url(obj))
 
     def get_fieldsets(self, request, obj=None):
         intake = ("reference", "loaded_version", *self.intake_fields) if obj else self.intake_fields
@@ -389,7 +423,11 @@ class ComplaintAdmin(ModelAdmin):
 
     @display(description=gettext_lazy("subject"))
     def short_subject(self, obj):
-        return Truncator(obj.subject).chars(60)
+        return Truncator(obj.subject).chars(40)
+
+    @display(description=gettext_lazy("assignee"), ordering="assignee")
+    def assignee_name(self, obj):
+        return str(obj.assignee) if obj.assignee_id else "-"
 
     @display(description=gettext_lazy("severity"), ordering="severity", label=SEVERITY_COLOURS)
     def severity_label(self, obj):
@@ -401,7 +439,7 @@ class ComplaintAdmin(ModelAdmin):
 
     @display(
         description=gettext_lazy("due"),
-        ordering="due_at",
+        ordering=NullsLast("due_at"),
         label={
             "overdue": "danger",
             "soon": "warning",

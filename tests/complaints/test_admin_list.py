@@ -483,6 +483,31 @@ def test_due_marker_counts_working_time_on_the_policy_calendar(manager_client, m
     assert cell_text(response, soon.reference, "due_marker") == "5 working days 1 h left"
 
 
+def test_due_sort_puts_finished_complaints_last(manager_client, manager, department):
+    """Defect 8: sorting by Due put the finished complaints (no next deadline) first."""
+    early = make_complaint(user=manager, department=department)
+    late = make_complaint(user=manager, department=department)
+    done = make_complaint(user=manager, department=department)
+    lifecycle.transition(done.pk, Status.INVALID, user=manager, note="Wrong number")
+    now = timezone.now()
+    Complaint.objects.filter(pk=early.pk).update(due_at=now + timedelta(hours=1))
+    Complaint.objects.filter(pk=late.pk).update(due_at=now + timedelta(hours=5))
+    column = ComplaintAdmin.list_display.index("due_marker") + 1
+    ascending = shown_references(manager_client.get(CHANGELIST, {"o": str(column)}))
+    assert ascending == [early.reference, late.reference, done.reference]
+    descending = shown_references(manager_client.get(CHANGELIST, {"o": f"-{column}"}))
+    assert descending == [late.reference, early.reference, done.reference]
+
+
+def test_list_shows_people_by_full_name(manager_client, manager, department):
+    """Defect 8: people appeared as user names."""
+    person = UserFactory(username="wangf", first_name="Fang", last_name="Wang")
+    MembershipFactory(department=department, user=person)
+    complaint = make_complaint(user=manager, department=department, assignee=person)
+    response = manager_client.get(CHANGELIST)
+    assert cell_text(response, complaint.reference, "assignee_name") == "Fang Wang"
+
+
 def test_overdue_filter_link_is_offered(manager_client, manager):
     make_complaint(user=manager)
     html = manager_client.get(CHANGELIST).content.decode()
