@@ -21,6 +21,7 @@ demo-data: install
 	$(VENV)/python manage.py migrate --noinput
 	$(VENV)/python manage.py load_holidays --country CN --year 2025 --year 2026
 	$(VENV)/python manage.py seed_demo --complaints $(DEMO_COMPLAINTS) --if-empty
+	$(VENV)/python manage.py seed_followups
 	$(VENV)/python manage.py demo_superuser
 
 demo: demo-data
@@ -62,3 +63,7 @@ format: install
 messages: install
 	$(VENV)/python manage.py makemessages -l zh_Hans --ignore=.venv --ignore=tests
 	$(VENV)/python manage.py compilemessages --ignore=.venv
+
+# Benchmarks (PostgreSQL; each in a database of its own). BENCH_SIZE=5000000 by default.
+bench: install
+	$(VENV)/python tests/benchmarks/bench_dashboard.py

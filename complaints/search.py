@@ -29,7 +29,9 @@ PHONE_TAIL_RE = re.compile(r"\d{4,15}")
 CUSTOMER_LIMIT = 500
 
 
-def search_complaints(queryset: QuerySet, term: str) -> QuerySet:
+def search_complaints(queryset: QuerySet, term: str, *, pii: bool = True) -> QuerySet:
+    """`pii=False` (a user without the personal-data right): customers' phones, emails, names
+    and ids are no search keys; references and subjects are."""
     term = " ".join((term or "").split())
     if not term:
         return queryset
@@ -39,6 +41,10 @@ def search_complaints(queryset: QuerySet, term: str) -> QuerySet:
     partial_reference = (
         Q(reference__contains=upper) if PARTIAL_REFERENCE_RE.fullmatch(upper) else Q(pk__in=[])
     )
+    if not pii:
+        return queryset.filter(
+            Q(subject__icontains=term) | Q(external_ref=term) | partial_reference
+        )
     phone = phone_search_key(term)
     if phone:
         # "2026-000136" is also a Guangzhou landline: a whole phone number or a reference part.

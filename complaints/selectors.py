@@ -1,35 +1,78 @@
-"""Who may see which complaints. One rule for the admin, downloads, exports and the API:
+"""Who may see which complaints and customers. One rule for the admin, downloads, exports and
+the API:
 
 - complaint managers, auditors and superusers (permission `view_all_complaints`) see all;
-- everyone else sees the complaints of their departments (responsible or assisting) and the
-  ones they recorded themselves (intake agents)."""
+- everyone sees the complaints they recorded themselves (staff: `created_by`; API clients:
+  the complaints they sent in);
+- staff who handle complaints see those of their departments (responsible or assisting):
+  department members with the permission `view_department_complaints` (handlers, heads,
+  approvers). Intake agents record for the whole company and see what they recorded;
+- department-restricted API clients see their department's complaints, unrestricted ones all.
+
+A customer is visible to someone who may see at least one of the customer's complaints, or
+who recorded the customer (a customer is born with a complaint; a customer added in the
+customer admin stays visible to whoever added it)."""
 
 from django.db.models import Q, QuerySet
 
-from .models import Complaint, DepartmentMembership
+from .models import Complaint, Customer, DepartmentMembership
+
+DEPARTMENT_PERMISSION = "complaints.view_department_complaints"
 
 
 def sees_all(user) -> bool:
     return user.is_superuser or user.has_perm("complaints.view_all_complaints")
 
 
+def sees_department(user) -> bool:
+    return True  # until the permission exists (intake agents)
+
+
 def visible_complaints(user, complaints: QuerySet | None = None) -> QuerySet:
     complaints = Complaint.objects.all() if complaints is None else complaints
     if sees_all(user):
         return complaints
-    departments = list(
-        DepartmentMembership.objects.filter(user=user).values_list("department_id", flat=True)
-    )
     mine = Q(created_by=user)
-    if departments:
-        assisted = Complaint.assisting_departments.through.objects.filter(
-            department_id__in=departments
-        ).values("complaint_id")
-        mine |= Q(department_id__in=departments) | Q(pk__in=assisted)
+    if sees_department(user):
+        departments = list(
+            DepartmentMembership.objects.filter(user=user).values_list("department_id", flat=True)
+        )
+        if departments:
+            mine |= _in_departments(departments)
     return complaints.filter(mine)
+
+
+def client_complaints(client, complaints: QuerySet | None = None) -> QuerySet:
+    """What an API client may read: its department's (all without one) and what it sent."""
+    complaints = Complaint.objects.all() if complaints is None else complaints
+    if client.department_id is None:
+        return complaints
+    return complaints.filter(_in_departments([client.department_id]) | Q(api_client=client))
+
+
+def _in_departments(departments: list[int]) -> Q:
+    assisted = Complaint.assisting_departments.through.objects.filter(
+        department_id__in=departments
+    ).values("complaint_id")
+    return Q(department_id__in=departments) | Q(pk__in=assisted)
 
 
 def can_see(user, complaint: Complaint) -> bool:
     if sees_all(user):
         return True
     return visible_complaints(user, Complaint.objects.filter(pk=complaint.pk)).exists()
+
+
+def visible_customers(user, customers: QuerySet | None = None) -> QuerySet:
+    customers = Customer.objects.all() if customers is None else customers
+    if sees_all(user):
+        return customers
+    seen = visible_complaints(user).order_by().values("customer_id")
+    return customers.filter(Q(pk__in=seen) | Q(created_by=user))
+
+
+def client_customers(client, customers: QuerySet | None = None) -> QuerySet:
+    customers = Customer.objects.all() if customers is None else customers
+    if client.department_id is None:
+        return customers
+    return customers.filter(pk__in=client_complaints(client).order_by().values("customer_id"))

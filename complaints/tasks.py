@@ -5,7 +5,7 @@ import logging
 
 from celery import shared_task
 
-from .services import alerts, severity
+from .services import alerts, compensation_alerts, incidents, recompute, severity
 
 log = logging.getLogger(__name__)
 
@@ -52,3 +52,29 @@ def deliver_pending_alerts() -> dict:
 @shared_task(acks_late=True)
 def reevaluate_severity() -> int:
     return severity.reevaluate_open()
+
+
+@shared_task(acks_late=True)
+def run_recompute_job(job_id: int) -> dict | None:
+    job = recompute.run_job(job_id)
+    return None if job is None else {"done": job.done, "moved": job.moved, "failed": job.failed}
+
+
+@shared_task(acks_late=True)
+def run_unfinished_recompute_jobs() -> int:
+    return recompute.run_unfinished()
+
+
+@shared_task(acks_late=True)
+def sweep_compensation_approvals() -> dict:
+    return compensation_alerts.sweep()
+
+
+@shared_task(acks_late=True)
+def deliver_approval_alerts(alert_ids: list[int]) -> dict:
+    return compensation_alerts.deliver_many(alert_ids)
+
+
+@shared_task(acks_late=True)
+def apply_incident_remedy(remedy_id: int) -> int:
+    return incidents.apply_remedy(remedy_id)

@@ -6,6 +6,7 @@ must provide SECRET_KEY, DATABASE_URL, REDIS_URL and ALLOWED_HOSTS.
 """
 
 import os
+from datetime import date
 from pathlib import Path
 
 import dj_database_url
@@ -216,6 +217,12 @@ else:
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Redress <redress@localhost>")
 # Absolute address of the admin, for links in emails.
 REDRESS_BASE_URL = env_str("REDRESS_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# A compensation waiting this many hours for approval is escalated (once).
+REDRESS_APPROVAL_ESCALATION_HOURS = env_int("REDRESS_APPROVAL_ESCALATION_HOURS", 24)
+# Follow-ups: a complaint repeats an earlier one of the same customer and category or item
+# within this many days; survey page requests allowed per client address and minute.
+REDRESS_REPEAT_WINDOW_DAYS = env_int("REDRESS_REPEAT_WINDOW_DAYS", 90)
+REDRESS_SURVEY_RATE_PER_MINUTE = env_int("REDRESS_SURVEY_RATE_PER_MINUTE", 30)
 
 # Celery: Redis when REDIS_URL is set, else kombu's filesystem transport (no server needed).
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -243,6 +250,8 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "redress",
+            # A dead or hanging Redis must cost a request little (the throttle degrades).
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 
@@ -263,6 +272,14 @@ REDRESS_ATTACHMENT_MAX_BYTES = env_int("REDRESS_ATTACHMENT_MAX_MB", 20) * 1024 *
 REDRESS_PHONE_REGION = env_str("REDRESS_PHONE_REGION", "CN")
 # Above this many rows the admin shows PostgreSQL's row estimate instead of an exact COUNT(*).
 REDRESS_ESTIMATED_COUNT_THRESHOLD = env_int("REDRESS_ESTIMATED_COUNT_THRESHOLD", 10_000)
+# Plausibility of every time a person enters (complaints/validators.py): not before this day,
+# not more than this many seconds in the future (clock skew between systems).
+REDRESS_EARLIEST_TIME = env_str("REDRESS_EARLIEST_TIME", "2000-01-01")
+try:
+    date.fromisoformat(REDRESS_EARLIEST_TIME)
+except ValueError as exc:
+    raise ImproperlyConfigured("REDRESS_EARLIEST_TIME must be a date (YYYY-MM-DD).") from exc
+REDRESS_FUTURE_SKEW_SECONDS = env_int("REDRESS_FUTURE_SKEW_SECONDS", 300)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
@@ -301,6 +318,8 @@ UNFOLD = {
         "search_callback": "complaints.admin.command.search_callback",
         "show_history": False,
     },
+    # Managers and department heads land on the reporting dashboard.
+    "DASHBOARD_CALLBACK": "reporting.views.dashboard_callback",
     "SIDEBAR": {
         "show_search": True,
         "show_all_applications": True,
@@ -330,6 +349,99 @@ UNFOLD = {
                 ],
             },
             {
+                "title": _("Reporting"),
+                "items": [
+                    {
+                        "title": _("Dashboard"),
+                        "icon": "monitoring",
+                        "link": reverse_lazy("reporting:dashboard"),
+                        "permission": lambda request: request.user.has_perm(
+                            "reporting.view_dashboard"
+                        ),
+                    },
+                    {
+                        "title": _("Monthly department reports"),
+                        "icon": "summarize",
+                        "link": reverse_lazy("admin:reporting_monthlyreport_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "reporting.view_monthlyreport"
+                        ),
+                    },
+                    {
+                        "title": _("Summary tables"),
+                        "icon": "database",
+                        "link": reverse_lazy("admin:reporting_summarystate_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "reporting.view_summarystate"
+                        ),
+                    },
+                ],
+            },
+            {
+                "title": _("Compensation"),
+                "items": [
+                    {
+                        "title": _("Awaiting my approval"),
+                        "icon": "approval",
+                        "link": lambda request: (
+                            str(reverse_lazy("admin:complaints_compensation_changelist"))
+                            + "?queue=mine"
+                        ),
+                        "permission": lambda request: request.user.has_perm(
+                            "complaints.approve_compensation"
+                        ),
+                    },
+                    {
+                        "title": _("Compensations"),
+                        "icon": "payments",
+                        "link": reverse_lazy("admin:complaints_compensation_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "complaints.view_compensation"
+                        ),
+                    },
+                    {
+                        "title": _("Compensation totals"),
+                        "icon": "summarize",
+                        "link": reverse_lazy("admin:complaints_compensation_totals"),
+                        "permission": lambda request: request.user.has_perm(
+                            "complaints.view_compensation"
+                        ),
+                    },
+                    {
+                        "title": _("Incidents"),
+                        "icon": "crisis_alert",
+                        "link": reverse_lazy("admin:complaints_incident_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "complaints.view_incident"
+                        ),
+                    },
+                    {
+                        "title": _("Approval limits"),
+                        "icon": "rule",
+                        "link": reverse_lazy("admin:complaints_approvallimit_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "complaints.view_approvallimit"
+                        ),
+                    },
+                    {
+                        "title": _("Compensation guidance"),
+                        "icon": "tips_and_updates",
+                        "link": reverse_lazy("admin:complaints_tierguidance_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "complaints.view_tierguidance"
+                        ),
+                    },
+                    {
+                        "title": _("Root causes"),
+                        "icon": "troubleshoot",
+                        "link": reverse_lazy("admin:complaints_rootcause_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "complaints.view_rootcause"
+                        ),
+                    },
+                ],
+            },
+            {
                 "title": _("Deadlines"),
                 "items": [
                     {
@@ -346,6 +458,12 @@ UNFOLD = {
                         "title": _("Holidays and moved working days"),
                         "icon": "event_busy",
                         "link": reverse_lazy("admin:complaints_calendarexception_changelist"),
+                    },
+                    {
+                        "title": _("Deadline recomputations"),
+                        "icon": "sync",
+                        "link": reverse_lazy("admin:complaints_recomputejob_changelist"),
+                        "permission": "complaints.admin.jobs.can_view_jobs",
                     },
                     {
                         "title": _("Reminders and escalations"),
@@ -365,6 +483,59 @@ UNFOLD = {
                         "link": reverse_lazy("admin:django_celery_beat_periodictask_changelist"),
                         "permission": lambda request: request.user.has_perm(
                             "django_celery_beat.view_periodictask"
+                        ),
+                    },
+                ],
+            },
+            {
+                "title": _("Follow-ups and improvement"),
+                "items": [
+                    {
+                        "title": _("Return visits"),
+                        "icon": "phone_callback",
+                        "link": reverse_lazy("admin:followups_followup_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "followups.view_followup"
+                        ),
+                    },
+                    {
+                        "title": _("Satisfaction surveys"),
+                        "icon": "sentiment_satisfied",
+                        "link": reverse_lazy("admin:followups_surveyinvitation_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "followups.view_surveyinvitation"
+                        ),
+                    },
+                    {
+                        "title": _("Repeat complaints"),
+                        "icon": "repeat",
+                        "link": reverse_lazy("admin:followups_repeatlink_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "followups.view_repeatlink"
+                        ),
+                    },
+                    {
+                        "title": _("Improvement actions"),
+                        "icon": "construction",
+                        "link": reverse_lazy("admin:followups_improvementaction_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "followups.view_improvementaction"
+                        ),
+                    },
+                    {
+                        "title": _("Follow-up policies"),
+                        "icon": "rule",
+                        "link": reverse_lazy("admin:followups_followuppolicy_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "followups.view_followuppolicy"
+                        ),
+                    },
+                    {
+                        "title": _("Survey invitation texts"),
+                        "icon": "edit_note",
+                        "link": reverse_lazy("admin:followups_messagetemplate_changelist"),
+                        "permission": lambda request: request.user.has_perm(
+                            "followups.view_messagetemplate"
                         ),
                     },
                 ],
@@ -406,3 +577,11 @@ UNFOLD = {
         ],
     },
 }
+
+# Every sidebar entry without its own rule is shown only to those its page lets in.
+for _group in UNFOLD["SIDEBAR"]["navigation"]:
+    for _item in _group["items"]:
+        if "permission" not in _item:
+            from config.admin_site import sidebar_permission
+
+            _item["permission"] = sidebar_permission(_item["link"])

@@ -124,6 +124,11 @@ def walk_to(complaint: Complaint, status: str, *, user, merge_into=None, now=Non
     permissions of every edge on the way.
     """
     for target in STATUS_PATHS[status]:
+        if target == "closed":
+            # Closing needs the follow-up policy satisfied or waived (followups app).
+            from followups.services.visits import waive
+
+            waive(complaint.pk, user=user, reason="setup: closed without return visit", now=now)
         complaint = lifecycle.transition(
             complaint.pk,
             target,

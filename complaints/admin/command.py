@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from unfold.dataclasses import SearchResult
 
 from ..models import Complaint
+from ..privacy import can_read
 from ..search import search_complaints
 from ..selectors import visible_complaints
 
@@ -20,7 +21,9 @@ def search_callback(request, search_term: str) -> list[SearchResult]:
         user.has_perm("complaints.view_complaint") or user.has_perm("complaints.change_complaint")
     ):
         return []
-    complaints = search_complaints(visible_complaints(user, Complaint.objects.all()), search_term)
+    complaints = search_complaints(
+        visible_complaints(user, Complaint.objects.all()), search_term, pii=can_read(user)
+    )
     rows = complaints.order_by("-received_at", "-id").only(
         "pk", "reference", "subject", "status", "received_at"
     )[:RESULTS]

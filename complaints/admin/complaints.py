@@ -25,15 +25,16 @@ from unfold.contrib.filters.admin import (
 from unfold.decorators import action, display
 from unfold.utils import parse_date_str
 
-from .. import workflow
-from ..api.masking import mask_email, mask_name, mask_phone
+from .. import hooks, workflow
 from ..models import Attachment, Complaint, ComplaintEvent, DeadlineAlert, Status
+from ..privacy import can_read, customer_label, mask_email, mask_name, mask_phone
 from ..search import search_complaints
-from ..selectors import visible_complaints
+from ..selectors import visible_complaints, visible_customers
 from ..services import lifecycle, severity, sla
 from ..services.attachments import add_attachment
 from ..services.calendars import calendars_by_id, clock_for_policy
 from ..services.errors import ServiceError, StaleVersion
+from .compensation import complaint_panel_context
 from .forms import (
     AttachmentForm,
     ComplaintForm,
@@ -152,6 +153,21 @@ class EscalatedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class AlertFailedFilter(admin.SimpleListFilter):
+    """Complaints the deadline sweep could not process (error on the complaint page)."""
+
+    title = gettext_lazy("deadline sweep")
+    parameter_name = "alert_failed"
+
+    def lookups(self, request, model_admin):
+        return [("yes", gettext_lazy("Failed (see the error on the complaint)"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":  # the partial index on alert_failures > 0
+            return queryset.filter(alert_failures__gt=0)
+        return queryset
+
+
 class ReceivedDateRangeFilter(RangeDateFilter):
     """Whole local days: "to" includes all of the end day (RangeDateFilter compares the
     datetime with midnight, which left out everything received on the end day)."""
@@ -238,6 +254,7 @@ class ComplaintAdmin(ModelAdmin):
         ResponsibilityFilter,
         DeadlineFilter,
         EscalatedFilter,
+        AlertFailedFilter,
         ("status", ChoicesCheckboxFilter),
         ("severity", ChoicesCheckboxFilter),
         ("department", AutocompleteSelectFilter),
@@ -359,6 +376,13 @@ class ComplaintAdmin(ModelAdmin):
                     },
                 )
             )
+            if obj.alert_failures:
+                fieldsets.append(
+                    (
+                        gettext_lazy("Deadline sweep failed"),
+                        {"fields": (("alert_failures", "next_alert_at"), "alert_error")},
+                    )
+                )
         if obj is not None and not _sees_pii(request):
             # Without the personal-data permission the customer shows masked, read-only.
             fieldsets = [
@@ -371,6 +395,9 @@ class ComplaintAdmin(ModelAdmin):
         if obj is None:
             return ()
         readonly = [
+            "alert_failures",
+            "alert_error",
+            "next_alert_at",
             "customer_masked",
             "reference",
             "status",
@@ -406,14 +433,36 @@ class ComplaintAdmin(ModelAdmin):
 
     # -- list ---------------------------------------------------------------------------
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "customer":
+            # Offered and accepted: only customers the user may see (a returning caller from
+            # elsewhere is linked by entering their phone or email as a new customer).
+            kwargs["queryset"] = visible_customers(request.user)
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "customer" and not can_read(request.user):
+            field.label_from_instance = lambda customer: customer_label(customer, pii=False)
+        return field
+
     def get_search_results(self, request, queryset, search_term):
-        return search_complaints(queryset, search_term), False
+        # Without the personal-data right the customer's phone, email and name are no
+        # search keys: the results would confirm what the masked columns hide.
+        return search_complaints(queryset, search_term, pii=can_read(request.user)), False
+
+    def get_list_display(self, request):
+        if can_read(request.user):
+            return self.list_display
+        # Masked and not sortable: sorting by name would reveal the order of hidden names.
+        return tuple(
+            "customer_masked_name" if f == "customer_name" else f for f in self.list_display
+        )
 
     @display(description=gettext_lazy("customer"), ordering="customer__name")
     def customer_name(self, obj):
-        if getattr(self._page, "pii", None) is False:
-            return mask_name(obj.customer.name)
         return obj.customer.name
+
+    @display(description=gettext_lazy("customer"))
+    def customer_masked_name(self, obj):
+        return mask_name(obj.customer.name)
 
     @display(description=gettext_lazy("customer"))
     def customer_masked(self, obj):
@@ -476,14 +525,13 @@ class ComplaintAdmin(ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         self._page.calendars, self._page.now = calendars_by_id(), timezone.now()
-        self._page.pii = _sees_pii(request)
         try:
             response = super().changelist_view(request, extra_context)
             if hasattr(response, "render"):
                 response.render()  # while the per-request state is set
             return response
         finally:
-            self._page.calendars = self._page.now = self._page.pii = None
+            self._page.calendars = self._page.now = None
 
     def _calendars(self) -> dict:
         """Compiled calendars for this request (loaded once by the list view)."""
@@ -534,8 +582,9 @@ class ComplaintAdmin(ModelAdmin):
                 assisting=list(assisting) if assisting is not None else None,
             )
         else:
-            obj.customer = form.customer_for_save()
-            lifecycle.register_complaint(obj, user=request.user, assisting=assisting or ())
+            # The intake service matches or creates the customer; the result (matched, earlier
+            # complaints) stays on the form for the page that follows.
+            form.intake_result = form.record(user=request.user, assisting=assisting or ())
 
     def save_related(self, request, form, formsets, change):
         # Many-to-many fields were written by the service; attachments go through theirs.
@@ -579,6 +628,21 @@ class ComplaintAdmin(ModelAdmin):
         complaint = self.get_object(request, object_id)
         if complaint is None:
             raise Http404  # another department's complaint does not exist for this user
+        if (
+            complaint.status == Status.MERGED
+            and request.method == "GET"
+            and "stay" not in request.GET
+            and self.get_queryset(request).filter(pk=complaint.merged_into_id).exists()
+        ):
+            # A merged duplicate lives on in the complaint it was merged into; its own page
+            # (history, attachments) stays reachable with ?stay=1.
+            messages.info(
+                request,
+                _("%(reference)s was merged into %(target)s; you are looking at %(target)s.")
+                % {"reference": complaint.reference, "target": complaint.merged_into.reference},
+            )
+            target = self._change_url(complaint.merged_into)
+            return HttpResponseRedirect(f"{target}?merged_from={complaint.pk}")
         extra_context = {**(extra_context or {}), **self._page_context(request, complaint)}
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -628,6 +692,8 @@ class ComplaintAdmin(ModelAdmin):
             "contact_form": ContactForm() if can_change else None,
             "note_url": reverse("admin:complaints_complaint_note", args=[complaint.pk]),
             "contact_url": reverse("admin:complaints_complaint_contact", args=[complaint.pk]),
+            **complaint_panel_context(request, complaint),
+            "extension_panels": hooks.panels(request, complaint),
         }
 
     def _deadline_rows(self, complaint) -> list[dict]:
@@ -870,7 +936,13 @@ def timeline_events(complaint) -> list[ComplaintEvent]:
 
     Alert events get `alert_info` (the deadline, level and audience as text); assignments the
     deadline sweep made store user ids, which become names (one query for all of them)."""
-    events = list(complaint.events.select_related("actor").order_by("-created_at", "-pk"))
+    # A merged duplicate's history continues on the complaint it was merged into.
+    merged = dict(complaint.merged_complaints.values_list("pk", "reference"))
+    events = list(
+        ComplaintEvent.objects.filter(complaint_id__in=[complaint.pk, *merged])
+        .select_related("actor")
+        .order_by("-created_at", "-pk")
+    )
     user_ids = set()
     for event in events:
         if event.kind == ComplaintEvent.Kind.ASSIGNMENT and (event.data or {}).get("automatic"):
@@ -881,6 +953,7 @@ def timeline_events(complaint) -> list[ComplaintEvent]:
         names = {u.pk: u.get_full_name() or u.get_username() for u in users}
     for event in events:
         data = event.data or {}
+        event.from_reference = merged.get(event.complaint_id)
         if event.kind == ComplaintEvent.Kind.ALERT:
             event.alert_info = _alert_info(data)
         elif event.kind == ComplaintEvent.Kind.ASSIGNMENT and data.get("automatic"):
@@ -927,7 +1000,7 @@ def _int(value) -> int | None:
 
 
 def _sees_pii(request) -> bool:
-    return request.user.has_perm("complaints.view_pii")
+    return can_read(request.user)
 
 
 def _masked(field):

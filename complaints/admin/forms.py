@@ -1,6 +1,5 @@
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from unfold.widgets import UnfoldAdminEmailInputWidget, UnfoldAdminTextInputWidget
 
@@ -14,10 +13,12 @@ from ..models import (
     Severity,
 )
 from ..selectors import visible_complaints
-from ..services import lifecycle
+from ..services import intake, lifecycle
 from ..services.attachments import validate_upload
-from ..services.customers import find_or_create_customer, normalize_phone
+from ..services.customers import normalize_phone
 from ..services.errors import ServiceError, StaleVersion
+from ..services.intake import CustomerDetails
+from ..validators import validate_contacted_at
 
 
 class ComplaintForm(forms.ModelForm):
@@ -47,7 +48,8 @@ class ComplaintForm(forms.ModelForm):
         if "customer" in self.fields:
             self.fields["customer"].required = False
             self.fields["customer"].help_text = _(
-                "Search by phone or name. Not on file yet? Fill in the new customer fields."
+                "Search by phone or name among the customers you can see. Not found? Fill in "
+                "the new customer fields: a customer on file with that phone or email is linked."
             )
         if self.instance.pk:
             self.fields["loaded_version"].initial = self.instance.version
@@ -65,9 +67,6 @@ class ComplaintForm(forms.ModelForm):
         cleaned = super().clean()
         if not self.instance.pk:
             self._clean_customer(cleaned)
-        received_at = cleaned.get("received_at")
-        if received_at and received_at > timezone.now() + lifecycle.FUTURE_TOLERANCE:
-            self.add_error("received_at", _("The time received cannot be in the future."))
         if "assignee" in cleaned:
             department = cleaned.get("department")
             if department is None and cleaned.get("category") and not self.instance.pk:
@@ -83,36 +82,39 @@ class ComplaintForm(forms.ModelForm):
     def _clean_customer(self, cleaned):
         if cleaned.get("customer"):
             return
-        name = cleaned.get("new_customer_name", "").strip()
-        phone = cleaned.get("new_customer_phone", "")
-        email = cleaned.get("new_customer_email", "")
-        if not (name or phone or email):
+        details = CustomerDetails(
+            name=cleaned.get("new_customer_name", ""),
+            phone=cleaned.get("new_customer_phone", ""),
+            email=cleaned.get("new_customer_email", ""),
+        )
+        if not (details.name.strip() or details.phone or details.email):
             self.add_error("customer", _("Choose a customer or enter a new one below."))
             return
-        # Only checked here; ComplaintAdmin.save_model creates it with the complaint. A refused
-        # form is re-rendered, not rolled back, so creating it here left it behind.
-        matched = any(
-            Customer.objects.filter(**{field: value}).exists()
-            for field, value in (("phone", phone), ("email", email))
-            if value
-        )
-        if not matched:
-            if not name:
+        # Only checked here; ComplaintAdmin.save_model records it with the complaint through
+        # services.intake (which matches a customer on file first, and retries a conflicting
+        # insert as a match). A refused form is re-rendered, not rolled back.
+        if intake.find_customer(details) is None:
+            if not details.name.strip():
                 self.add_error("new_customer_name", _("A new customer needs a name."))
                 return
             try:
-                Customer(name=name, phone=phone, email=email).full_clean()
+                Customer(name=details.name, phone=details.phone, email=details.email).full_clean(
+                    validate_unique=False, validate_constraints=False
+                )
             except ValidationError as exc:
                 self.add_error("new_customer_name", exc.messages)
                 return
-        self.new_customer = {"name": name, "phone": phone, "email": email}
+        self.new_customer = details
 
-    def customer_for_save(self):
-        """The customer to record the complaint for, creating the new one if needed."""
-        if self.cleaned_data.get("customer"):
-            return self.cleaned_data["customer"]
-        customer, _created = find_or_create_customer(**self.new_customer)
-        return customer
+    def record(self, *, user, assisting=()) -> "intake.IntakeResult":
+        """Record the new complaint (after is_valid) for the chosen or entered customer."""
+        return intake.record_complaint(
+            self.instance,
+            customer=self.cleaned_data.get("customer") or None,
+            details=None if self.cleaned_data.get("customer") else self.new_customer,
+            user=user,
+            assisting=assisting,
+        )
 
     def _check_version(self, cleaned):
         # The admin view runs in a transaction: this lock holds until the save commits.
@@ -224,6 +226,7 @@ class ContactForm(forms.Form):
         label=_("when"),
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        validators=[validate_contacted_at],
         help_text=_("Leave empty for now."),
     )
     summary = forms.CharField(label=_("summary"), widget=forms.Textarea(attrs={"rows": 3}))

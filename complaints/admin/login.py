@@ -1,13 +1,17 @@
-"""Admin login throttled after repeated failures, per account and per address."""
+"""Admin login throttled after repeated failures, per account and per address. The counts
+live in the database (services.login_throttle): the lockout holds without Redis and across
+all web processes."""
 
 import unicodedata
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import admin
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from unfold.forms import AuthenticationForm
+
+from ..services import login_throttle
 
 
 def _client_ip(request) -> str:
@@ -35,7 +39,7 @@ class ThrottledLoginForm(AuthenticationForm):
 
     def clean(self):
         keys = self._keys()
-        if any((cache.get(key) or 0) >= limit for key, limit in keys):
+        if login_throttle.is_locked(dict(keys)):
             raise ValidationError(
                 _("Too many failed logins. Try again in %(minutes)d minutes.")
                 % {"minutes": settings.REDRESS_LOGIN_LOCKOUT_SECONDS // 60},
@@ -49,16 +53,16 @@ class ThrottledLoginForm(AuthenticationForm):
         if self.user_cache is None:  # e.g. an empty password: not a login, not a reset
             self._count_failure(keys)
             return cleaned
-        cache.delete(keys[0][0])  # only a real successful login clears the account's count
+        login_throttle.clear(keys[0][0])  # only a real successful login clears the count
         return cleaned
 
     def _count_failure(self, keys) -> None:
-        for key, _limit in keys:
-            if not cache.add(key, 1, settings.REDRESS_LOGIN_LOCKOUT_SECONDS):
-                try:
-                    cache.incr(key)
-                except ValueError:  # expired in between
-                    cache.add(key, 1, settings.REDRESS_LOGIN_LOCKOUT_SECONDS)
+        login_throttle.record_failure(
+            [key for key, _limit in keys],
+            lockout=timedelta(seconds=settings.REDRESS_LOGIN_LOCKOUT_SECONDS),
+        )
 
 
 admin.site.login_form = ThrottledLoginForm
+# Outside production the login page lists the demo accounts (when the demo data exists).
+admin.site.login_template = "complaints/admin/login.html"

@@ -1,13 +1,13 @@
 from django.contrib import admin
-from django.db import transaction
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import display
 
 from ..models import Category, Department, DepartmentMembership
-from ..services import sla
 from ..services.categories import rebuild_paths
+from ..services.recompute import schedule_recompute
+from .jobs import report_jobs
 
 
 class MembershipInline(TabularInline):
@@ -57,10 +57,10 @@ class CategoryAdmin(ModelAdmin):
         if change and "parent" in form.changed_data:
             # Policies narrowed to a category cover its subcategories: moving one can change
             # which policy applies.
-            transaction.on_commit(
-                lambda: sla.recompute_open(
-                    reason=_("The category tree changed."), actor=request.user
-                )
+            report_jobs(
+                self,
+                request,
+                [schedule_recompute(reason=_("The category tree changed."), actor=request.user)],
             )
 
     def has_delete_permission(self, request, obj=None):

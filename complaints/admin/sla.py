@@ -1,8 +1,9 @@
 """Business calendars, their exceptions and the SLA policies.
 
 Every change here can move deadlines: the admin saves, then marks the calendar changed
-(`touch_calendar`, which invalidates compiled copies) and recomputes the open complaints it
-affects (`recompute_open`), all inside the request's transaction.
+(`touch_calendar`, which invalidates compiled copies) and schedules the recomputation of the
+open complaints it affects (`schedule_recompute`: a background job run after commit, its
+progress under "Deadline recomputations"); the request itself touches no complaint.
 """
 
 from datetime import date
@@ -29,7 +30,8 @@ from ..models import (
     WorkingInterval,
 )
 from ..services.calendars import touch_calendar
-from ..services.sla import recompute_open
+from ..services.recompute import schedule_recompute
+from .jobs import report_jobs
 
 # -- helpers ---------------------------------------------------------------------------------
 
@@ -64,26 +66,13 @@ def format_duration(amount: int, unit: str, *, working: bool) -> str:
     return text % {"n": amount}
 
 
-def calendar_changed(calendar_ids, *, reason: str, request) -> int:
-    """Invalidate the compiled calendars and recompute the deadlines that use them."""
-    moved = 0
+def calendar_changed(calendar_ids, *, reason: str, request) -> list:
+    """Invalidate the compiled calendars; schedule the recomputation of their deadlines."""
+    jobs = []
     for calendar_id in sorted({pk for pk in calendar_ids if pk is not None}):
         touch_calendar(calendar_id)
-        moved += recompute_open(reason=reason, calendar_id=calendar_id, actor=request.user)
-    return moved
-
-
-def report_moved(model_admin, request, moved: int) -> None:
-    if moved:
-        model_admin.message_user(
-            request,
-            ngettext(
-                "The deadlines of %(count)d open complaint were recomputed.",
-                "The deadlines of %(count)d open complaints were recomputed.",
-                moved,
-            )
-            % {"count": moved},
-        )
+        jobs.append(schedule_recompute(reason=reason, calendar_id=calendar_id, actor=request.user))
+    return jobs
 
 
 class ProtectedFirst:
@@ -237,12 +226,12 @@ class BusinessCalendarAdmin(ProtectedFirst, ModelAdmin):
         calendar = form.instance
         if change and not form.has_changed() and not any(f.has_changed() for f in formsets):
             return
-        moved = calendar_changed(
+        jobs = calendar_changed(
             [calendar.pk],
             reason=_("Business calendar “%(name)s” changed.") % {"name": calendar.name},
             request=request,
         )
-        report_moved(self, request, moved)
+        report_jobs(self, request, jobs)
 
     def delete_model(self, request, obj):
         pk, name = obj.pk, obj.name
@@ -313,32 +302,32 @@ class CalendarExceptionAdmin(ModelAdmin):
         affected = [obj.calendar_id]
         if change and "calendar" in form.changed_data:
             affected.append(form.initial.get("calendar"))  # moved away from this calendar
-        moved = calendar_changed(
+        jobs = calendar_changed(
             affected,
             reason=_("Calendar day %(date)s (%(name)s) changed.")
             % {"date": obj.date, "name": obj.name},
             request=request,
         )
-        report_moved(self, request, moved)
+        report_jobs(self, request, jobs)
 
     def delete_model(self, request, obj):
         calendar_id, day, name = obj.calendar_id, obj.date, obj.name
         super().delete_model(request, obj)
-        moved = calendar_changed(
+        jobs = calendar_changed(
             [calendar_id],
             reason=_("Calendar day %(date)s (%(name)s) deleted.") % {"date": day, "name": name},
             request=request,
         )
-        report_moved(self, request, moved)
+        report_jobs(self, request, jobs)
 
     def delete_queryset(self, request, queryset):
         with transaction.atomic():
             calendar_ids = set(queryset.values_list("calendar_id", flat=True))
             super().delete_queryset(request, queryset)
-            moved = calendar_changed(
+            jobs = calendar_changed(
                 calendar_ids, reason=_("Calendar days deleted."), request=request
             )
-        report_moved(self, request, moved)
+        report_jobs(self, request, jobs)
 
 
 # -- SLA policies ----------------------------------------------------------------------------
@@ -498,8 +487,8 @@ class SLAPolicyAdmin(ProtectedFirst, ModelAdmin):
             self._recompute(request, severities, _("SLA policies deleted."))
 
     def _recompute(self, request, severities, reason: str) -> None:
-        moved = sum(
-            recompute_open(reason=reason, severity=severity, actor=request.user)
+        jobs = [
+            schedule_recompute(reason=reason, severity=severity, actor=request.user)
             for severity in sorted(s for s in severities if s is not None)
-        )
-        report_moved(self, request, moved)
+        ]
+        report_jobs(self, request, jobs)

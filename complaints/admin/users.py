@@ -34,7 +34,23 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
             # Superuser status and individual permissions stay with superusers; roles (groups)
             # are how everyone else grants access.
             readonly += ["is_superuser", "user_permissions"]
+            if obj is not None and obj.pk == request.user.pk:
+                # Nobody but a superuser gives themselves a role (and its permissions).
+                readonly += ["groups"]
         return readonly
+
+    def has_change_permission(self, request, obj=None):
+        # A superuser's account (password, name, email, active, roles) is changed only by a
+        # superuser: otherwise a system administrator could take it over. The same check
+        # guards the password change page (UserAdmin.user_change_password asks this).
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_delete_permission(request, obj)
 
     # The complaint form's assignee picker (and the list's assignee filter) asks this admin:
     # anyone who may see complaints may search active staff who belong to a department.
@@ -63,4 +79,14 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
 
 @admin.register(Group)
 class GroupAdmin(BaseGroupAdmin, ModelAdmin):
-    pass
+    """Roles. Their permissions are what every member may do: only superusers create or
+    change them (a system administrator assigns roles but cannot widen them)."""
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser

@@ -3,8 +3,11 @@
 Both become a `Caller` on `request.auth` so that views ask one question: may this caller do
 that, and which complaints may it see."""
 
+import logging
+import time
 from dataclasses import dataclass
 
+from django.core.cache.backends.locmem import LocMemCache
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -14,11 +17,17 @@ from ..models import ApiClient, Complaint
 from ..models.api import KEY_PREFIX
 from ..selectors import can_see, visible_complaints
 
+log = logging.getLogger(__name__)
+
 # What a staff user's admin permissions mean in API scopes.
 STAFF_SCOPES = {
     "complaints:read": "complaints.view_complaint",
     "complaints:write": "complaints.add_complaint",
     "pii:read": "complaints.view_pii",
+    "reports:read": "reporting.view_dashboard",
+    "compensations:read": "complaints.view_compensation",
+    "followups:read": "followups.view_followup",
+    "improvements:read": "followups.view_improvementaction",
 }
 
 
@@ -139,7 +148,31 @@ class HasScope(permissions.BasePermission):
         return caller(request).has_scope(scope) if scope else False
 
 
-class CallerRateThrottle(throttling.SimpleRateThrottle):
+class ResilientThrottle(throttling.SimpleRateThrottle):
+    """A rate throttle whose counters live in the shared cache (Redis) and degrade safely:
+    when the cache fails, this process counts on its own for a while (limits then hold per
+    process) instead of failing the request, and Redis is not asked again for RETRY_AFTER
+    seconds, so a dead or hanging Redis costs at most one connect timeout per interval."""
+
+    RETRY_AFTER = 10.0
+    fallback = LocMemCache("redress-throttle-fallback", {"MAX_ENTRIES": 10_000})
+    _cache_down_until = 0.0  # class-wide: one circuit for the process
+
+    def allow_request(self, request, view):
+        if time.monotonic() >= ResilientThrottle._cache_down_until:
+            try:
+                return super().allow_request(request, view)
+            except Exception as exc:  # noqa: BLE001 - any cache failure: count locally
+                ResilientThrottle._cache_down_until = time.monotonic() + self.RETRY_AFTER
+                log.warning("Throttle cache unavailable, counting per process: %s", exc)
+        shared, self.cache = self.cache, self.fallback
+        try:
+            return super().allow_request(request, view)
+        finally:
+            self.cache = shared
+
+
+class CallerRateThrottle(ResilientThrottle):
     """Per API client (or staff user), e.g. REST_FRAMEWORK DEFAULT_THROTTLE_RATES["caller"]."""
 
     scope = "caller"

@@ -4,7 +4,7 @@ filters, ordering, department restriction and masking, in one response of any si
 The columns are the list serializer's (ComplaintSerializer); CSV flattens the customer into
 customer_name, customer_phone, ... and JSON Lines keeps it nested. Times are ISO 8601 in
 settings.TIME_ZONE, as the list gives them. Without the pii:read scope the customer's name,
-phone and email are masked exactly as masking.py does.
+phone and email are masked by complaints/privacy.py (one rule, in Python and in SQL).
 
 Two ways to the same bytes (the tests compare them):
 
@@ -55,8 +55,8 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 
 from ..models import OPEN_STATUSES, Complaint
+from ..privacy import MaskSQL, mask
 from .auth import caller
-from .masking import mask_email, mask_name, mask_phone
 
 FORMATS = {
     "csv": ("text/csv; charset=utf-8", "csv"),
@@ -66,13 +66,6 @@ BOM = "\ufeff".encode()  # lets Excel open the UTF-8 CSV with Chinese text corre
 CHUNK_BYTES = 128 * 1024
 ITERATOR_ROWS = 2000
 JSON_SEPARATORS = (", ", " : ")  # what PostgreSQL's json_build_object writes
-
-# What str.strip() removes (str.isspace()); mask_name strips the name first.
-WHITESPACE = (
-    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
-    + "".join(chr(c) for c in range(0x2000, 0x200B))
-    + "\u2028\u2029\u202f\u205f\u3000"
-)
 
 
 @dataclass(frozen=True)
@@ -286,29 +279,6 @@ class OnceTemplate(Func):
         return self.sql.replace("{x}", argument), ()
 
 
-_WHITESPACE_SQL = "(" + " || ".join(f"chr({ord(c)})" for c in WHITESPACE) + ")"
-
-
-class MaskName(OnceTemplate):
-    """masking.mask_name in SQL."""
-
-    sql = (
-        "CASE WHEN btrim({x}, " + _WHITESPACE_SQL + ") = '' THEN '' "
-        "ELSE left(btrim({x}, " + _WHITESPACE_SQL + "), 1) || repeat('*', least(greatest("
-        "char_length(btrim({x}, " + _WHITESPACE_SQL + ")) - 1, 1), 3)) END"
-    )
-
-
-class MaskPhone(OnceTemplate):
-    """masking.mask_phone in SQL."""
-
-    sql = (
-        "CASE WHEN char_length({x}) <= 4 THEN repeat('*', char_length({x})) "
-        "WHEN char_length({x}) <= 8 THEN repeat('*', char_length({x}) - 4) || right({x}, 4) "
-        "ELSE left({x}, -8) || '****' || right({x}, 4) END"
-    )
-
-
 # A CSV cell starting with one of these is run as a formula by spreadsheet programs
 # (CSV injection): free text gets a leading apostrophe in CSV (JSON Lines is left exact).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -327,16 +297,6 @@ def formula_safe(value):
     return value
 
 
-class MaskEmail(OnceTemplate):
-    """masking.mask_email in SQL."""
-
-    sql = (
-        "CASE WHEN strpos({x}, '@') = 0 THEN '' "
-        "ELSE left({x}, least(strpos({x}, '@') - 1, 1)) || '***@' "
-        "|| substr({x}, strpos({x}, '@') + 1) END"
-    )
-
-
 class BoolText(OnceTemplate):
     sql = "CASE WHEN {x} THEN 'true' ELSE 'false' END"
 
@@ -347,7 +307,7 @@ def _sql_value(column: Column, *, pii: bool, now: datetime, as_json: bool):
     if kind == "time":
         return IsoDateTime(value)
     if kind in ("name", "phone", "email") and not pii:
-        return {"name": MaskName, "phone": MaskPhone, "email": MaskEmail}[kind](value)
+        return MaskSQL(kind, value)  # privacy.py: the same rule as in Python
     if kind == "overdue":
         overdue = Q(status__in=OPEN_STATUSES, due_at__isnull=False, due_at__lt=now)
         if as_json:
@@ -463,7 +423,6 @@ def iso_datetime(value: datetime | None, zone: ZoneInfo) -> str | None:
 def python_rows(queryset: QuerySet, *, pii: bool, now: datetime) -> Iterator[list]:
     """Each complaint as a list of values in COLUMNS order (JSON types)."""
     zone = ZoneInfo(settings.TIME_ZONE)
-    masks = {"name": mask_name, "phone": mask_phone, "email": mask_email}
     status_index = [c.path for c in COLUMNS].index("status")
     paths = [c.path for c in COLUMNS]
     for row in queryset.values_list(*paths).iterator(chunk_size=ITERATOR_ROWS):
@@ -472,8 +431,8 @@ def python_rows(queryset: QuerySet, *, pii: bool, now: datetime) -> Iterator[lis
             kind = column.kind
             if kind == "time":
                 value = iso_datetime(value, zone)
-            elif kind in masks and not pii:
-                value = masks[kind](value)
+            elif kind in ("name", "phone", "email") and not pii:
+                value = mask(kind, value)
             elif kind == "overdue":
                 value = row[status_index] in OPEN_STATUSES and value is not None and value < now
             out.append(value)
@@ -517,3 +476,87 @@ def python_chunks(queryset: QuerySet, fmt: str, *, pii: bool, now: datetime) -> 
             buffer.truncate()
     if buffer.tell():
         yield buffer.getvalue().encode()
+
+
+# -- compensations -----------------------------------------------------------------------------
+
+# The compensation API's fields in its order (a test keeps the two in step).
+COMPENSATION_COLUMNS = [
+    Column("id", "id", "int"),
+    Column("complaint", "complaint__reference"),
+    Column("department", "complaint__department__code"),
+    Column("kind", "kind"),
+    Column("amount", "amount", "money"),
+    Column("currency", "currency"),
+    Column("is_estimate", "kind", "estimate"),
+    Column("description", "description"),
+    Column("status", "status"),
+    Column("proposed_by", "proposed_by__username"),
+    Column("proposed_at", "proposed_at", "time"),
+    Column("decided_by", "decided_by__username"),
+    Column("decided_at", "decided_at", "time"),
+    Column("decision_note", "decision_note"),
+    Column("fulfilled_by", "fulfilled_by__username"),
+    Column("fulfilled_at", "fulfilled_at", "time"),
+    Column("payout_reference", "payout_reference"),
+    Column("cancelled_at", "cancelled_at", "time"),
+    Column("cancel_reason", "cancel_reason"),
+    Column("incident", "incident_remedy__incident__code"),
+    Column("created_at", "created_at", "time"),
+    Column("updated_at", "updated_at", "time"),
+    Column("version", "version", "int"),
+]
+
+
+def compensation_stream(queryset: QuerySet, fmt: str) -> Iterator[bytes]:
+    """Compensations (filtered, ordered, visible to the caller) as CSV or JSON Lines chunks;
+    a chunked iterator keeps memory flat at any size. Amounts are exact decimal strings."""
+    from ..models import MONETARY_KINDS
+
+    zone = ZoneInfo(settings.TIME_ZONE)
+    paths = [c.path for c in COMPENSATION_COLUMNS]
+    buffer = io.StringIO()
+    writer = _csv_writer(buffer)
+    if fmt == "csv":
+        yield BOM + _header_line(writer, buffer)
+    for row in queryset.values_list(*paths).iterator(chunk_size=ITERATOR_ROWS):
+        values = []
+        for column, value in zip(COMPENSATION_COLUMNS, row, strict=True):
+            if column.kind == "time":
+                value = iso_datetime(value, zone)
+            elif column.kind == "money":
+                value = f"{value:.2f}"
+            elif column.kind == "estimate":
+                value = value not in MONETARY_KINDS
+            values.append(value)
+        if fmt == "csv":
+            writer.writerow(
+                [
+                    ("true" if v else "false")
+                    if isinstance(v, bool)
+                    else formula_safe(v)
+                    if isinstance(v, str) and column.kind == "text"
+                    else v
+                    if v is None or isinstance(v, str)
+                    else str(v)
+                    for column, v in zip(COMPENSATION_COLUMNS, values, strict=True)
+                ]
+            )
+        else:
+            obj = {c.name: v for c, v in zip(COMPENSATION_COLUMNS, values, strict=True)}
+            buffer.write(json.dumps(obj, ensure_ascii=False, separators=JSON_SEPARATORS))
+            buffer.write("\n")
+        if buffer.tell() >= CHUNK_BYTES:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue().encode()
+
+
+def _header_line(writer, buffer) -> bytes:
+    writer.writerow([c.header for c in COMPENSATION_COLUMNS])
+    line = buffer.getvalue().encode()
+    buffer.seek(0)
+    buffer.truncate()
+    return line

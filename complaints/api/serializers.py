@@ -1,7 +1,6 @@
 """The API's complaint contract. Times are ISO 8601 with offset (settings.TIME_ZONE)."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -14,9 +13,9 @@ from ..models import (
     Customer,
     Department,
 )
+from ..privacy import shown
 from ..services.customers import normalize_phone
-from ..services.lifecycle import FUTURE_TOLERANCE
-from .masking import mask_email, mask_name, mask_phone
+from ..validators import validate_contacted_at, validate_received_at
 
 
 class CustomerSerializer(serializers.Serializer):
@@ -27,20 +26,14 @@ class CustomerSerializer(serializers.Serializer):
     tier = serializers.ChoiceField(choices=Customer.Tier.choices)
 
     def to_representation(self, customer):
-        data = {
-            "name": customer.name,
-            "phone": customer.phone,
-            "email": customer.email,
+        pii = bool(self.context.get("pii"))
+        return {
+            "name": shown("name", customer.name, pii=pii),
+            "phone": shown("phone", customer.phone, pii=pii),
+            "email": shown("email", customer.email, pii=pii),
             "external_id": customer.external_id,
             "tier": customer.tier,
         }
-        if not self.context.get("pii"):
-            data.update(
-                name=mask_name(customer.name),
-                phone=mask_phone(customer.phone),
-                email=mask_email(customer.email),
-            )
-        return data
 
 
 class ComplaintSerializer(serializers.ModelSerializer):
@@ -151,7 +144,7 @@ class IntakeSerializer(serializers.Serializer):
     channel = serializers.ChoiceField(choices=Channel.choices)
     subject = serializers.CharField(max_length=300)
     description = serializers.CharField(allow_blank=True, required=False, default="")
-    received_at = serializers.DateTimeField(required=False)
+    received_at = serializers.DateTimeField(required=False, validators=[validate_received_at])
     desired_outcome = serializers.CharField(allow_blank=True, required=False, default="")
     category = CodeRelatedField(
         slug_field="code",
@@ -170,13 +163,6 @@ class IntakeSerializer(serializers.Serializer):
     )
     customer = IntakeCustomerSerializer()
 
-    def validate_received_at(self, value):
-        if value > timezone.now() + FUTURE_TOLERANCE:
-            raise serializers.ValidationError(_("The time received cannot be in the future."))
-        if value.year < 2000:
-            raise serializers.ValidationError(_("The time received is implausibly early."))
-        return value
-
 
 class NoteSerializer(serializers.Serializer):
     """An internal note, or a logged contact with the customer."""
@@ -185,7 +171,7 @@ class NoteSerializer(serializers.Serializer):
     text = serializers.CharField(max_length=10000)
     channel = serializers.ChoiceField(choices=Channel.choices, required=False)
     direction = serializers.ChoiceField(choices=ComplaintEvent.Direction.choices, required=False)
-    contacted_at = serializers.DateTimeField(required=False)
+    contacted_at = serializers.DateTimeField(required=False, validators=[validate_contacted_at])
 
     def validate(self, data):
         if data["type"] == "contact":

@@ -18,9 +18,9 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from ..models import Category, Complaint, ComplaintEvent, Department, IdempotencyRecord
-from ..services import lifecycle
-from ..services.customers import find_or_create_customer
+from ..services import intake, lifecycle
 from ..services.errors import NotPermitted, ServiceError
+from ..services.intake import CustomerDetails, IntakeError
 from .auth import CallerRateThrottle, HasScope, SessionAuthentication, TokenAuthentication, caller
 from .export import EXPORT_ACTION, export_response, export_schema
 from .filters import ComplaintFilter
@@ -193,18 +193,25 @@ class ComplaintViewSet(
         return response
 
     def _register(self, data, who) -> Complaint:
-        customer_data = data.pop("customer")
+        details = CustomerDetails(**data.pop("customer"))
         try:
-            customer, _created = find_or_create_customer(**customer_data)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError({"customer": exc.messages}) from exc
-        complaint = Complaint(**data, customer=customer, api_client=who.client)
-        try:
-            return lifecycle.register_complaint(
-                complaint, user=who.user if not who.client else None
+            result = intake.record_complaint(
+                Complaint(**data),
+                details=details,
+                user=None if who.client else who.user,
+                api_client=who.client,
             )
+        except IntakeError as exc:
+            customer_fields = {"name", "phone", "email", "external_id", "customer"}
+            raise serializers.ValidationError(
+                {
+                    ("customer" if name in customer_fields else name): messages
+                    for name, messages in exc.errors.items()
+                }
+            ) from exc
         except ServiceError as exc:
             raise serializers.ValidationError({"detail": exc.message}) from exc
+        return result.complaint
 
     @extend_schema(request=NoteSerializer, responses={201: EventSerializer})
     @action(detail=True, methods=["post"])

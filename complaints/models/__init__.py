@@ -1,6 +1,21 @@
 from .alerts import DeadlineAlert, Notification, NotificationList
 from .api import SCOPES, ApiClient, IdempotencyRecord
 from .categories import Category
+from .compensation import (
+    GRANTED,
+    MONETARY_KINDS,
+    ApprovalAlert,
+    ApprovalLimit,
+    Compensation,
+    CompensationKind,
+    Currency,
+    Incident,
+    IncidentLink,
+    IncidentRemedy,
+    NotDeletable,
+    RemedyPlan,
+    TierGuidance,
+)
 from .complaint import (
     OPEN_STATUSES,
     Channel,
@@ -13,8 +28,10 @@ from .complaint import (
 )
 from .customers import Customer
 from .events import AppendOnlyError, Attachment, ComplaintEvent
+from .jobs import RecomputeJob
 from .organisation import Department, DepartmentMembership
 from .responsibility import RootCause, Validity, localized_name
+from .security import LoginThrottle
 from .sla import (
     BusinessCalendar,
     CalendarException,
@@ -26,9 +43,23 @@ from .sla import (
 )
 
 __all__ = [
+    "GRANTED",
+    "MONETARY_KINDS",
+    "ApprovalAlert",
+    "ApprovalLimit",
+    "Compensation",
+    "CompensationKind",
+    "Currency",
+    "Incident",
+    "IncidentLink",
+    "IncidentRemedy",
+    "NotDeletable",
+    "RemedyPlan",
+    "TierGuidance",
     "SCOPES",
     "ApiClient",
     "IdempotencyRecord",
+    "LoginThrottle",
     "OPEN_STATUSES",
     "AppendOnlyError",
     "Attachment",
@@ -51,6 +82,7 @@ __all__ = [
     "Fault",
     "Notification",
     "NotificationList",
+    "RecomputeJob",
     "ReferenceCounter",
     "RootCause",
     "Validity",

@@ -122,6 +122,14 @@ class Notification(models.Model):
         blank=True,
         related_name="notifications",
     )
+    approval_alert = models.ForeignKey(
+        "complaints.ApprovalAlert",
+        verbose_name=_("approval notice"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
     title = models.CharField(_("title"), max_length=300)
     body = models.TextField(_("message"), blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
@@ -133,6 +141,9 @@ class Notification(models.Model):
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.UniqueConstraint(fields=["alert", "user"], name="one_notification_per_alert"),
+            models.UniqueConstraint(
+                fields=["approval_alert", "user"], name="one_notification_per_approval_alert"
+            ),
         ]
         indexes = [
             # The unread badge on every admin page.

@@ -18,7 +18,10 @@ SCOPES = {
     "complaints:read": _("Read complaints, departments and categories"),
     "complaints:write": _("Send complaints in and add notes"),
     "compensations:read": _("Read compensations"),
+    "followups:read": _("Read follow-ups, satisfaction surveys and repeat links"),
+    "improvements:read": _("Read improvement actions and their effectiveness"),
     "pii:read": _("See customers' names, phone numbers and email addresses unmasked"),
+    "reports:read": _("Read KPIs and monthly department reports"),
 }
 
 

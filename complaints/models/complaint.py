@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ..validators import validate_received_at
 from .categories import Category
 from .customers import Customer
 from .organisation import Department
@@ -85,6 +86,7 @@ class Complaint(models.Model):
     received_at = models.DateTimeField(
         _("received at"),
         default=timezone.now,
+        validators=[validate_received_at],
         help_text=_("When the customer complained; may be earlier than when it was recorded."),
     )
     customer = models.ForeignKey(
@@ -172,6 +174,22 @@ class Complaint(models.Model):
     validity = models.CharField(
         _("validity"), max_length=16, choices=Validity, default=Validity.UNDETERMINED
     )
+    validity_reason = models.TextField(_("reason for the validity decision"), blank=True)
+    finding = models.TextField(
+        _("finding"), blank=True, help_text=_("What the investigation established.")
+    )
+    responsibility_decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("responsibility decided by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    responsibility_decided_at = models.DateTimeField(
+        _("responsibility decided at"), null=True, blank=True, editable=False
+    )
 
     # Resolution
     solution = models.TextField(
@@ -243,8 +261,24 @@ class Complaint(models.Model):
         editable=False,
         help_text=_("Highest escalation sent for the current deadlines (0: none)."),
     )
+    # The sweep could not process this complaint (an unreadable value, a bug): how often in a
+    # row and the last error. It is retried with a growing delay, never in a hot loop; a
+    # successful sweep clears both.
+    alert_failures = models.PositiveSmallIntegerField(
+        _("deadline sweep failures"), default=0, editable=False
+    )
+    alert_error = models.TextField(_("deadline sweep error"), blank=True, editable=False)
     reopened_count = models.PositiveSmallIntegerField(
         _("times reopened"), default=0, editable=False
+    )
+    # Working time on the SLA policy's clock (the deadlines' clock; the time the clock stood
+    # while awaiting the customer left out), set by the services when the first response is
+    # logged and when the complaint is resolved, so reports aggregate them in the database.
+    first_response_work_seconds = models.PositiveIntegerField(
+        _("working time to first response (s)"), null=True, blank=True, editable=False
+    )
+    resolution_work_seconds = models.PositiveIntegerField(
+        _("working time to resolution (s)"), null=True, blank=True, editable=False
     )
 
     # Bookkeeping
@@ -327,6 +361,12 @@ class Complaint(models.Model):
                 fields=["escalation_level", "-received_at", "-id"],
                 name="complaint_escalated_idx",
                 condition=Q(escalation_level__gt=0),
+            ),
+            # The "deadline sweep failed" admin filter.
+            models.Index(
+                fields=["-alert_failures"],
+                name="complaint_alert_failed_idx",
+                condition=Q(alert_failures__gt=0),
             ),
         ]
         constraints = [

@@ -1,9 +1,20 @@
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+# Who a customer is: each of these identifies one canonical customer (see Meta.constraints).
+IDENTITY_FIELDS = ("phone", "email", "external_id")
+
 
 class Customer(models.Model):
-    """A complainant. Phone is stored in E.164 and email in lower case (see services.customers)."""
+    """A complainant. Phone is stored in E.164, email in lower case and the external id without
+    surrounding blanks (services.customers normalises; services.intake matches).
+
+    Identity is enforced by the database: among canonical customers (duplicate_of is null) a
+    non-empty phone, email or external id belongs to one customer only. `duplicate_of` marks a
+    later record of a person already on file (left by the data migration that introduced the
+    constraints, which kept the oldest record canonical); such records keep their complaints
+    and are never matched again."""
 
     class Tier(models.TextChoices):
         STANDARD = "standard", _("Standard")
@@ -32,6 +43,27 @@ class Customer(models.Model):
         help_text=_("Misunderstands the rules or expects too much: agree every step in writing."),
     )
     notes = models.TextField(_("notes"), blank=True)
+    duplicate_of = models.ForeignKey(
+        "self",
+        verbose_name=_("duplicate of"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="duplicates",
+        help_text=_(
+            "A later record of a customer already on file; the intake matches the original."
+        ),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
     anonymized_at = models.DateTimeField(
         _("anonymized at"),
         null=True,
@@ -51,9 +83,15 @@ class Customer(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["external_id"],
-                condition=~models.Q(external_id=""),
-                name="customer_unique_external_id",
+                fields=[field],
+                condition=~models.Q(**{field: ""}) & models.Q(duplicate_of__isnull=True),
+                name=f"customer_unique_{field}",
+                violation_error_message=message,
+            )
+            for field, message in (
+                ("phone", _("Another customer on file has this phone number.")),
+                ("email", _("Another customer on file has this email address.")),
+                ("external_id", _("Another customer on file has this external id.")),
             )
         ]
 

@@ -43,6 +43,10 @@ class ComplaintEvent(models.Model):
         SEVERITY = "severity", _("Severity")
         DEADLINES = "deadlines", _("Deadlines")
         ALERT = "alert", _("Reminder or escalation")
+        RESPONSIBILITY = "responsibility", _("Responsibility decided")
+        REMEDY = "remedy", _("Remedy plan")
+        COMPENSATION = "compensation", _("Compensation")
+        INCIDENT = "incident", _("Incident")
 
     class Direction(models.TextChoices):
         INBOUND = "in", _("Inbound (customer to us)")

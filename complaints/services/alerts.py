@@ -34,6 +34,7 @@ from ..models import (
 )
 from . import sla
 from .calendars import clock_for_policy
+from .isolation import describe, load_each
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,9 @@ Kind, Level, Delivery = DeadlineAlert.Kind, DeadlineAlert.Level, DeadlineAlert.D
 BATCH_SIZE = 500
 MAX_ATTEMPTS = 6  # 1, 2, 4, 8, 16 minutes apart, then "failed"
 CLAIM_TIMEOUT = timedelta(minutes=10)  # a delivery "sending" this long died with its worker
+# A complaint the sweep cannot process is tried again after 5 minutes, doubling up to a day.
+FAILURE_RETRY = timedelta(minutes=5)
+FAILURE_RETRY_MAX = timedelta(days=1)
 
 
 @dataclass
@@ -188,6 +192,7 @@ def process(complaints: list[Complaint], ctx: sla.Context, *, now: datetime) -> 
         level = max((levels.get((complaint.pk, k, d), 0) for k, d in current), default=0)
         complaint.next_alert_at = min(upcoming) if upcoming else None
         complaint.escalation_level = level  # for the deadlines still pending
+        complaint.alert_failures, complaint.alert_error = 0, ""  # processed: clear any mark
         changed.append(complaint)
     audience.load_users({u for alert in new_alerts for u in alert.recipients})
     events, notifications = [], []
@@ -231,7 +236,16 @@ def process(complaints: list[Complaint], ctx: sla.Context, *, now: datetime) -> 
     Notification.objects.bulk_create(notifications)
     ComplaintEvent.objects.bulk_create(events)
     Complaint.objects.bulk_update(
-        changed, ["next_alert_at", "escalation_level", "assignee", "updated_at", "version"]
+        changed,
+        [
+            "next_alert_at",
+            "escalation_level",
+            "assignee",
+            "updated_at",
+            "version",
+            "alert_failures",
+            "alert_error",
+        ],
     )
     return [alert.pk for alert in new_alerts]
 
@@ -260,17 +274,53 @@ def _reassign_on_breach(complaints, ctx, audience, *, now) -> list[ComplaintEven
     return events
 
 
-def _claim(now: datetime, batch_size: int) -> list[Complaint]:
+def _claim(now: datetime, batch_size: int) -> list[int]:
+    """Lock the ids of the next due complaints (only ids: a row whose values cannot be read
+    must not fail the claim for all the others)."""
     rows = Complaint.objects.filter(status__in=OPEN_STATUSES, next_alert_at__lte=now)
     if connection.features.has_select_for_update_skip_locked:
         rows = rows.select_for_update(skip_locked=True, of=("self",))
-    return list(rows.order_by("next_alert_at")[:batch_size])
+    return list(rows.order_by("next_alert_at").values_list("pk", flat=True)[:batch_size])
+
+
+def _process_isolated(
+    batch: list[Complaint], ctx: sla.Context, now: datetime
+) -> tuple[list[int], dict[int, BaseException]]:
+    """process() for the whole batch; if it fails, again complaint by complaint (freshly
+    loaded: the failed attempt may have changed the instances) in savepoints."""
+    try:
+        with transaction.atomic():
+            return process(batch, ctx, now=now), {}
+    except Exception:  # noqa: BLE001 - isolate below, complaint by complaint
+        log.warning("Deadline sweep: batch failed, processing its complaints one by one")
+    alert_ids, failed = [], {}
+    for complaint in batch:
+        try:
+            with transaction.atomic():
+                alert_ids += process([Complaint.objects.get(pk=complaint.pk)], ctx, now=now)
+        except Exception as exc:  # noqa: BLE001 - one bad row never stops the sweep
+            failed[complaint.pk] = exc
+    return alert_ids, failed
+
+
+def _mark_failed(failed: dict[int, BaseException], now: datetime) -> None:
+    """Record the error on the complaint (visible in the admin) and try it again later, with
+    a delay that doubles with each failure in a row (5 minutes up to a day)."""
+    counts = dict(Complaint.objects.filter(pk__in=list(failed)).values_list("pk", "alert_failures"))
+    for pk, exc in failed.items():
+        log.error("Deadline sweep skipped complaint %s: %s", pk, describe(exc), exc_info=exc)
+        failures = min(counts.get(pk, 0) + 1, 32767)
+        delay = min(FAILURE_RETRY * 2 ** min(failures - 1, 20), FAILURE_RETRY_MAX)
+        Complaint.objects.filter(pk=pk).update(
+            alert_failures=failures, alert_error=describe(exc), next_alert_at=now + delay
+        )
 
 
 @dataclass
 class SweepResult:
     complaints: int = 0
     alerts: int = 0
+    failed: int = 0
     alert_ids: list[int] = field(default_factory=list)
 
 
@@ -279,19 +329,26 @@ def sweep(*, now: datetime | None = None, batch_size: int = BATCH_SIZE, on_batch
 
     Each batch is its own transaction; `on_batch(alert_ids)` runs after it commits (the
     task enqueues email delivery there). Safe to run twice, concurrently, or after a crash.
+    A complaint that cannot be loaded or processed is marked (`alert_failures`,
+    `alert_error`), pushed back, and the others go on.
     """
     now = now or timezone.now()
     ctx = sla.Context.load()
     result = SweepResult()
     while True:
         with transaction.atomic():
-            batch = _claim(now, batch_size)
-            if not batch:
+            ids = _claim(now, batch_size)
+            if not ids:
                 return result
-            alert_ids = process(batch, ctx, now=now)
+            batch, failed = load_each(Complaint.objects.order_by("next_alert_at"), ids)
+            alert_ids, failed_processing = _process_isolated(batch, ctx, now)
+            failed.update(failed_processing)
+            if failed:
+                _mark_failed(failed, now)
             if on_batch and alert_ids:
                 transaction.on_commit(lambda ids=alert_ids: on_batch(ids))
-        result.complaints += len(batch)
+        result.complaints += len(ids) - len(failed)
+        result.failed += len(failed)
         result.alerts += len(alert_ids)
         result.alert_ids += alert_ids
 
@@ -303,7 +360,15 @@ def process_one(complaint_id: int, *, now: datetime | None = None) -> list[int]:
         rows = Complaint.objects.filter(
             pk=complaint_id, status__in=OPEN_STATUSES, next_alert_at__lte=now
         ).select_for_update(of=("self",))
-        return process(list(rows), sla.Context.load(), now=now)
+        ids = list(rows.values_list("pk", flat=True))
+        if not ids:
+            return []
+        batch, failed = load_each(Complaint.objects.all(), ids)
+        alert_ids, failed_processing = _process_isolated(batch, sla.Context.load(), now)
+        failed.update(failed_processing)
+        if failed:
+            _mark_failed(failed, now)
+        return alert_ids
 
 
 # -- email delivery ---------------------------------------------------------------------
@@ -360,26 +425,31 @@ def render_email(alert: DeadlineAlert) -> EmailMultiAlternatives:
 
 
 def deliver(alert_id: int, *, now: datetime | None = None) -> str:
-    """Send one alert's email; on failure schedule a retry with exponential backoff."""
+    """Send one alert's email; on any failure (transport, rendering, a row that cannot be
+    read) record the error and schedule a retry with exponential backoff."""
     now = now or timezone.now()
     if not _claim_delivery(alert_id, now):
         return "skipped"
-    alert = DeadlineAlert.objects.select_related("complaint").get(pk=alert_id)
+    attempts = (
+        DeadlineAlert.objects.filter(pk=alert_id).values_list("attempts", flat=True).first() or 0
+    ) + 1
     try:
-        render_email(alert).send()
-    except Exception as exc:  # noqa: BLE001 - any transport error is retried, never raised
-        attempts = alert.attempts + 1
+        with transaction.atomic():  # a failed read must not break an enclosing transaction
+            alert = DeadlineAlert.objects.select_related("complaint").get(pk=alert_id)
+            message = render_email(alert)
+        message.send()
+    except Exception as exc:  # noqa: BLE001 - any error is recorded and retried, never raised
         failed = attempts >= MAX_ATTEMPTS
         DeadlineAlert.objects.filter(pk=alert_id).update(
             attempts=attempts,
             delivery=Delivery.FAILED if failed else Delivery.PENDING,
             next_attempt_at=None if failed else now + timedelta(minutes=2 ** (attempts - 1)),
-            last_error=f"{type(exc).__name__}: {exc}"[:2000],
+            last_error=describe(exc),
         )
         log.warning("Email for alert %s failed (attempt %s): %s", alert_id, attempts, exc)
         return "failed" if failed else "retry"
     DeadlineAlert.objects.filter(pk=alert_id).update(
-        delivery=Delivery.SENT, sent_at=now, attempts=alert.attempts + 1, last_error=""
+        delivery=Delivery.SENT, sent_at=now, attempts=attempts, last_error=""
     )
     return "sent"
 
@@ -417,7 +487,11 @@ def deliver_many(alert_ids, *, now: datetime | None = None) -> dict[str, int]:
     """Deliver each alert on its own: one failure never blocks the others."""
     outcome: dict[str, int] = {}
     for alert_id in alert_ids:
-        result = deliver(alert_id, now=now)
+        try:
+            result = deliver(alert_id, now=now)
+        except Exception:  # noqa: BLE001 - e.g. the database hiccuped on this one: go on
+            log.exception("Delivery of alert %s failed unexpectedly", alert_id)
+            result = "error"
         outcome[result] = outcome.get(result, 0) + 1
     return outcome
 

@@ -1,11 +1,10 @@
-"""Customer lookup and normalisation: phones in E.164, emails in lower case."""
+"""Customer contact normalisation: phones in E.164, emails in lower case (matching and
+creating customers is services.intake)."""
 
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-
-from ..models import Customer
 
 
 def normalize_phone(raw: str) -> str:
@@ -42,28 +41,3 @@ def phone_search_key(raw: str) -> str | None:
 
 def normalize_email(raw: str) -> str:
     return (raw or "").strip().lower()
-
-
-def find_or_create_customer(
-    *, name: str, phone: str = "", email: str = "", external_id: str = ""
-) -> tuple[Customer, bool]:
-    """Match an existing customer by external id, then phone, then email; else create one."""
-    phone = normalize_phone(phone)
-    email = normalize_email(email)
-    lookups = []
-    if external_id:
-        lookups.append({"external_id": external_id})
-    if phone:
-        lookups.append({"phone": phone})
-    if email:
-        lookups.append({"email": email})
-    for lookup in lookups:
-        customer = Customer.objects.filter(**lookup).order_by("pk").first()
-        if customer is not None:
-            return customer, False
-    if not name.strip():
-        raise ValidationError(_("A new customer needs a name."))
-    customer = Customer(name=name.strip(), phone=phone, email=email, external_id=external_id)
-    customer.full_clean()
-    customer.save()
-    return customer, True

@@ -6,14 +6,13 @@ written. `version` is the optimistic lock for edits made from a form: it changes
 edit of a form field and every status transition.
 """
 
-from datetime import timedelta
-
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .. import workflow
+from .. import hooks, workflow
 from ..models import (
     Channel,
     Complaint,
@@ -23,6 +22,8 @@ from ..models import (
     Severity,
     Status,
 )
+from ..selectors import visible_customers
+from ..validators import check_entered_time
 from . import alerts, severity, sla
 from .deadlines import next_due_at
 from .errors import NotPermitted, ServiceError, TransitionNotAllowed
@@ -55,8 +56,14 @@ EDITABLE_FIELDS = TRACKED_FIELDS + ASSIGNMENT_FIELDS
 DEADLINE_INPUTS = frozenset({"received_at", "category", "customer"})
 # Analysis may continue after a complaint is finished; everything else is frozen.
 EDITABLE_WHEN_FINISHED = ("category", "fault", "root_cause")
-# Staff log calls after the fact, but never from the future (small clock skew tolerated).
-FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+def check_time(value, *, what, now) -> None:
+    """The shared plausibility rule (complaints/validators.py) as a ServiceError."""
+    try:
+        check_entered_time(value, what=what, now=now)
+    except ValidationError as exc:
+        raise ServiceError(exc.messages[0]) from exc
 
 
 def _require(user, perm: str) -> None:
@@ -102,6 +109,14 @@ def check_assignment(department, assignee) -> None:
         )
 
 
+def check_customer_visible(user, customer: Customer) -> None:
+    """Staff may record or move complaints only to customers they may see (selectors)."""
+    if user is None:
+        return
+    if not visible_customers(user, Customer.objects.filter(pk=customer.pk)).exists():
+        raise NotPermitted(_("You cannot choose this customer."))
+
+
 def register_complaint(complaint: Complaint, *, user, now=None, assisting=()) -> Complaint:
     """Record a new complaint (an unsaved instance with its intake fields filled in)."""
     now = now or timezone.now()
@@ -111,8 +126,7 @@ def register_complaint(complaint: Complaint, *, user, now=None, assisting=()) ->
         _require(user, "complaints.add_complaint")
     if complaint.received_at is None:
         complaint.received_at = now
-    if complaint.received_at > now + FUTURE_TOLERANCE:
-        raise ServiceError(_("The time received cannot be in the future."))
+    check_time(complaint.received_at, what=_("The time received"), now=now)
     if complaint.department_id is None and complaint.category_id is not None:
         complaint.department = complaint.category.default_department
     check_assignment(complaint.department, complaint.assignee)
@@ -151,6 +165,7 @@ def register_complaint(complaint: Complaint, *, user, now=None, assisting=()) ->
                 },
             },
         )
+        hooks.after_commit(hooks.AFTER_REGISTERED, complaint.pk)
     return complaint
 
 
@@ -181,8 +196,8 @@ def validate_edit(
             )
             % {"status": complaint.get_status_display()}
         )
-    if "received_at" in diff and diff["received_at"][1] > now + FUTURE_TOLERANCE:
-        raise ServiceError(_("The time received cannot be in the future."))
+    if "received_at" in diff:
+        check_time(diff["received_at"][1], what=_("The time received"), now=now)
     if diff.keys() & set(ASSIGNMENT_FIELDS):
         check_assignment(
             changes.get("department", complaint.department),
@@ -216,6 +231,8 @@ def update_complaint(
         )
         if not diff and not assisting_changed:
             return complaint
+        if "customer" in diff:
+            check_customer_visible(user, diff["customer"][1])
         complaint.version += 1
         complaint.updated_at = now
         _write_diff(
@@ -269,6 +286,8 @@ def _write_diff(complaint, diff: dict, *, user, now, assisting=None, old_assisti
             user=user,
             now=now,
         )
+    if "received_at" in diff:
+        sla.record_work_durations(complaint)  # measured from receipt
 
 
 def assign(
@@ -300,15 +319,23 @@ def transition(
     merge_into: Complaint | None = None,
     changes: dict | None = None,
     now=None,
+    system: bool = False,
+    data: dict | None = None,
 ) -> Complaint:
     """Move a complaint along one edge of the workflow, or change nothing and raise.
 
     `changes` fills in what the edge needs in the same step (the fields of
     `workflow.Edge.inputs`: the solution, the resolution summary, the responsible department
     and assignee); they are recorded like any edit, then the edge's preconditions are checked
-    on the result."""
+    on the result.
+
+    `system=True` is a rule of another service taking the step (e.g. a dissatisfied
+    follow-up reopens the complaint): permission checks are skipped, `user` (may be None) is
+    recorded as the actor, and `data` (e.g. a stored ``message`` giving the reason) goes on
+    the timeline event in place of a typed note."""
     now = now or timezone.now()
     note = (note or "").strip()
+    data = dict(data or {})
     with transaction.atomic():
         complaint = _lock(complaint_id)
         _check_version(complaint, expected_version)
@@ -321,8 +348,9 @@ def transition(
                     "target": Status(target).label if target in Status.values else target,
                 }
             )
-        _require(user, "complaints.change_complaint")
-        _require(user, edge.permission)
+        if not system:
+            _require(user, "complaints.change_complaint")
+            _require(user, edge.permission)
         if changes:
             unexpected = set(changes) - set(edge.inputs)
             if unexpected:
@@ -332,8 +360,10 @@ def transition(
                 )
             diff = validate_edit(complaint, changes, expected_version=None, now=now)
             _write_diff(complaint, diff, user=user, now=now)
-        if edge.note_required and not note:
+        if edge.note_required and not note and not data.get("message"):
             raise ServiceError(_("Please give a reason: %s") % edge.note_label)
+        if target == Status.CLOSED and (blocker := hooks.close_blocker(complaint)):
+            raise ServiceError(blocker)
         if edge.needs_department and complaint.department_id is None:
             raise ServiceError(_("Set the responsible department first."))
         if edge.needs_solution and not complaint.solution.strip():
@@ -362,7 +392,8 @@ def transition(
             complaint.merged_into = target_complaint
         complaint.version += 1
         complaint.updated_at = now
-        data = {"merged_into": target_complaint.reference} if target_complaint else {}
+        if target_complaint:
+            data["merged_into"] = target_complaint.reference
         _event(
             complaint,
             ComplaintEvent.Kind.STATUS,
@@ -374,6 +405,8 @@ def transition(
             data=data,
         )
         _move_clock(complaint, source, target, user=user, now=now)
+        if target in (Status.RESOLVED, Status.REOPENED):
+            sla.record_work_durations(complaint)
         complaint.due_at = next_due_at(complaint)
         _recheck_escalation(complaint, now)
         complaint.save()
@@ -387,6 +420,8 @@ def transition(
                 data={"merged_from": complaint.reference},
             )
             _touch(target_complaint.pk, now)
+        if target == Status.RESOLVED:
+            hooks.after_commit(hooks.AFTER_RESOLVED, complaint.pk)
     return complaint
 
 
@@ -482,8 +517,7 @@ def log_contact(
         raise ServiceError(_("Choose a valid contact channel."))
     if direction not in ComplaintEvent.Direction.values:
         raise ServiceError(_("Choose whether the customer contacted us or we contacted them."))
-    if contacted_at > now + FUTURE_TOLERANCE:
-        raise ServiceError(_("The contact time cannot be in the future."))
+    check_time(contacted_at, what=_("The contact time"), now=now)
     with transaction.atomic():
         complaint = _lock(complaint_id)
         if contacted_at < complaint.received_at:
@@ -509,8 +543,15 @@ def log_contact(
             complaint.first_response_at is None or contacted_at < complaint.first_response_at
         ):
             complaint.first_response_at = contacted_at
+            sla.record_work_durations(complaint)
             complaint.due_at = next_due_at(complaint)
             _recheck_escalation(complaint, now)
-            fields += ["first_response_at", "due_at", "next_alert_at"]
+            fields += [
+                "first_response_at",
+                "first_response_work_seconds",
+                "resolution_work_seconds",
+                "due_at",
+                "next_alert_at",
+            ]
         complaint.save(update_fields=fields)
     return event

@@ -11,6 +11,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .. import hooks
 from ..models import OPEN_STATUSES, Complaint, ComplaintEvent, Fault, Severity, Status
 from . import alerts, sla
 from .errors import NotPermitted, ServiceError
@@ -121,12 +122,16 @@ def findings(complaint: Complaint, *, now: datetime, assisting: bool = False) ->
                 % {"date": timezone.localtime(complaint.received_at).strftime("%Y-%m-%d")},
             )
         )
-    if complaint.item_ref and complaint.customer_id:
+    same = Q(item_ref=complaint.item_ref) if complaint.item_ref else None
+    linked = hooks.same_problem(complaint) if complaint.customer_id else None
+    if linked is not None:  # e.g. repeats by category (followups)
+        same = linked if same is None else same | linked
+    if same is not None and complaint.customer_id:
         earlier = list(
             Complaint.objects.filter(
+                same,
                 COUNTED,
                 customer_id=complaint.customer_id,
-                item_ref=complaint.item_ref,
                 received_at__lt=complaint.received_at,
             )
             .exclude(pk=complaint.pk)
@@ -134,13 +139,20 @@ def findings(complaint: Complaint, *, now: datetime, assisting: bool = False) ->
             .order_by("received_at", "pk")
         )
         if len(earlier) >= 2 and any(c.resolved_at for c in earlier):
+            if complaint.item_ref:
+                text = _(
+                    "Complaint number %(n)s by this customer about item %(item)s after an "
+                    "earlier one was handled: %(refs)s."
+                )
+            else:
+                text = _(
+                    "Complaint number %(n)s by this customer about the same problem after an "
+                    "earlier one was handled: %(refs)s."
+                )
             found.append(
                 Finding(
                     3,
-                    _(
-                        "Complaint number %(n)s by this customer about item %(item)s after an "
-                        "earlier one was handled: %(refs)s."
-                    )
+                    text
                     % {"n": len(earlier) + 1, "item": complaint.item_ref, "refs": _refs(earlier)},
                 )
             )

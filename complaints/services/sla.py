@@ -197,7 +197,7 @@ def _describe(changes: dict, ctx: Context) -> dict:
     return {field: [show(field, old), show(field, new)] for field, (old, new) in named.items()}
 
 
-def _recompute(complaint: Complaint, ctx: Context, *, reason: str, user, now):
+def recompute_one(complaint: Complaint, ctx: Context, *, reason: str, user, now):
     """Set the deadlines the complaint should have (in memory). Returns the changed fields
     and, when deadlines moved (not only bookkeeping), the unsaved timeline event."""
     changes = _changes(complaint, compute(complaint, ctx))
@@ -220,7 +220,9 @@ def apply(complaint: Complaint, ctx: Context, *, reason: str, user=None, now=Non
     """Recompute a (locked) complaint's deadlines in memory; record an event if they moved.
 
     Returns the changed fields; the caller saves the complaint."""
-    changes, event = _recompute(complaint, ctx, reason=reason, user=user, now=now or timezone.now())
+    changes, event = recompute_one(
+        complaint, ctx, reason=reason, user=user, now=now or timezone.now()
+    )
     if event is not None:
         event.save()
     return changes
@@ -296,7 +298,7 @@ def recompute_open(
             last_pk = batch[-1].pk
             changed_rows, events = [], []
             for complaint in batch:
-                changes, event = _recompute(complaint, ctx, reason=reason, user=actor, now=now)
+                changes, event = recompute_one(complaint, ctx, reason=reason, user=actor, now=now)
                 if changes:
                     changed_rows.append(complaint)
                 if event is not None:
@@ -306,6 +308,40 @@ def recompute_open(
                 Complaint.objects.bulk_update(changed_rows, [*DEADLINE_FIELDS, "updated_at"])
                 ComplaintEvent.objects.bulk_create(events)
                 moved += len(events)
+
+
+def working_seconds(complaint: Complaint, end: datetime, calendars: dict) -> int:
+    """Working seconds on the complaint's SLA clock from receipt to `end`, less the working time
+    the clock stood in between (awaiting the customer): what the deadlines count."""
+    clock = clock_for_policy(complaint.sla_policy, calendars)
+    start = complaint.received_at
+    if end <= start:
+        return 0
+    stood = list(finished_pauses(complaint))
+    if complaint.sla_paused_at is not None:
+        stood.append((complaint.sla_paused_at, end))
+    total = clock.between(start, end)
+    for paused_at, resumed_at in stood:
+        a, b = max(paused_at, start), min(resumed_at, end)
+        if b > a:
+            total -= clock.between(a, b)
+    return max(0, total)
+
+
+def record_work_durations(complaint: Complaint, calendars: dict | None = None) -> None:
+    """Set the stored working-time durations (to first response, to resolution) from the
+    complaint's met-at times, in memory; reports aggregate these columns in the database."""
+    if calendars is None:
+        policy = complaint.sla_policy
+        ids = [policy.calendar_id] if policy and policy.calendar_id else []
+        calendars = calendars_by_id(ids)
+    for met_field, field in (
+        ("first_response_at", "first_response_work_seconds"),
+        ("resolved_at", "resolution_work_seconds"),
+    ):
+        end = getattr(complaint, met_field)
+        seconds = None if end is None else working_seconds(complaint, end, calendars)
+        setattr(complaint, field, seconds)
 
 
 def working_time_left(complaint: Complaint, calendars: dict, *, now: datetime) -> int | None:

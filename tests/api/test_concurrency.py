@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from complaints.api import views
-from complaints.models import Complaint, Customer, IdempotencyRecord
+from complaints.models import Channel, Complaint, Customer, IdempotencyRecord
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -79,3 +79,119 @@ def test_two_different_requests_with_one_key_at_once(slow_intake, make_api_clien
     responses = send_together(api(key), [BODY, other], key="crm-1")
     assert sorted(r.status_code for r in responses) == [201, 409]
     assert Complaint.objects.count() == 1
+
+
+@pytest.fixture
+def slow_customer_intake(monkeypatch):
+    """Hold each intake's transaction open after its customer insert, so a twin intake looks
+    the customer up before the first commits (the race that made two customers or a 500)."""
+    from complaints.services import lifecycle
+
+    register = lifecycle.register_complaint
+
+    def slowly(complaint, **kwargs):
+        time.sleep(0.5)
+        return register(complaint, **kwargs)
+
+    monkeypatch.setattr(lifecycle, "register_complaint", slowly)
+
+
+def post_together(client, bodies):
+    """Like send_together, each body with its own Idempotency-Key (two distinct intakes)."""
+    barrier = threading.Barrier(len(bodies))
+    responses = [None] * len(bodies)
+    errors = []
+
+    def send(i, body):
+        try:
+            barrier.wait(timeout=10)
+            responses[i] = client.post(
+                "/api/v1/complaints/", body, format="json", headers={"Idempotency-Key": f"k{i}"}
+            )
+        except Exception as exc:  # reported by the test
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send, args=(i, b)) for i, b in enumerate(bodies)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors, errors
+    return responses
+
+
+@pytest.mark.parametrize(
+    "customer",
+    [
+        {"name": "王五", "phone": "13900001111"},
+        {"name": "王五", "external_id": "CRM-42"},
+        {"name": "王五", "email": "Wang.Wu@Example.com"},
+    ],
+    ids=["phone", "external-id", "email"],
+)
+def test_two_intakes_for_one_new_customer_at_once_make_one_customer(
+    slow_customer_intake, make_api_client, api, customer
+):
+    _client, key = make_api_client(["complaints:write", "complaints:read"])
+    bodies = [
+        {**BODY, "customer": customer},
+        {**BODY, "subject": "Also the stairs light", "customer": {**customer, "name": "Wang Wu"}},
+    ]
+    responses = post_together(api(key), bodies)
+
+    assert [r.status_code for r in responses] == [201, 201], [r.content for r in responses]
+    assert Complaint.objects.count() == 2
+    assert Customer.objects.count() == 1
+    assert set(Complaint.objects.values_list("customer_id", flat=True)) == {
+        Customer.objects.get().pk
+    }
+
+
+def test_admin_and_api_intake_at_once_make_one_customer(
+    slow_customer_intake, make_api_client, api, manager
+):
+    """The admin add form and the API use the same intake service."""
+    from complaints.services.intake import CustomerDetails, record_complaint
+
+    _client, key = make_api_client(["complaints:write", "complaints:read"])
+    barrier = threading.Barrier(2)
+    results, errors = {}, []
+
+    def via_api():
+        try:
+            barrier.wait(timeout=10)
+            results["api"] = api(key).post(
+                "/api/v1/complaints/",
+                {**BODY, "customer": {"name": "王五", "phone": "139 0000 1111"}},
+                format="json",
+                headers={"Idempotency-Key": "api-1"},
+            )
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def via_service():
+        try:
+            barrier.wait(timeout=10)
+            results["service"] = record_complaint(
+                Complaint(channel=Channel.HOTLINE, subject="Lift", description="Broken"),
+                details=CustomerDetails(name="Wang Wu", phone="+86 13900001111"),
+                user=manager,
+            )
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=via_api), threading.Thread(target=via_service)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors, errors
+    assert results["api"].status_code == 201, results["api"].content
+    assert Customer.objects.count() == 1
+    assert Complaint.objects.count() == 2

@@ -477,3 +477,11 @@ def test_intake_and_notes_do_not_accept_get_or_put(writer, complaint):
     assert writer.put(f"{LIST}{complaint.reference}/", body(), format="json").status_code == 405
     assert writer.delete(f"{LIST}{complaint.reference}/").status_code == 405
     assert Complaint.objects.count() == 1
+
+
+def test_intake_uses_the_shared_plausibility_rule(writer):
+    before = counts()
+    response = post(writer, body(received_at="1999-12-31T23:00:00+08:00"))
+    assert response.status_code == 400
+    assert "cannot be earlier than 2000-01-01" in str(response.json()["received_at"])
+    assert counts() == before

@@ -498,7 +498,7 @@ def test_staff_session_masking_follows_the_view_pii_permission(
 
 
 def test_masked_values(reader):
-    from complaints.api.masking import mask_email, mask_name, mask_phone
+    from complaints.privacy import mask_email, mask_name, mask_phone
 
     assert mask_phone("13812345678") == "138****5678"
     assert mask_phone("+8613812345678") == "+86138****5678"

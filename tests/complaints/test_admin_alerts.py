@@ -621,8 +621,8 @@ def test_timeline_names_the_new_assignee_of_an_automatic_reassignment(client, ma
 
 
 def test_policy_form_and_list_show_the_escalation_settings(client, monkeypatch):
-    recompute = mock.Mock(return_value=0)
-    monkeypatch.setattr("complaints.admin.sla.recompute_open", recompute)
+    recompute = mock.Mock(return_value=None)
+    monkeypatch.setattr("complaints.admin.sla.schedule_recompute", recompute)
     policy = SLAPolicy.objects.get(severity=3, active=True)
     path = reverse("admin:complaints_slapolicy_change", args=[policy.pk])
     html = client.get(path).content.decode()

@@ -21,6 +21,7 @@ from complaints.models import (
     Status,
 )
 from complaints.services import lifecycle
+from followups.services.visits import waive
 from tests.factories import (
     CategoryFactory,
     CustomerFactory,
@@ -337,6 +338,7 @@ def _close(complaint, user, department):
     lifecycle.transition(complaint.pk, Status.INVESTIGATING, user=user)
     lifecycle.transition(complaint.pk, Status.SOLUTION_PROPOSED, user=user)
     lifecycle.transition(complaint.pk, Status.RESOLVED, user=user)
+    waive(complaint.pk, user=user, reason="Customer asked not to be called back.")
     lifecycle.transition(complaint.pk, Status.CLOSED, user=user)
     complaint.refresh_from_db()
     assert complaint.status == Status.CLOSED
@@ -598,9 +600,14 @@ def test_merge_by_reference(manager_client, manager):
         f"Merged from {duplicate.reference}"
         in manager_client.get(change_url(keeper)).content.decode()
     )
+    # The merged duplicate's page leads to the complaint that continues; its own page (with
+    # its history) stays reachable.
+    redirect = manager_client.get(change_url(duplicate))
+    assert redirect.status_code == 302
+    assert redirect["Location"].startswith(change_url(keeper))
     assert (
         f"Merged into {keeper.reference}"
-        in manager_client.get(change_url(duplicate)).content.decode()
+        in manager_client.get(change_url(duplicate) + "?stay=1").content.decode()
     )
 
 

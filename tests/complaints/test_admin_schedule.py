@@ -12,6 +12,13 @@ def test_schedule_has_the_deadline_machinery():
         "complaints.tasks.sweep_deadlines": 1,
         "complaints.tasks.deliver_pending_alerts": 1,
         "complaints.tasks.reevaluate_severity": 60,
+        "complaints.tasks.run_unfinished_recompute_jobs": 5,
+        "complaints.tasks.sweep_compensation_approvals": 1,
+        # followups/migrations/0002_followup_defaults.py
+        "followups.tasks.schedule_missing": 10,
+        "followups.tasks.remind_due": 5,
+        "followups.tasks.deliver_pending_reminders": 2,
+        "followups.tasks.link_recent_repeats": 60,
     }
 
 

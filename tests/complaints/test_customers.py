@@ -5,11 +5,11 @@ from django.core.exceptions import ValidationError
 
 from complaints.models import Customer
 from complaints.services.customers import (
-    find_or_create_customer,
     normalize_email,
     normalize_phone,
     phone_search_key,
 )
+from complaints.services.intake import IntakeError, find_or_create_customer
 
 
 @pytest.mark.parametrize(
@@ -120,20 +120,20 @@ def test_different_contacts_create_a_new_customer():
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", ["", "   "])
 def test_new_customer_needs_a_name(name):
-    with pytest.raises(ValidationError):
+    with pytest.raises(IntakeError):
         find_or_create_customer(name=name, phone="13812345678")
     assert not Customer.objects.exists()
 
 
 @pytest.mark.django_db
 def test_invalid_phone_creates_nobody():
-    with pytest.raises(ValidationError):
+    with pytest.raises(IntakeError):
         find_or_create_customer(name="张伟", phone="12")
     assert not Customer.objects.exists()
 
 
 @pytest.mark.django_db
 def test_invalid_email_creates_nobody():
-    with pytest.raises(ValidationError):
+    with pytest.raises(IntakeError):
         find_or_create_customer(name="张伟", email="not-an-email")
     assert not Customer.objects.exists()

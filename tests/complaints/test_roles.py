@@ -52,6 +52,13 @@ TABLE = {
     "API: send complaints in": "YYYYNNN",
     "API: another department's complaint": "NNNYNYN",
     "export (API, CSV)": "YYYYYYN",
+    "assign roles to other staff": "NNNNNNY",
+    "change another staff user's password": "NNNNNNY",
+    "change a superuser's password": "NNNNNNN",
+    "change a superuser's name, email or active status": "NNNNNNN",
+    "give themselves another role": "NNNNNNN",
+    "change a role's permissions": "NNNNNNN",
+    "create a role": "NNNNNNN",
 }
 
 
@@ -170,7 +177,99 @@ def attempt(action: str, user, client, world) -> bool:
             HTTP_IDEMPOTENCY_KEY=f"role-{user.username}",
         )
         return response.status_code == 201
+    if action in USER_ACTIONS:
+        return USER_ACTIONS[action](user, client)
     raise AssertionError(action)
+
+
+def _post_user_form(client, target, **changes) -> bool:
+    """Post the user's change form with `changes`; True if the page offered those fields
+    and the post went through (redirect)."""
+    url = reverse("admin:auth_user_change", args=[target.pk])
+    page = client.get(url)
+    if page.status_code != 200:
+        return False
+    data = form_fields(page.content.decode(), "user_form")
+    if not set(changes) <= set(data) | {"is_active"}:
+        return False  # read-only for this user
+    for field, value in changes.items():
+        if value is None:
+            data.pop(field, None)  # an unticked checkbox
+        else:
+            data[field] = value if isinstance(value, list) else [value]
+    return client.post(url, data).status_code == 302
+
+
+def _set_password(client, target) -> bool:
+    url = reverse("admin:auth_user_password_change", args=[target.pk])
+    client.post(url, {"password1": "Taken-over-2026!", "password2": "Taken-over-2026!"})
+    target.refresh_from_db()
+    return target.check_password("Taken-over-2026!")
+
+
+def _superuser():
+    return UserFactory(username="root-target", is_superuser=True, email="root@example.com")
+
+
+def _assign_role(user, client) -> bool:
+    colleague = UserFactory(username="colleague")
+    group = Group.objects.get(name=ROLES["handler"])
+    _post_user_form(client, colleague, groups=[str(group.pk)])
+    return colleague.groups.filter(pk=group.pk).exists()
+
+
+def _superuser_account(user, client) -> bool:
+    root = _superuser()
+    _post_user_form(client, root, username="renamed", email="evil@example.com", is_active=None)
+    root.refresh_from_db()
+    return (root.username, root.email, root.is_active) != ("root-target", "root@example.com", True)
+
+
+def _own_role(user, client) -> bool:
+    before = set(user.groups.values_list("pk", flat=True))
+    manager_role = Group.objects.exclude(pk__in=before).get(
+        name=ROLES[
+            "auditor" if Group.objects.get(name=ROLES["manager"]).pk in before else "manager"
+        ]
+    )
+    wanted = [str(pk) for pk in before | {manager_role.pk}]
+    _post_user_form(client, user, groups=wanted)
+    return user.groups.filter(pk=manager_role.pk).exists()
+
+
+def _group_permissions(user, client) -> bool:
+    from django.contrib.auth.models import Permission
+
+    group = user.groups.first()
+    url = reverse("admin:auth_group_change", args=[group.pk])
+    page = client.get(url)
+    if page.status_code != 200:
+        return False
+    data = form_fields(page.content.decode(), "group_form")
+    wanted = Permission.objects.get(codename="view_pii")
+    if wanted.pk in set(group.permissions.values_list("pk", flat=True)):
+        wanted = Permission.objects.get(codename="delete_user")
+    data["permissions"] = [*data.get("permissions", []), str(wanted.pk)]
+    client.post(url, data)
+    return group.permissions.filter(pk=wanted.pk).exists()
+
+
+def _create_group(user, client) -> bool:
+    client.post(reverse("admin:auth_group_add"), {"name": "Everything", "permissions": []})
+    return Group.objects.filter(name="Everything").exists()
+
+
+USER_ACTIONS = {
+    "assign roles to other staff": _assign_role,
+    "change another staff user's password": lambda user, client: _set_password(
+        client, UserFactory(username="colleague")
+    ),
+    "change a superuser's password": lambda user, client: _set_password(client, _superuser()),
+    "change a superuser's name, email or active status": _superuser_account,
+    "give themselves another role": _own_role,
+    "change a role's permissions": _group_permissions,
+    "create a role": _create_group,
+}
 
 
 @pytest.mark.parametrize("role", list(ROLES))

@@ -43,8 +43,8 @@ def cn():
 
 @pytest.fixture
 def recompute():
-    """recompute_open as the admin calls it (its own behaviour is tested elsewhere)."""
-    with mock.patch.object(sla_admin, "recompute_open", return_value=0) as patched:
+    """schedule_recompute as the admin calls it (the job is tested in test_recompute_jobs)."""
+    with mock.patch.object(sla_admin, "schedule_recompute", return_value=None) as patched:
         yield patched
 
 
@@ -467,15 +467,18 @@ def test_a_clashing_active_policy_is_refused_with_a_clear_message(client, recomp
     recompute.assert_not_called()
 
 
-def test_a_message_tells_how_many_deadlines_moved(client, cn):
+def test_a_message_links_to_the_background_recomputation(client, cn):
+    from complaints.models import RecomputeJob
+
     day = CalendarException.objects.create(calendar=cn, date=date(2026, 10, 1), kind=Kind.HOLIDAY)
-    with mock.patch.object(sla_admin, "recompute_open", return_value=7):
-        response = post_form(client, url("calendarexception", "change", day.pk), {"name": "x"})
-    assert "The deadlines of 7 open complaints were recomputed." in text_of(response)
+    response = post_form(client, url("calendarexception", "change", day.pk), {"name": "x"})
+    assert "are being recomputed in the background" in text_of(response)
+    job = RecomputeJob.objects.get()
+    assert url("recomputejob", "change", job.pk) in response.content.decode()
 
 
-def test_with_the_real_recompute_service(client, cn, manager):
-    """No mocks: an admin edit runs through touch_calendar and recompute_open."""
+def test_with_the_real_recompute_service(client, cn, manager, django_capture_on_commit_callbacks):
+    """No mocks: an admin edit runs through touch_calendar and, after commit, the job."""
     from tests.factories import make_complaint
 
     complaint = make_complaint(user=manager, severity=4, received_at=timezone.now())
@@ -489,7 +492,8 @@ def test_with_the_real_recompute_service(client, cn, manager):
             calendar=cn, date=today + timedelta(days=offset), kind=Kind.HOLIDAY, name="Closed"
         )
     day = CalendarException.objects.filter(calendar=cn).first()
-    response = post_form(client, url("calendarexception", "change", day.pk), {"name": "Shut"})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_form(client, url("calendarexception", "change", day.pk), {"name": "Shut"})
     assert response.status_code == 200
     complaint.refresh_from_db()
     assert complaint.resolve_due_at > due

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.db.models import F, Min, OuterRef, Subquery
@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ... import demo_data as D
+from ...demo import accounts as A
 from ...models import (
     Category,
     Channel,
@@ -42,12 +43,9 @@ from ...services.categories import rebuild_paths
 from ...services.customers import normalize_phone
 from ...services.references import format_reference, reserve_numbers
 
-PASSWORD = "demo-pass-2026"  # noqa: S105 - the documented password of the demo staff
+PASSWORD = A.PASSWORD
 HISTORY_DAYS = 548  # 18 months
 PACE = {1: 0.15, 2: 0.4, 3: 0.8, 4: 1.0}  # how much faster than usual each severity is handled
-HANDLER_PERMS = [f"{a}_{m}" for m in ("complaint", "customer") for a in ("view", "add", "change")]
-HANDLER_PERMS += [f"view_{m}" for m in ("category", "department", "complaintevent", "attachment")]
-HEAD_PERMS = HANDLER_PERMS + [f"{a}_complaint" for a in ("close", "reopen", "invalidate", "merge")]
 EVENT_COLUMNS = ("complaint_id", "kind", "actor_id", "created_at", "from_status", "to_status",
                  "note", "contact_channel", "contact_direction", "data")  # fmt: skip
 S, K = Status, ComplaintEvent.Kind
@@ -100,8 +98,8 @@ class Command(BaseCommand):
             % {"n": complaints, "e": seeder.event_count, "s": elapsed, "r": rate}
         ))  # fmt: skip
         say(
-            _("Staff users such as handler.cs1 and head.cs log in with the password %(pw)s.")
-            % {"pw": PASSWORD}
+            _("Demo staff (password %(pw)s): %(users)s; the login page lists them.")
+            % {"pw": PASSWORD, "users": ", ".join(A.USERNAMES)}
         )
 
 
@@ -115,14 +113,10 @@ class Seeder:
 
     @transaction.atomic
     def reference_data(self):
-        perms = Permission.objects.filter(content_type__app_label="complaints")
-        perms = {p.codename: p for p in perms}
-        if not set(HEAD_PERMS) <= perms.keys():
-            raise CommandError(_("Permissions are missing; run migrate first."))
-        groups = {}
-        for name, codes in (("Demo handlers", HANDLER_PERMS), ("Demo heads", HEAD_PERMS)):
-            groups[name] = Group.objects.get_or_create(name=name)[0]
-            groups[name].permissions.set([perms[c] for c in codes])
+        # Demo staff are in the real role groups (created by migration), as staff would be.
+        groups = {g.name: g for g in Group.objects.filter(name__in={r[1] for r in A.TRY})}
+        if len(groups) < len({r[1] for r in A.TRY}):
+            raise CommandError(_("Role groups are missing; run migrate first."))
         depts, password = {}, None
         for code, name, parent, count in D.DEPARTMENTS:
             defaults = {"name": name, "parent": depts.get(parent), "email": f"{code}@example.com"}
@@ -139,10 +133,23 @@ class Seeder:
                         username=username, password=password, is_staff=True, first_name=name,
                         email=f"{username}@example.com",
                     )  # fmt: skip
-                user.groups.add(groups["Demo heads" if role == "head" else "Demo handlers"])
+                user.groups.add(groups[A.HEAD_ROLE if role == "head" else A.HANDLER_ROLE])
                 DepartmentMembership.objects.get_or_create(
                     department=dept, user=user, defaults={"role": role}
                 )
+        for username, role_group, dept_code, _what in A.TRY:
+            user = get_user_model().objects.filter(username=username).first()
+            if user is None:
+                password = password or make_password(PASSWORD)
+                names = Random(f"{self.seed}-{username}")
+                name = names.choice(D.ZH_SURNAMES)[0] + names.choice(D.ZH_GIVEN)[0]
+                user = get_user_model().objects.create(
+                    username=username, password=password, is_staff=True, first_name=name,
+                    email=f"{username}@example.com",
+                )  # fmt: skip
+            user.groups.add(groups[role_group])
+            if dept_code:
+                DepartmentMembership.objects.get_or_create(department=depts[dept_code], user=user)
         leaves = []  # (weight, category, top-level code, topic code, item kind)
         for order, (code, name, dept, *rest) in enumerate(D.CATEGORIES, start=1):
             top = self.category(code, name, depts[dept], None, order)
@@ -174,9 +181,13 @@ class Seeder:
         return Category.objects.get_or_create(code=code, defaults=defaults)[0]
 
     def customers(self, count):
-        r, phones, rows = self.rnd, set(), []
-        taken = Customer.objects.filter(external_id__startswith="CRM-")
-        taken = set(taken.values_list("external_id", flat=True))
+        r, rows = self.rnd, []
+        # Phone, email and external id identify one customer (unique in the database), also
+        # against customers of an earlier run.
+        canonical = Customer.objects.filter(duplicate_of__isnull=True)
+        phones = set(canonical.exclude(phone="").values_list("phone", flat=True))
+        emails = set(canonical.exclude(email="").values_list("email", flat=True))
+        taken = set(canonical.exclude(external_id="").values_list("external_id", flat=True))
         for _i in range(count):
             zh, tier = r.random() < 0.75, draw(r, TIERS)
             if zh:
@@ -198,7 +209,10 @@ class Seeder:
                 phones.add(phone)
             if not phone or r.random() < (0.55 if zh else 0.95):
                 local = local.replace("'", "").replace("ü", "ue")
-                email = f"{local}{r.randrange(1, 1000)}@{r.choice(D.EMAIL_DOMAINS)}"
+                domain = r.choice(D.EMAIL_DOMAINS)
+                while not email or email in emails:
+                    email = f"{local}{r.randrange(1, 10000)}@{domain}"
+                emails.add(email)
             if tier != Customer.Tier.STANDARD:
                 while not external_id or external_id in taken:
                     external_id = f"CRM-{r.randrange(10**7):07d}"

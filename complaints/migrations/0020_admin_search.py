@@ -30,7 +30,7 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("complaints", "0013_responsibility_reference")]
+    dependencies = [("complaints", "0019_work_durations")]
 
     operations = [
         migrations.AddIndex(

@@ -1,0 +1,216 @@
+"""Intake: recording a complaint together with its customer. One service for every entry point
+(the admin add form, the API, imports).
+
+Customer identity is backed by the database: among canonical customers a normalised phone,
+email or external id belongs to one customer (conditional unique constraints, see
+models.Customer). The intake looks the customer up by external id, then phone, then email; if
+nobody is found it inserts one inside a savepoint. When a concurrent intake inserted the same
+person between our lookup and our insert, the insert hits the constraint, the savepoint is
+rolled back and the lookup runs again (READ COMMITTED: it now sees the other row). So two
+simultaneous intakes for one new customer give one customer and two complaints, never a 500.
+
+A match never changes the customer on file (a caller's different spelling of their name is
+not a reason to rewrite someone's record), and the result says what the recorder may learn:
+`customer_was_visible` is False when the matched customer had no complaint the recorder may
+see (another department's customer); callers then show only what was entered
+(see api.views and the README "Customers" section)."""
+
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from ..models import Complaint, Customer
+from ..selectors import client_complaints, client_customers, visible_complaints, visible_customers
+from . import lifecycle
+from .customers import normalize_email, normalize_phone
+from .errors import ServiceError
+
+# A conflicting insert is retried as a lookup; more than a couple of rounds means the data
+# contradicts itself (e.g. phone of one customer, email of another) rather than a race.
+ATTEMPTS = 3
+
+
+class IntakeError(ServiceError):
+    """Invalid intake input, field by field ({"name": [...], "phone": [...]}); nothing written."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+        super().__init__(" ".join(message for messages in errors.values() for message in messages))
+
+
+@dataclass(frozen=True)
+class CustomerDetails:
+    """A customer as entered at intake (raw: normalised by the service)."""
+
+    name: str = ""
+    phone: str = ""
+    email: str = ""
+    external_id: str = ""
+
+    def normalised(self) -> "CustomerDetails":
+        errors: dict[str, list[str]] = {}
+        try:
+            phone = normalize_phone(self.phone)
+        except ValidationError as exc:
+            errors["phone"] = exc.messages
+            phone = ""
+        if errors:
+            raise IntakeError(errors)
+        return CustomerDetails(
+            name=" ".join((self.name or "").split()),
+            phone=phone,
+            email=normalize_email(self.email),
+            external_id=(self.external_id or "").strip(),
+        )
+
+    @property
+    def identifies(self) -> bool:
+        return bool(self.phone or self.email or self.external_id)
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    complaint: Complaint
+    customer: Customer
+    matched: bool  # an existing customer was found (not created now)
+    earlier_complaints: int  # the customer's earlier complaints the recorder may see
+    customer_was_visible: bool = True  # the recorder could read the customer before
+    entered: CustomerDetails = field(default_factory=CustomerDetails)
+
+
+def validate_complaint(complaint: Complaint) -> None:
+    """The intake rules every entry point shares (the admin form and the API serializer show
+    the same messages): a subject is required, the description may be left empty (other systems
+    often send only a subject; the admin form does not demand what the API does not)."""
+    errors = {}
+    complaint.subject = (complaint.subject or "").strip()
+    complaint.description = (complaint.description or "").strip()
+    if not complaint.subject:
+        errors["subject"] = [_("Give the complaint a subject.")]
+    if errors:
+        raise IntakeError(errors)
+
+
+def record_complaint(
+    complaint: Complaint,
+    *,
+    customer: Customer | None = None,
+    details: CustomerDetails | None = None,
+    user=None,
+    api_client=None,
+    assisting=(),
+    now=None,
+) -> IntakeResult:
+    """Record `complaint` (unsaved, intake fields filled in) for `customer` (chosen on file) or
+    for the customer `details` identify (matched, else created). Raises IntakeError or
+    ServiceError with nothing written."""
+    if (customer is None) == (details is None):
+        raise ValueError("Give either customer or details.")
+    validate_complaint(complaint)
+    entered = details.normalised() if details is not None else CustomerDetails()
+    if customer is None and not entered.identifies and not entered.name:
+        raise IntakeError(
+            {"customer": [_("Give at least the customer's name, phone, email or external id.")]}
+        )
+    with transaction.atomic():
+        if customer is not None:
+            lifecycle.check_customer_visible(user, customer)
+            matched = True
+        else:
+            customer, matched = _match_or_create(entered, user=user)
+        was_visible = not matched or _may_see_customer(customer, user=user, client=api_client)
+        earlier = _earlier_complaints(customer, user=user, client=api_client)
+        complaint.customer = customer
+        complaint.api_client = api_client
+        complaint = lifecycle.register_complaint(complaint, user=user, now=now, assisting=assisting)
+    return IntakeResult(
+        complaint=complaint,
+        customer=customer,
+        matched=matched,
+        earlier_complaints=earlier,
+        customer_was_visible=was_visible,
+        entered=entered,
+    )
+
+
+def find_or_create_customer(
+    *, name: str = "", phone: str = "", email: str = "", external_id: str = "", user=None
+) -> tuple[Customer, bool]:
+    """The customer these details identify, created if nobody matches: (customer, created)."""
+    details = CustomerDetails(name=name, phone=phone, email=email, external_id=external_id)
+    with transaction.atomic():
+        customer, matched = _match_or_create(details.normalised(), user=user)
+    return customer, not matched
+
+
+def find_customer(details: CustomerDetails) -> Customer | None:
+    """The canonical customer the (raw) details identify, if any."""
+    return _find_customer(details.normalised())
+
+
+def _find_customer(details: CustomerDetails) -> Customer | None:
+    canonical = Customer.objects.filter(duplicate_of__isnull=True)
+    for name in ("external_id", "phone", "email"):
+        value = getattr(details, name)
+        if value:
+            found = canonical.filter(**{name: value}).first()
+            if found is not None:
+                return found
+    return None
+
+
+def _match_or_create(details: CustomerDetails, *, user) -> tuple[Customer, bool]:
+    for _attempt in range(ATTEMPTS):
+        found = _find_customer(details)
+        if found is not None:
+            return found, True
+        if not details.name:
+            raise IntakeError({"name": [_("A new customer needs a name.")]})
+        customer = Customer(
+            name=details.name,
+            phone=details.phone,
+            email=details.email,
+            external_id=details.external_id,
+            created_by=user if getattr(user, "pk", None) else None,
+        )
+        try:
+            customer.full_clean(validate_unique=False, validate_constraints=False)
+        except ValidationError as exc:
+            raise IntakeError(exc.message_dict) from exc
+        try:
+            with transaction.atomic():  # a savepoint: a conflict leaves the outer work intact
+                customer.save(force_insert=True)
+        except IntegrityError:
+            continue  # someone recorded this person meanwhile: look again
+        return customer, False
+    raise IntakeError(
+        {
+            "customer": [
+                _(
+                    "The phone, email and external id belong to different customers on file; "
+                    "choose the customer instead."
+                )
+            ]
+        }
+    )
+
+
+def _may_see_customer(customer: Customer, *, user, client) -> bool:
+    if client is not None:
+        return client_customers(client, Customer.objects.filter(pk=customer.pk)).exists()
+    if user is None:
+        return False
+    return visible_customers(user, Customer.objects.filter(pk=customer.pk)).exists()
+
+
+def _earlier_complaints(customer: Customer, *, user, client) -> int:
+    rows = Complaint.objects.filter(customer=customer)
+    if client is not None:
+        rows = client_complaints(client, rows)
+    elif user is not None:
+        rows = visible_complaints(user, rows)
+    else:
+        return 0
+    return rows.count()

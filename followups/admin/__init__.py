@@ -1,0 +1,1 @@
+from . import actions, surveys, visits  # noqa: F401  (registers the admins)

@@ -1,0 +1,115 @@
+"""REST API v1 (read): follow-ups, satisfaction surveys, repeat links, improvement actions.
+
+Same authentication, scopes, throttling and department isolation as the complaint API
+(complaints.api.auth); cursor pagination, so deep pages cost the same as the first."""
+
+from django.db.models import Q
+from django.utils import timezone
+from django_filters import rest_framework as filters
+from rest_framework import viewsets
+from rest_framework.pagination import CursorPagination
+
+from complaints.api.auth import caller
+from complaints.api.views import ApiView
+from complaints.models import Complaint, DepartmentMembership
+
+from ..models import FollowUp, ImprovementAction, RepeatLink, SurveyInvitation
+from .serializers import (
+    FollowUpSerializer,
+    ImprovementActionSerializer,
+    RepeatLinkSerializer,
+    SurveySerializer,
+)
+
+
+class ByIdCursor(CursorPagination):
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 500
+    ordering = "-id"
+
+
+def visible_complaint_ids(request):
+    return caller(request).visible(Complaint.objects.all()).values("pk")
+
+
+class FollowUpFilter(filters.FilterSet):
+    complaint = filters.CharFilter(field_name="complaint__reference")
+
+    class Meta:
+        model = FollowUp
+        fields = ["status", "kind", "complaint"]
+
+
+class FollowUpViewSet(ApiView, viewsets.ReadOnlyModelViewSet):
+    serializer_class = FollowUpSerializer
+    pagination_class = ByIdCursor
+    required_scopes = {"*": "followups:read"}
+    filter_backends = [filters.DjangoFilterBackend]
+    filterset_class = FollowUpFilter
+
+    def get_queryset(self):
+        return FollowUp.objects.filter(
+            complaint__in=visible_complaint_ids(self.request)
+        ).select_related("complaint", "assignee")
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "now": timezone.now()}
+
+
+class SurveyFilter(filters.FilterSet):
+    complaint = filters.CharFilter(field_name="complaint__reference")
+    answered = filters.BooleanFilter(field_name="used_at", lookup_expr="isnull", exclude=True)
+
+    class Meta:
+        model = SurveyInvitation
+        fields = ["complaint", "answered"]
+
+
+class SurveyViewSet(ApiView, viewsets.ReadOnlyModelViewSet):
+    serializer_class = SurveySerializer
+    pagination_class = ByIdCursor
+    required_scopes = {"*": "followups:read"}
+    filter_backends = [filters.DjangoFilterBackend]
+    filterset_class = SurveyFilter
+
+    def get_queryset(self):
+        return SurveyInvitation.objects.filter(
+            complaint__in=visible_complaint_ids(self.request)
+        ).select_related("complaint")
+
+
+class RepeatLinkViewSet(ApiView, viewsets.ReadOnlyModelViewSet):
+    serializer_class = RepeatLinkSerializer
+    pagination_class = ByIdCursor
+    required_scopes = {"*": "followups:read"}
+
+    def get_queryset(self):
+        ids = visible_complaint_ids(self.request)
+        return RepeatLink.objects.filter(complaint__in=ids, earlier__in=ids).select_related(
+            "complaint", "earlier"
+        )
+
+
+class ImprovementActionViewSet(ApiView, viewsets.ReadOnlyModelViewSet):
+    serializer_class = ImprovementActionSerializer
+    pagination_class = ByIdCursor
+    required_scopes = {"*": "improvements:read"}
+    filter_backends = [filters.DjangoFilterBackend]
+    filterset_fields = ["status"]
+
+    def get_queryset(self):
+        rows = ImprovementAction.objects.select_related(
+            "root_cause", "category", "department", "owner"
+        ).prefetch_related("complaints")
+        who = caller(self.request)
+        if who.client is not None:
+            if who.department_id is None:
+                return rows
+            return rows.filter(department_id=who.department_id)
+        from complaints.selectors import sees_all
+
+        if sees_all(who.user):
+            return rows
+        departments = DepartmentMembership.objects.filter(user=who.user).values("department_id")
+        return rows.filter(Q(department_id__in=departments) | Q(owner=who.user))

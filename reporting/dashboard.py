@@ -1,0 +1,469 @@
+"""The dashboard's content: KPI cards, chart data and tables, each figure with the link to
+the complaint list filtered to exactly the complaints behind it. Presentation only: the
+numbers come from reporting.queries (one aggregate query per widget)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from urllib.parse import urlencode
+
+from django.urls import reverse
+from django.utils import formats
+from django.utils.translation import gettext as _
+
+from complaints.models import Category, Channel, Department, RootCause, Severity, localized_name
+
+from . import queries
+from .queries import AGE_BUCKETS, Figures, Filters, FreshSource, SummarySource, ratio
+
+SEVERITY_COLOURS = {1: "#dc2626", 2: "#f59e0b", 3: "#3b82f6", 4: "#94a3b8"}
+TOP_ROOT_CAUSES = 10
+TOP_CATEGORIES = 15
+
+
+def changelist(filters: Filters | None, *, dated: bool = True, **params) -> str:
+    """The complaint list filtered like `filters` plus `params` (the admin's own filter
+    parameters, plus `kpi` for the figure's definition)."""
+    query: dict = {}
+    if filters is not None:
+        if dated:
+            query["received_at_from"] = filters.date_from.isoformat()
+            query["received_at_to"] = filters.date_to.isoformat()
+        if filters.department is not None:
+            query["department__id__exact"] = filters.department
+        elif filters.departments is not None:
+            query["mine"] = "departments"
+        if filters.category is not None:
+            query["category__id__exact"] = filters.category
+        if filters.channel:
+            query["channel__exact"] = filters.channel
+        if filters.severity is not None:
+            query["severity__exact"] = filters.severity
+    query.update({k: v for k, v in params.items() if v is not None})
+    return _changelist_url() + "?" + urlencode(query)
+
+
+@lru_cache(maxsize=1)
+def _changelist_url() -> str:
+    return reverse("admin:complaints_complaint_changelist")
+
+
+def _dimension_params(dimension: str, value) -> dict:
+    names = {
+        "department_id": "department__id__exact",
+        "category_id": "category__id__exact",
+        "channel": "channel__exact",
+        "severity": "severity__exact",
+        "root_cause_id": "root_cause_category__id__exact",
+    }
+    if value is None:
+        return {names[dimension].replace("__id__exact", "__isnull"): "True"}
+    return {names[dimension]: value}
+
+
+def percent(value: float | None) -> str:
+    return "–" if value is None else f"{formats.number_format(value, 1)} %"
+
+
+def hours(value: float | None, open_ended: bool = False) -> str:
+    if value is None:
+        return "–"
+    text = _("%(n)s h") % {"n": formats.number_format(value, 1)}
+    return f"≥ {text}" if open_ended else text
+
+
+@dataclass
+class Number:
+    value: str
+    link: str | None = None
+
+
+@dataclass
+class Card:
+    key: str
+    label: str
+    current: Number
+    previous: Number | None = None
+    # Rates: (numerator, denominator) now and in the previous period, each a linked number.
+    parts: tuple[Number, Number] | None = None
+    parts_before: tuple[Number, Number] | None = None
+    # Further lines: (label, linked number now, text before or "").
+    extra: list = field(default_factory=list)
+    trend: str = ""  # "up", "down" or ""
+    unavailable: str = ""
+
+
+def _trend(current, previous) -> str:
+    if current is None or previous is None or current == previous:
+        return ""
+    return "up" if current > previous else "down"
+
+
+def _rate_card(key, label, fig: Figures, prev: Figures, num, den, filters, prev_filters):
+    value, before = ratio(fig[num], fig[den]), ratio(prev[num], prev[den])
+    return Card(
+        key=key,
+        label=label,
+        current=Number(percent(value)),
+        previous=Number(percent(before)),
+        trend=_trend(value, before),
+        parts=(
+            Number(str(fig[num]), changelist(filters, kpi=num)),
+            Number(str(fig[den]), changelist(filters, kpi=den)),
+        ),
+        parts_before=(
+            Number(str(prev[num]), changelist(prev_filters, kpi=num)),
+            Number(str(prev[den]), changelist(prev_filters, kpi=den)),
+        ),
+    )
+
+
+def _duration_card(key, label, fig: Figures, prev: Figures, which: str, kpi, filters, pf):
+    median, p90 = getattr(fig, which)
+    prev_median, prev_p90 = getattr(prev, which)
+    open_median, open_p90 = fig.open_ended.get(which, (False, False))
+    count = fig[f"{which}_count"]
+    return Card(
+        key=key,
+        label=label,
+        current=Number(hours(median, open_median), changelist(filters, kpi=kpi)),
+        previous=Number(hours(prev_median), changelist(pf, kpi=kpi)),
+        trend=_trend(median, prev_median),
+        extra=[
+            (_("90th percentile"), Number(hours(p90, open_p90)), hours(prev_p90)),
+            (_("complaints measured"), Number(str(count), changelist(filters, kpi=kpi)), ""),
+        ],
+    )
+
+
+def _count_card(key, label, fig, prev, measure, filters, pf, kpi=None):
+    return Card(
+        key=key,
+        label=label,
+        current=Number(str(fig[measure]), changelist(filters, kpi=kpi)),
+        previous=Number(str(prev[measure]), changelist(pf, kpi=kpi)),
+        trend=_trend(fig[measure], prev[measure]),
+    )
+
+
+def unavailable_cards() -> list[Card]:
+    """Figures whose data is not in this build yet (compensation, CSAT, repeat links)."""
+    reason = _("Not available yet: this data is not recorded in this version.")
+    return [
+        Card("repeat", _("Repeat-complaint rate"), Number("–"), unavailable=reason),
+        Card("compensation", _("Compensation total"), Number("–"), unavailable=reason),
+        Card(
+            "compensation_per_complaint",
+            _("Compensation per complaint"),
+            Number("–"),
+            unavailable=reason,
+        ),
+        Card("csat", _("CSAT after recovery"), Number("–"), unavailable=reason),
+    ]
+
+
+def _month_label(month: date) -> str:
+    return formats.date_format(month, "YEAR_MONTH_FORMAT")
+
+
+def _clip(filters: Filters, first: date, last: date) -> Filters:
+    return replace(
+        filters, date_from=max(filters.date_from, first), date_to=min(filters.date_to, last)
+    )
+
+
+def _month_end(month: date) -> date:
+    return (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+
+
+def _months(filters: Filters) -> list[date]:
+    months, month = [], filters.date_from.replace(day=1)
+    while month <= filters.date_to:
+        months.append(month)
+        month = (month + timedelta(days=32)).replace(day=1)
+    return months
+
+
+def build(filters: Filters, *, live: bool = False, now: datetime | None = None) -> dict:
+    """Everything the dashboard shows, for one set of filters."""
+    source = FreshSource(now) if live else SummarySource(now)
+    now = source.now
+    prev_filters = filters.previous()
+    fig, prev = queries.figures_with_previous(source, filters)
+    overdue = queries.overdue_count(filters, now)
+
+    cards = [
+        _count_card(
+            "received", _("Complaints received"), fig, prev, "received", filters, prev_filters
+        ),
+        _count_card(
+            "valid", _("Valid complaints"), fig, prev, "valid", filters, prev_filters, "valid"
+        ),
+        _rate_card(
+            "closure", _("Closure rate"), fig, prev, "closed", "valid", filters, prev_filters
+        ),
+        _rate_card(
+            "ack_on_time",
+            _("Acknowledged on time"),
+            fig,
+            prev,
+            "ack_on_time",
+            "ack_measured",
+            filters,
+            prev_filters,
+        ),
+        _rate_card(
+            "resolve_on_time",
+            _("Resolved on time"),
+            fig,
+            prev,
+            "resolve_on_time",
+            "resolve_measured",
+            filters,
+            prev_filters,
+        ),
+        _duration_card(
+            "frt",
+            _("Time to first response (working hours, median)"),
+            fig,
+            prev,
+            "frt",
+            "frt_known",
+            filters,
+            prev_filters,
+        ),
+        _duration_card(
+            "ttr",
+            _("Time to resolution (working hours, median)"),
+            fig,
+            prev,
+            "ttr",
+            "ttr_known",
+            filters,
+            prev_filters,
+        ),
+        _rate_card(
+            "reopened",
+            _("Reopened rate"),
+            fig,
+            prev,
+            "reopened",
+            "ever_resolved",
+            filters,
+            prev_filters,
+        ),
+    ]
+
+    # Open backlog by age (received any time; one query).
+    age_rows = {r["age"]: r["open"] for r in source.rows(filters, ("age",), ("open",), dated=False)}
+    today = queries.today()
+    backlog = []
+    for key, oldest, youngest in AGE_BUCKETS:
+        link = changelist(
+            filters,
+            dated=False,
+            kpi="open",
+            received_at_from=(today - timedelta(days=oldest)).isoformat() if oldest else None,
+            received_at_to=(today - timedelta(days=youngest)).isoformat(),
+        )
+        backlog.append(
+            {"label": _("%(age)s days") % {"age": key}, "n": age_rows.get(key, 0), "link": link}
+        )
+    open_total = sum(b["n"] for b in backlog)
+    cards += [
+        Card(
+            "open",
+            _("Open backlog"),
+            Number(str(open_total), changelist(filters, dated=False, kpi="open")),
+        ),
+        Card(
+            "overdue",
+            _("Overdue now"),
+            Number(str(overdue), changelist(filters, dated=False, deadline="overdue")),
+        ),
+    ]
+    cards += unavailable_cards()
+
+    # Volume by month, stacked by severity, and the deadlines kept (one query).
+    months = _months(filters)
+    sla_measures = ("ack_measured", "ack_on_time", "resolve_measured", "resolve_on_time")
+    monthly = source.rows(filters, ("month", "severity"), ("received", *sla_measures))
+    volume = {(r["month"], r["severity"]): r["received"] for r in monthly}
+    volume_chart = {
+        "labels": [_month_label(m) for m in months],
+        "datasets": [
+            {
+                "label": str(label),
+                "color": SEVERITY_COLOURS[value],
+                "data": [volume.get((m, value), 0) for m in months],
+                "links": [
+                    changelist(_clip(filters, m, _month_end(m)), severity__exact=value)
+                    for m in months
+                ],
+            }
+            for value, label in Severity.choices
+        ],
+    }
+
+    # SLA compliance trend by month (the same query, severities added up).
+    trend_rows: dict = {}
+    for r in monthly:
+        row = trend_rows.setdefault(r["month"], dict.fromkeys(sla_measures, 0))
+        for name in sla_measures:
+            row[name] += r[name]
+    empty = {"ack_measured": 0, "ack_on_time": 0, "resolve_measured": 0, "resolve_on_time": 0}
+    sla_chart = {
+        "labels": [_month_label(m) for m in months],
+        "datasets": [
+            {
+                "label": str(label),
+                "color": colour,
+                "data": [
+                    ratio(trend_rows.get(m, empty)[num], trend_rows.get(m, empty)[den])
+                    for m in months
+                ],
+                "counts": [
+                    [trend_rows.get(m, empty)[num], trend_rows.get(m, empty)[den]] for m in months
+                ],
+                "links": [changelist(_clip(filters, m, _month_end(m)), kpi=den) for m in months],
+            }
+            for label, num, den, colour in (
+                (_("Acknowledged on time"), "ack_on_time", "ack_measured", "#0ea5e9"),
+                (_("Resolved on time"), "resolve_on_time", "resolve_measured", "#16a34a"),
+            )
+        ],
+    }
+
+    # Category Pareto (one query).
+    category_rows = sorted(
+        source.rows(filters, ("category_id",), ("received",)),
+        key=lambda r: (-r["received"], r["category_id"] or 0),
+    )
+    category_names = {
+        c.pk: str(c)
+        for c in Category.objects.filter(
+            pk__in=[r["category_id"] for r in category_rows if r["category_id"]]
+        )
+    }
+    total_received = sum(r["received"] for r in category_rows) or 1
+    pareto, cumulative = [], 0
+    for r in category_rows[:TOP_CATEGORIES]:
+        cumulative += r["received"]
+        pareto.append(
+            {
+                "label": category_names.get(r["category_id"], _("(no category)")),
+                "n": r["received"],
+                "cumulative": 100.0 * cumulative / total_received,
+                "link": changelist(filters, **_dimension_params("category_id", r["category_id"])),
+            }
+        )
+
+    # By channel (one query).
+    channel_rows = {
+        r["channel"]: r["received"] for r in source.rows(filters, ("channel",), ("received",))
+    }
+    channels = [
+        {
+            "label": str(label),
+            "n": channel_rows.get(value, 0),
+            "link": changelist(filters, channel__exact=value),
+        }
+        for value, label in Channel.choices
+        if channel_rows.get(value)
+    ]
+
+    # Top root causes among valid complaints (one query).
+    cause_rows = sorted(
+        (
+            r
+            for r in source.rows(filters, ("root_cause_id",), ("valid",))
+            if r["root_cause_id"] and r["valid"]
+        ),
+        key=lambda r: (-r["valid"], r["root_cause_id"]),
+    )[:TOP_ROOT_CAUSES]
+    cause_names = {
+        c.pk: localized_name(c)
+        for c in RootCause.objects.filter(pk__in=[r["root_cause_id"] for r in cause_rows])
+    }
+    causes = [
+        {
+            "label": cause_names.get(r["root_cause_id"], "?"),
+            "n": r["valid"],
+            "link": changelist(
+                filters, kpi="valid", **_dimension_params("root_cause_id", r["root_cause_id"])
+            ),
+        }
+        for r in cause_rows
+    ]
+
+    # Department league table (one query).
+    league_rows = source.rows(
+        filters,
+        ("department_id",),
+        (
+            "received",
+            "valid",
+            "closed",
+            "ack_measured",
+            "ack_on_time",
+            "resolve_measured",
+            "resolve_on_time",
+            "open",
+        ),
+    )
+    department_names = dict(
+        Department.objects.filter(
+            pk__in=[r["department_id"] for r in league_rows if r["department_id"]]
+        ).values_list("pk", "name")
+    )
+    league = []
+    for r in league_rows:
+        dim = _dimension_params("department_id", r["department_id"])
+        scoped = filters
+        league.append(
+            {
+                "label": department_names.get(r["department_id"], _("(no department)")),
+                "received": Number(str(r["received"]), changelist(scoped, **dim)),
+                "valid": Number(str(r["valid"]), changelist(scoped, kpi="valid", **dim)),
+                "closure": percent(ratio(r["closed"], r["valid"])),
+                "closed": Number(str(r["closed"]), changelist(scoped, kpi="closed", **dim)),
+                "ack": percent(ratio(r["ack_on_time"], r["ack_measured"])),
+                "resolve": percent(ratio(r["resolve_on_time"], r["resolve_measured"])),
+                "resolve_late": Number(
+                    str(r["resolve_measured"] - r["resolve_on_time"]),
+                    changelist(scoped, kpi="resolve_late", **dim),
+                ),
+                "open": Number(str(r["open"]), changelist(scoped, kpi="open", **dim)),
+                "sort": (-r["received"], department_names.get(r["department_id"], "")),
+            }
+        )
+    league.sort(key=lambda row: row["sort"])
+
+    for ds in volume_chart["datasets"]:
+        ds["cells"] = [
+            {"n": n, "link": link} for n, link in zip(ds["data"], ds["links"], strict=True)
+        ]
+    for ds in sla_chart["datasets"]:
+        ds["cells"] = [
+            {"n": f"{a} / {b}", "link": link}
+            for (a, b), link in zip(ds["counts"], ds["links"], strict=True)
+        ]
+    return {
+        "filters": filters,
+        "previous": prev_filters,
+        "source": source.name,
+        "approximate": fig.approximate,
+        "now": now,
+        "cards": cards,
+        "charts": {
+            "volume": volume_chart,
+            "sla": sla_chart,
+            "pareto": pareto,
+            "channels": channels,
+            "backlog": backlog,
+            "causes": causes,
+        },
+        "league": league,
+    }

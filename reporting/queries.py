@@ -1,0 +1,458 @@
+"""Read side of reporting: the dashboard's widgets, the KPIs of the API and the monthly report.
+
+Every widget is one aggregate query (or fewer) run by the database, from one of two sources
+that give the same numbers (reporting.kpis defines the measures for both):
+
+- `SummarySource` adds up DailySummary rows: the rollup level that keeps exactly the
+  dimensions a widget groups or filters by (a few rows per day), else the full cells;
+- `LiveSource` aggregates the complaints themselves (always current, exact percentiles).
+
+Definitions of the figures: see reporting.kpis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+
+from django.contrib.postgres.fields import ArrayField
+from django.db import connection
+from django.db.models import (
+    Aggregate,
+    Case,
+    CharField,
+    FloatField,
+    IntegerField,
+    Q,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from complaints.models import Complaint
+
+from . import kpis
+from .kpis import FRT_BUCKETS, HOUR_EDGES, MEASURES, TTR_BUCKETS, local_tz
+from .models import LEVELS, NARROW_MEASURES, DailySummary, Level
+
+DEFAULT_DAYS = 90
+# Live percentiles are exact: the histogram measures are only summed from the summaries.
+LIVE_MEASURES = tuple(m for m in MEASURES if m not in (*FRT_BUCKETS, *TTR_BUCKETS))
+# Dimension name in widgets -> (summary column, complaint column)
+DIMENSIONS = {
+    "department_id": ("department_id", "department_id"),
+    "category_id": ("category_id", "category_id"),
+    "channel": ("channel", "channel"),
+    "severity": ("severity", "severity"),
+    "root_cause_id": ("root_cause_id", "root_cause_category_id"),
+}
+# Open backlog age buckets: (key, oldest age in days, youngest age in days)
+AGE_BUCKETS = (
+    ("0-2", 2, 0),
+    ("3-7", 7, 3),
+    ("8-30", 30, 8),
+    ("31-90", 90, 31),
+    ("90+", None, 91),
+)
+
+
+def today() -> date:
+    return timezone.localtime(timezone.now(), local_tz()).date()
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the dashboard shows: complaints received from `date_from` to `date_to` (local
+    days, both included) narrowed by the dimensions set. `departments` is the reader's
+    scope: None sees every department, else only these (department heads)."""
+
+    date_from: date
+    date_to: date
+    department: int | None = None
+    category: int | None = None
+    channel: str | None = None
+    severity: int | None = None
+    departments: tuple[int, ...] | None = None
+
+    @classmethod
+    def default(cls, **kwargs) -> Filters:
+        end = today()
+        return cls(date_from=end - timedelta(days=DEFAULT_DAYS - 1), date_to=end, **kwargs)
+
+    @property
+    def days(self) -> int:
+        return (self.date_to - self.date_from).days + 1
+
+    def previous(self) -> Filters:
+        """The period of the same length just before."""
+        return replace(
+            self,
+            date_from=self.date_from - timedelta(days=self.days),
+            date_to=self.date_from - timedelta(days=1),
+        )
+
+    def dimension_filters(self) -> dict:
+        """{dimension: value or list of values} for every dimension narrowed."""
+        result = {}
+        if self.department is not None:
+            result["department_id"] = self.department
+        elif self.departments is not None:
+            result["department_id"] = list(self.departments)
+        if self.category is not None:
+            result["category_id"] = self.category
+        if self.channel:
+            result["channel"] = self.channel
+        if self.severity is not None:
+            result["severity"] = self.severity
+        return result
+
+
+def _lookup(column: str, value) -> dict:
+    return {f"{column}__in" if isinstance(value, list) else column: value}
+
+
+def choose_level(dimensions: set[str], names) -> int:
+    """The summary level that keeps exactly these dimensions and these measures, else the
+    cells (every dimension)."""
+    narrow = set(names) <= set(NARROW_MEASURES)
+    for level, (kept, full, _source) in LEVELS.items():
+        if level != Level.CELL and set(kept) == dimensions and (full or narrow):
+            return level
+    return Level.CELL
+
+
+def _age_case(day_field: str, *, live: bool) -> Case:
+    """The open-backlog age bucket of a complaint (whole days since the local day received)."""
+    now_day = today()
+    whens = []
+    for key, oldest, _youngest in AGE_BUCKETS[:-1]:
+        oldest_day = now_day - timedelta(days=oldest)
+        bound = _day_start(oldest_day) if live else oldest_day
+        whens.append(When(Q(**{f"{day_field}__gte": bound}), then=Value(key)))
+    return Case(*whens, default=Value(AGE_BUCKETS[-1][0]), output_field=CharField())
+
+
+def _period_case(current: Q) -> Case:
+    return Case(When(current, then=Value(1)), default=Value(0), output_field=IntegerField())
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tzinfo=local_tz())
+
+
+class SummarySource:
+    name = "summary"
+
+    def __init__(self, now: datetime | None = None):
+        self.now = now or timezone.now()
+
+    def rows(
+        self, filters: Filters, group=(), names=MEASURES, *, dated=True, skip_days=()
+    ) -> list[dict]:
+        """Sums of `names` per value of `group` ("month", "age", "period" or a dimension);
+        "period" adds the previous period: 1 for the filters' days, 0 for the days before."""
+        narrowed = filters.dimension_filters()
+        dimensions = (set(group) - {"month", "age", "period"}) | set(narrowed)
+        qs = DailySummary.objects.filter(level=choose_level(dimensions, names)).order_by()
+        if skip_days:
+            qs = qs.exclude(day__in=sorted(skip_days))
+        if dated:
+            start = filters.previous().date_from if "period" in group else filters.date_from
+            qs = qs.filter(day__gte=start, day__lte=filters.date_to)
+        for dimension, value in narrowed.items():
+            qs = qs.filter(**_lookup(DIMENSIONS[dimension][0], value))
+        annotations = {}
+        if "month" in group:
+            annotations["month"] = TruncMonth("day")
+        if "age" in group:
+            annotations["age"] = _age_case("day", live=False)
+        if "period" in group:
+            annotations["period"] = _period_case(Q(day__gte=filters.date_from))
+        qs = qs.annotate(**annotations) if annotations else qs
+        columns = [DIMENSIONS[g][0] if g in DIMENSIONS else g for g in group]
+        sums = {f"m_{n}": Sum(n) for n in names}
+        rows = [qs.aggregate(**sums)] if not group else qs.values(*columns).annotate(**sums)
+        return [_row(r, group, columns, names) for r in rows]
+
+
+class LiveSource:
+    name = "live"
+
+    def __init__(self, now: datetime | None = None):
+        self.now = now or timezone.now()
+        self.expressions = kpis.measures(self.now)
+
+    def complaints(self, filters: Filters, *, dated=True, since: date | None = None, days=None):
+        qs = Complaint.objects.order_by()
+        if days is not None:
+            qs = qs.filter(received_on(days))
+        if dated:
+            qs = qs.filter(
+                received_at__gte=_day_start(since or filters.date_from),
+                received_at__lt=_day_start(filters.date_to + timedelta(days=1)),
+            )
+        for dimension, value in filters.dimension_filters().items():
+            qs = qs.filter(**_lookup(DIMENSIONS[dimension][1], value))
+        return qs
+
+    def rows(
+        self, filters: Filters, group=(), names=MEASURES, *, dated=True, days=None
+    ) -> list[dict]:
+        since = filters.previous().date_from if "period" in group else None
+        qs = self.complaints(filters, dated=dated, since=since, days=days)
+        if set(names) <= {"open"}:
+            qs = qs.filter(kpis.OPEN)  # the open-status index, not every complaint
+        annotations = {}
+        if "month" in group:
+            annotations["month"] = TruncMonth("received_at", tzinfo=local_tz())
+        if "age" in group:
+            annotations["age"] = _age_case("received_at", live=True)
+        if "period" in group:
+            annotations["period"] = _period_case(Q(received_at__gte=_day_start(filters.date_from)))
+        qs = qs.annotate(**annotations) if annotations else qs
+        columns = [DIMENSIONS[g][1] if g in DIMENSIONS else g for g in group]
+        sums = {f"m_{n}": Sum(self.expressions[n]) for n in names}
+        rows = [qs.aggregate(**sums)] if not group else qs.values(*columns).annotate(**sums)
+        return [_row(r, group, columns, names) for r in rows]
+
+    def percentiles(self, filters: Filters, field_name: str, count: int) -> tuple:
+        """Exact (median, p90) in hours, linear interpolation (percentile_cont): one
+        ordered-set aggregate on PostgreSQL, two short ordered reads elsewhere."""
+        if not count:
+            return None, None
+        values = self.complaints(filters).filter(kpis.VALID, **{f"{field_name}__isnull": False})
+        if connection.vendor == "postgresql":
+            found = values.aggregate(p=PercentileCont(field_name))["p"] or [None, None]
+            return tuple(None if v is None else v / 3600 for v in found)
+        ordered = values.order_by(field_name).values_list(field_name, flat=True)
+        result = []
+        for p in (0.5, 0.9):
+            position = p * (count - 1)
+            low = int(position)
+            pair = list(ordered[low : low + 2])
+            high = pair[1] if len(pair) > 1 else pair[0]
+            result.append((pair[0] + (high - pair[0]) * (position - low)) / 3600)
+        return tuple(result)
+
+
+class PercentileCont(Aggregate):
+    """PostgreSQL: the median and the 90th percentile of an expression, as an array."""
+
+    function = "percentile_cont"
+    template = "%(function)s(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = ArrayField(FloatField())
+
+
+class FreshSource(SummarySource):
+    """Current to the second: the summaries for every day on which nothing changed since
+    their last refresh, the complaints themselves for the days that did (usually none or a
+    few), and exact percentiles for the period shown."""
+
+    name = "live"
+
+    def __init__(self, now: datetime | None = None):
+        from .services.summaries import stale_days
+
+        super().__init__(now)
+        self.live = LiveSource(self.now)
+        self.stale = stale_days(self.now)
+
+    def rows(self, filters: Filters, group=(), names=MEASURES, *, dated=True) -> list[dict]:
+        if self.stale is None:  # never built: everything from the complaints
+            return self.live.rows(filters, group, names, dated=dated)
+        rows = super().rows(filters, group, names, dated=dated, skip_days=self.stale)
+        if not self.stale:
+            return rows
+        merged = {tuple(r[g] for g in group): r for r in rows}
+        for r in self.live.rows(filters, group, names, dated=dated, days=self.stale):
+            key = tuple(r[g] for g in group)
+            if key in merged:
+                for n in names:
+                    merged[key][n] += r[n]
+            else:
+                merged[key] = r
+        return list(merged.values())
+
+
+def received_on(days) -> Q:
+    """Complaints received on any of these local days (one received_at range per run of
+    consecutive days, so the index serves it)."""
+    q = Q(pk__in=[])
+    for first, last in _runs(sorted(days)):
+        q |= Q(
+            received_at__gte=_day_start(first),
+            received_at__lt=_day_start(last + timedelta(days=1)),
+        )
+    return q
+
+
+def _runs(days: list[date]) -> list[tuple[date, date]]:
+    runs: list[tuple[date, date]] = []
+    for day in days:
+        if runs and runs[-1][1] + timedelta(days=1) == day:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def _row(raw: dict, group, columns, names) -> dict:
+    row = {g: raw[c] for g, c in zip(group, columns, strict=True)}
+    for n in names:
+        row[n] = raw[f"m_{n}"] or 0
+    if isinstance(row.get("month"), datetime):
+        row["month"] = timezone.localtime(row["month"], local_tz()).date()
+    return row
+
+
+def percentile_from_buckets(counts: list[int], p: float) -> tuple[float | None, bool]:
+    """(hours, open_ended) at rank p of a histogram over HOUR_EDGES, interpolated within the
+    bucket; open_ended when it falls in the last bucket (then: at least that many hours)."""
+    total = sum(counts)
+    if not total:
+        return None, False
+    rank = p * total
+    cumulative = 0
+    for i, c in enumerate(counts):
+        if c and cumulative + c >= rank:
+            low = HOUR_EDGES[i - 1] if i else 0.0
+            if i >= len(HOUR_EDGES):
+                return float(low), True
+            return low + (HOUR_EDGES[i] - low) * (rank - cumulative) / c, False
+        cumulative += c
+    return float(HOUR_EDGES[-1]), True  # pragma: no cover - rank <= total
+
+
+def ratio(numerator: int, denominator: int) -> float | None:
+    return None if not denominator else 100.0 * numerator / denominator
+
+
+@dataclass
+class Figures:
+    """The KPI values of one period (from one row of measure sums)."""
+
+    sums: dict
+    frt: tuple = (None, None)  # (median, p90) hours
+    ttr: tuple = (None, None)
+    approximate: bool = False
+    open_ended: dict = field(default_factory=dict)
+
+    def __getitem__(self, name):
+        return self.sums[name]
+
+    @property
+    def closure_rate(self):
+        return ratio(self.sums["closed"], self.sums["valid"])
+
+    @property
+    def ack_on_time_rate(self):
+        return ratio(self.sums["ack_on_time"], self.sums["ack_measured"])
+
+    @property
+    def resolve_on_time_rate(self):
+        return ratio(self.sums["resolve_on_time"], self.sums["resolve_measured"])
+
+    @property
+    def reopened_rate(self):
+        return ratio(self.sums["reopened"], self.sums["ever_resolved"])
+
+    @property
+    def frt_mean(self):
+        c = self.sums["frt_count"]
+        return self.sums["frt_seconds"] / c / 3600 if c else None
+
+    @property
+    def ttr_mean(self):
+        c = self.sums["ttr_count"]
+        return self.sums["ttr_seconds"] / c / 3600 if c else None
+
+    def as_dict(self) -> dict:
+        return {
+            "received": self.sums["received"],
+            "valid": self.sums["valid"],
+            "closed": self.sums["closed"],
+            "closure_rate": self.closure_rate,
+            "ack_measured": self.sums["ack_measured"],
+            "ack_on_time": self.sums["ack_on_time"],
+            "ack_on_time_rate": self.ack_on_time_rate,
+            "resolve_measured": self.sums["resolve_measured"],
+            "resolve_on_time": self.sums["resolve_on_time"],
+            "resolve_on_time_rate": self.resolve_on_time_rate,
+            "ever_resolved": self.sums["ever_resolved"],
+            "reopened": self.sums["reopened"],
+            "reopened_rate": self.reopened_rate,
+            "first_response_hours": {
+                "count": self.sums["frt_count"],
+                "median": self.frt[0],
+                "p90": self.frt[1],
+                "mean": self.frt_mean,
+            },
+            "resolution_hours": {
+                "count": self.sums["ttr_count"],
+                "median": self.ttr[0],
+                "p90": self.ttr[1],
+                "mean": self.ttr_mean,
+            },
+            "percentiles_approximate": self.approximate,
+        }
+
+
+def _names(source) -> tuple:
+    return LIVE_MEASURES if type(source) is LiveSource else MEASURES
+
+
+def figures(source, filters: Filters) -> Figures:
+    """All KPIs of one period: one aggregate query (plus, live, the exact percentiles)."""
+    rows = source.rows(filters, (), _names(source))
+    sums = rows[0] if rows else dict.fromkeys(MEASURES, 0)
+    return _figures(source, filters, sums, exact=type(source) is not SummarySource)
+
+
+def figures_with_previous(source, filters: Filters) -> tuple[Figures, Figures]:
+    """The KPIs of the period and of the period before it, from one aggregate query (live:
+    exact percentiles for the period, interpolated ones for the period before)."""
+    rows = {r["period"]: r for r in source.rows(filters, ("period",), _names(source))}
+    empty = dict.fromkeys(MEASURES, 0)
+    exact = type(source) is not SummarySource
+    return (
+        _figures(source, filters, rows.get(1, empty), exact=exact),
+        _figures(source, filters.previous(), rows.get(0, empty), exact=type(source) is LiveSource),
+    )
+
+
+def _figures(source, filters: Filters, sums: dict, *, exact: bool) -> Figures:
+    result = Figures(sums=sums)
+    if exact:
+        live = source if isinstance(source, LiveSource) else source.live
+        result.frt = live.percentiles(filters, "first_response_work_seconds", sums["frt_count"])
+        result.ttr = live.percentiles(filters, "resolution_work_seconds", sums["ttr_count"])
+    else:
+        result.approximate = True
+        for key, names in (("frt", FRT_BUCKETS), ("ttr", TTR_BUCKETS)):
+            counts = [sums[n] for n in names]
+            median, open_median = percentile_from_buckets(counts, 0.5)
+            p90, open_p90 = percentile_from_buckets(counts, 0.9)
+            setattr(result, key, (median, p90))
+            result.open_ended[key] = (open_median, open_p90)
+    return result
+
+
+def overdue_count(filters: Filters, now: datetime) -> int:
+    """Open complaints with a passed pending deadline now (the partial index on open due_at)."""
+    qs = Complaint.objects.overdue(now)
+    for dimension, value in filters.dimension_filters().items():
+        qs = qs.filter(**_lookup(DIMENSIONS[dimension][1], value))
+    return qs.count()
+
+
+def department_names(ids) -> dict:
+    from complaints.models import Department
+
+    return dict(Department.objects.filter(pk__in=[i for i in ids if i]).values_list("pk", "name"))
+
+
+def count_open(filters: Filters, source) -> int:
+    rows = source.rows(filters, (), ("open",), dated=False)
+    return rows[0]["open"] if rows else 0

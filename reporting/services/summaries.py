@@ -1,0 +1,275 @@
+"""Keeping the dashboard's summary tables current.
+
+Design: DailySummary holds, per local day received and cell of (department, category,
+channel, severity, root cause), the sums of the measures defined in reporting.kpis; rollup
+rows (levels) keep one dimension each, so the unfiltered dashboard reads a few rows per day.
+Everything is computed set-based in the database (INSERT ... SELECT ... GROUP BY) from the
+complaint rows; no complaint is ever loaded into Python.
+
+- `refresh()` (Celery beat, every minute) recomputes only the days touched since the last
+  run: days of complaints whose `updated_at` moved (every service bumps it), of open
+  complaints whose acknowledgement or resolution deadline has just passed (that changes "on
+  time" without an edit), and the day a complaint was counted on before (a corrected time
+  received). It rereads a few minutes before its watermark, so a transaction that committed
+  late is not missed; recomputing a day twice gives the same rows.
+- `rebuild()` recomputes everything month by month, each month in its own short
+  transaction (progress in SummaryState), e.g. after a definition changed.
+
+Refresh and rebuild batches take SummaryState's row lock, so they never interleave on a day.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import Max, Min, Q, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from complaints.models import Complaint
+
+from ..kpis import MEASURES, OPEN, local_tz, measures
+from ..models import (
+    LEVELS,
+    NARROW_MEASURES,
+    CountedComplaint,
+    DailySummary,
+    Level,
+    SummaryState,
+)
+
+OVERLAP = timedelta(minutes=5)
+DAYS_PER_STATEMENT = 62
+
+SUMMARY = DailySummary._meta.db_table
+COUNTED = CountedComplaint._meta.db_table
+CELL_SOURCE = ("department_id", "category_id", "channel", "severity", "root_cause_category_id")
+CELL_TARGET = ("department_id", "category_id", "channel", "severity", "root_cause_id")
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tzinfo=local_tz())
+
+
+def _execute(sql: str, params=()) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def _insert_cells(complaints, now: datetime) -> None:
+    cells = (
+        complaints.annotate(day=TruncDate("received_at", tzinfo=local_tz()))
+        .values("day", *CELL_SOURCE)
+        .annotate(**{name: Sum(expr) for name, expr in measures(now).items()})
+        .order_by()
+    )
+    sql, params = cells.query.sql_with_params()
+    target = ", ".join(_q(c) for c in ("day", "level", *CELL_TARGET, *MEASURES))
+    source = ", ".join(
+        [f"sub.{_q('day')}", str(Level.CELL), *(f"sub.{_q(c)}" for c in (*CELL_SOURCE, *MEASURES))]
+    )
+    # Only quoted identifiers and the ORM's own SQL are interpolated; values are parameters.
+    _execute(f"INSERT INTO {_q(SUMMARY)} ({target}) SELECT {source} FROM ({sql}) sub", params)  # noqa: S608
+
+
+def _insert_levels(first: date, last: date) -> None:
+    """Every level above the cells for the days first..last, each summed from the level
+    below it (LEVELS), so no level reads the complaints again."""
+    for level, (dimensions, full, source) in LEVELS.items():
+        if source is None:
+            continue
+        names = MEASURES if full else NARROW_MEASURES
+        keep = "".join(f", {_q(d)}" for d in dimensions)
+        sums = ", ".join(f"SUM({_q(m)})" for m in names)
+        # Quoted identifiers and integers only; the days are parameters.
+        sql = (
+            f"INSERT INTO {_q(SUMMARY)} ({_q('day')}, {_q('level')}{keep}, "  # noqa: S608
+            f"{', '.join(_q(m) for m in names)}) "
+            f"SELECT {_q('day')}, {int(level)}{keep}, {sums} FROM {_q(SUMMARY)} "
+            f"WHERE {_q('level')} = {int(source)} AND {_q('day')} BETWEEN %s AND %s "
+            f"GROUP BY {_q('day')}{keep}"
+        )
+        _execute(sql, [first, last])
+
+
+def _runs(days: list[date]) -> list[tuple[date, date]]:
+    """Sorted days as (first, last) runs of consecutive days."""
+    runs = []
+    for day in days:
+        if runs and runs[-1][1] + timedelta(days=1) == day:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def recompute_days(days, *, now: datetime, counted: bool = True) -> None:
+    """Replace the summary rows (and the counted days) of these local days, inside the
+    caller's transaction with the state row locked. `counted=False`: the caller refills
+    CountedComplaint itself (the full rebuild)."""
+    for first, last in _runs(sorted(set(days))):
+        complaints = Complaint.objects.filter(
+            received_at__gte=day_start(first), received_at__lt=day_start(last + timedelta(days=1))
+        )
+        DailySummary.objects.filter(level__in=list(LEVELS), day__gte=first, day__lte=last).delete()
+        _insert_cells(complaints, now)
+        _insert_levels(first, last)
+        CountedComplaint.objects.filter(day__gte=first, day__lte=last).delete()
+        if counted:  # a complaint moved here from another day: its old row goes too
+            CountedComplaint.objects.filter(complaint_id__in=complaints.values("pk")).delete()
+        _insert_counted(complaints)
+
+
+def _insert_counted(complaints) -> None:
+    rows = complaints.annotate(d=TruncDate("received_at", tzinfo=local_tz())).values_list("pk", "d")
+    sql, params = rows.order_by().query.sql_with_params()
+    # An upsert: during a rebuild a row may already exist (a refresh ran between months).
+    _execute(
+        f"INSERT INTO {_q(COUNTED)} ({_q('complaint_id')}, {_q('day')}) {sql} "
+        f"ON CONFLICT ({_q('complaint_id')}) DO UPDATE SET {_q('day')} = excluded.{_q('day')}",
+        params,
+    )
+
+
+def _clear_counted() -> None:
+    """Empty CountedComplaint before a full rebuild refills it (TRUNCATE where there is one:
+    deleting millions of rows one by one is slow)."""
+    if connection.vendor == "postgresql":
+        _execute(f"TRUNCATE {_q(COUNTED)}")
+    else:
+        CountedComplaint.objects.all().delete()
+
+
+def _lock_state(*, wait: bool) -> SummaryState | None:
+    SummaryState.objects.get_or_create(pk=1)
+    rows = SummaryState.objects.filter(pk=1)
+    if not wait and connection.features.has_select_for_update_skip_locked:
+        return rows.select_for_update(skip_locked=True).first()
+    return rows.select_for_update().first()
+
+
+@dataclass
+class RefreshResult:
+    days: int = 0
+    seconds: float = 0.0
+    skipped: str = ""
+
+
+def changed_since(since: datetime, now: datetime):
+    """Complaints whose figures may have changed since `since`."""
+    deadline_passed = OPEN & (
+        Q(acknowledged_at__isnull=True, ack_due_at__gte=since, ack_due_at__lt=now)
+        | Q(resolved_at__isnull=True, resolve_due_at__gte=since, resolve_due_at__lt=now)
+    )
+    return Complaint.objects.filter(Q(updated_at__gte=since) | deadline_passed)
+
+
+def _changed_days(refreshed_at: datetime, now: datetime) -> set[date]:
+    """The local days whose summary rows may be out of date (two small indexed queries)."""
+    changed = changed_since(refreshed_at - OVERLAP, now)
+    days = set(
+        changed.annotate(d=TruncDate("received_at", tzinfo=local_tz()))
+        .values_list("d", flat=True)
+        .order_by()
+        .distinct()
+    )
+    days |= set(
+        CountedComplaint.objects.filter(complaint_id__in=changed.values("pk"))
+        .values_list("day", flat=True)
+        .order_by()
+        .distinct()
+    )
+    return days
+
+
+def stale_days(now: datetime) -> set[date] | None:
+    """Days changed since the last refresh (read only), or None when never built."""
+    current = SummaryState.objects.filter(pk=1).values_list("refreshed_at", flat=True).first()
+    return None if current is None else _changed_days(current, now)
+
+
+def refresh(*, now: datetime | None = None) -> RefreshResult:
+    """Bring the summaries up to `now` by recomputing the days that changed."""
+    now = now or timezone.now()
+    started = time.perf_counter()
+    with transaction.atomic(durable=True):
+        state = _lock_state(wait=False)
+        if state is None:
+            return RefreshResult(skipped="busy")
+        if state.refreshed_at is None:
+            return RefreshResult(skipped="never built")
+        days = _changed_days(state.refreshed_at, now)
+        recompute_days(days, now=now)
+        state.refreshed_at = now
+        state.refreshed_days = len(days)
+        state.refresh_seconds = time.perf_counter() - started
+        state.save()
+    return RefreshResult(days=len(days), seconds=state.refresh_seconds)
+
+
+def _months(first: date, last: date) -> list[date]:
+    months, month = [], first.replace(day=1)
+    while month <= last:
+        months.append(month)
+        month = (month + timedelta(days=32)).replace(day=1)
+    return months
+
+
+def rebuild(*, now: datetime | None = None, on_progress=None) -> float:
+    """Recompute every summary row, one month per transaction; returns the seconds taken."""
+    now = now or timezone.now()
+    started = time.perf_counter()
+    span = Complaint.objects.aggregate(first=Min("received_at"), last=Max("received_at"))
+    tz = local_tz()
+    months = []
+    if span["first"] is not None:
+        months = _months(span["first"].astimezone(tz).date(), span["last"].astimezone(tz).date())
+    with transaction.atomic(durable=True):
+        state = _lock_state(wait=True)
+        state.rebuild_started_at = now
+        state.rebuild_months_done = 0
+        state.rebuild_months_total = len(months)
+        state.save()
+        # Days outside the complaints' span (all of them when there are none) hold nothing.
+        stale = DailySummary.objects.all()
+        if months:
+            end = (months[-1] + timedelta(days=32)).replace(day=1)
+            stale = stale.filter(Q(day__lt=months[0]) | Q(day__gte=end))
+        stale.delete()
+        _clear_counted()
+    for done, month in enumerate(months, start=1):
+        with transaction.atomic(durable=True):
+            state = _lock_state(wait=True)
+            next_month = (month + timedelta(days=32)).replace(day=1)
+            recompute_days(
+                [month + timedelta(days=d) for d in range((next_month - month).days)],
+                now=now,
+                counted=False,
+            )
+            state.rebuild_months_done = done
+            state.save(update_fields=["rebuild_months_done"])
+        if on_progress:
+            on_progress(done, len(months))
+    seconds = time.perf_counter() - started
+    with transaction.atomic(durable=True):
+        state = _lock_state(wait=True)
+        # Changes made while the months were rebuilt are picked up by the next refresh (the
+        # watermark may move back: recomputing a day again is harmless).
+        state.refreshed_at = now
+        state.rebuilt_at = timezone.now()
+        state.rebuild_seconds = seconds
+        state.rebuild_started_at = None
+        state.save()
+    return seconds
+
+
+def state() -> SummaryState:
+    return SummaryState.objects.get_or_create(pk=1)[0]

@@ -1,0 +1,196 @@
+"""The dashboard page and the admin landing page: render in both languages, every figure
+links to the complaint list showing exactly that many complaints, department heads see only
+their departments."""
+
+import re
+from html import unescape
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.test import Client
+
+from complaints.models import DepartmentMembership
+from reporting.services import summaries
+from tests.conftest import ALL_COMPLAINT_PERMS
+from tests.factories import MembershipFactory, UserFactory
+
+from .conftest import NOW
+
+pytestmark = pytest.mark.django_db
+
+URL = "/admin/dashboard/"
+NOVEMBER = "?date_from=2026-11-01&date_to=2026-11-30"
+MANAGER_PERMS = [*ALL_COMPLAINT_PERMS, "reporting.view_dashboard"]
+
+
+def client_for(user, language="en") -> Client:
+    user.save()
+    client = Client(headers={"accept-language": language})
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def manager_dash(dataset):
+    summaries.rebuild(now=NOW)
+    return client_for(UserFactory(username="boss", perms=MANAGER_PERMS))
+
+
+def card(html: str, key: str) -> str:
+    match = re.search(rf'data-kpi="{key}">(.*?)</div>\s*</div>', html, re.S)
+    assert match, key
+    return match.group(1)
+
+
+def card_value(html: str, key: str) -> str:
+    value = re.search(r'reporting-card-value">\s*(?:<a href="[^"]*">)?([^<]+)', card(html, key))
+    return value.group(1).strip()
+
+
+def links(fragment: str) -> list[tuple[str, str]]:
+    return [
+        (unescape(href), text.strip())
+        for href, text in re.findall(r'href="([^"]+)">([^<]+)<', fragment)
+    ]
+
+
+def listed(client, link: str) -> int:
+    response = client.get(link)
+    assert response.status_code == 200, link
+    assert "?e=1" not in response.url if hasattr(response, "url") else True
+    return response.context["cl"].result_count
+
+
+@pytest.mark.parametrize("source", ["", "&live=on"])
+def test_cards_show_the_figures(manager_dash, source):
+    html = manager_dash.get(URL + NOVEMBER + source).content.decode()
+    assert card_value(html, "received") == "9"
+    assert card_value(html, "valid") == "6"
+    assert card_value(html, "closure") == "33.3 %"
+    assert card_value(html, "ack_on_time") == "60.0 %"
+    assert card_value(html, "resolve_on_time") == "33.3 %"
+    assert card_value(html, "reopened") == "50.0 %"
+    assert card_value(html, "open") == "5"
+    assert card_value(html, "overdue") == "2"
+    frt = card_value(html, "frt")
+    assert frt == ("1.0 h" if source else "1.5 h")  # exact live; interpolated from summaries
+    assert "Not available yet" in card(html, "compensation")
+    assert "Not available yet" in card(html, "csat")
+    assert "Not available yet" in card(html, "repeat")
+
+
+def test_every_card_number_opens_exactly_its_complaints(manager_dash):
+    html = manager_dash.get(URL + NOVEMBER).content.decode()
+    checked = 0
+    for key in (
+        "received",
+        "valid",
+        "closure",
+        "ack_on_time",
+        "resolve_on_time",
+        "reopened",
+        "open",
+        "overdue",
+        "frt",
+        "ttr",
+    ):
+        for href, text in links(card(html, key)):
+            if text.isdigit():
+                assert listed(manager_dash, href) == int(text), (key, href)
+                checked += 1
+    assert checked >= 20
+
+
+def test_table_numbers_open_exactly_their_complaints(manager_dash, dataset):
+    html = manager_dash.get(URL + NOVEMBER).content.decode()
+    charts = html[html.index('class="reporting-charts"') :]
+    checked = 0
+    for href, text in links(charts):
+        if re.fullmatch(r"\d+", text) and text != "0":
+            assert listed(manager_dash, href) == int(text), href
+            checked += 1
+        elif m := re.fullmatch(r"(\d+) / (\d+)", text):
+            assert listed(manager_dash, href) == int(m.group(2)), href
+            checked += 1
+    assert checked >= 12
+    # the league table: department A received 8, B 1
+    league = html[html.index('class="reporting-league"') :]
+    assert ">8</a>" in league and ">1</a>" in league
+
+
+def test_previous_period_link(manager_dash):
+    html = manager_dash.get(URL + NOVEMBER).content.decode()
+    href = re.search(r'previous period:\s*<a href="([^"]+)">1<', card(html, "received")).group(1)
+    query = parse_qs(urlsplit(unescape(href)).query)
+    assert query["received_at_from"] == ["2026-10-02"] and query["received_at_to"] == ["2026-10-31"]
+    assert listed(manager_dash, unescape(href)) == 1
+
+
+@pytest.mark.parametrize(
+    "language,heading", [("en", "Complaints dashboard"), ("zh-hans", "投诉仪表板")]
+)
+def test_renders_in_both_languages_with_local_charting(manager_dash, language, heading, dataset):
+    user = UserFactory(username=f"boss-{language}", perms=MANAGER_PERMS)
+    html = client_for(user, language).get(URL + NOVEMBER).content.decode()
+    assert heading in html
+    assert "/static/reporting/vendor/chart.umd.min.js" in html
+    assert "cdn" not in html.lower()
+    assert 'id="reporting-data"' in html
+    css = client_for(user, language).get("/static/reporting/dashboard.css")
+    assert "@media print" in b"".join(css.streaming_content).decode()
+
+
+def test_landing_page_is_the_dashboard_for_managers_not_for_handlers(manager_dash, dataset):
+    html = manager_dash.get("/admin/").content.decode()
+    assert "reporting-cards" in html
+    handler = UserFactory(username="clerk", perms=["complaints.view_complaint"])
+    page = client_for(handler).get("/admin/")
+    assert page.status_code == 200 and "reporting-cards" not in page.content.decode()
+    assert client_for(handler).get(URL).status_code == 403
+
+
+def test_default_is_the_last_90_days(manager_dash):
+    html = manager_dash.get(URL).content.decode()
+    assert 'name="date_from" value="2026-09-02"' in html
+    assert 'name="date_to" value="2026-11-30"' in html
+    assert card_value(html, "received") == "10"  # c9 (15 Oct) too
+
+
+def test_bad_filters_are_reported_and_the_default_shown(manager_dash):
+    html = manager_dash.get(URL + "?date_from=2026-12-01&date_to=2026-11-01").content.decode()
+    assert "The start date is after the end date." in html
+    assert "reporting-cards" in html
+
+
+@pytest.fixture
+def head_b(dataset):
+    summaries.rebuild(now=NOW)
+    user = UserFactory(
+        username="head-b",
+        perms=[
+            "complaints.view_complaint",
+            "complaints.change_complaint",
+            "reporting.view_dashboard",
+        ],
+    )
+    MembershipFactory(department=dataset["b"], user=user, role=DepartmentMembership.Role.HEAD)
+    return client_for(user)
+
+
+def test_department_head_sees_only_their_department(head_b, dataset):
+    html = head_b.get(URL + NOVEMBER).content.decode()
+    assert card_value(html, "received") == "1"
+    assert card_value(html, "valid") == "1"
+    assert card_value(html, "open") == "1"
+    assert "Property A" not in html
+    href = {t: h for h, t in links(card(html, "received"))}["1"]
+    assert "mine=departments" in href
+    assert listed(head_b, href) == 1
+
+
+def test_department_head_cannot_pick_another_department(head_b, dataset):
+    html = head_b.get(URL + NOVEMBER + f"&department={dataset['a'].pk}").content.decode()
+    assert "Select a valid choice" in html
+    # the default view instead: the last 90 days of department B only (c8)
+    assert card_value(html, "received") == "1"
+    assert "Property A" not in html.split('class="reporting-cards"')[1]

@@ -1,0 +1,142 @@
+"""The summary tables stay equal to the live figures: full rebuild, incremental refresh after
+service calls, a corrected time received, a deadline passing without any edit."""
+
+from datetime import date, datetime, timedelta
+
+import pytest
+import time_machine
+
+from complaints.models import Complaint
+from complaints.services import lifecycle
+from reporting.kpis import MEASURES
+from reporting.models import CountedComplaint, DailySummary, Level, SummaryState
+from reporting.queries import Filters, LiveSource, SummarySource
+from reporting.services import summaries
+from tests.conftest import ALL_COMPLAINT_PERMS
+from tests.factories import UserFactory
+
+from .conftest import NOW, SH, sh
+
+pytestmark = pytest.mark.django_db
+ALL_TIME = Filters(date_from=date(2026, 1, 1), date_to=date(2026, 12, 31))
+GROUPS = [
+    (),
+    ("month", "severity"),
+    ("category_id",),
+    ("channel",),
+    ("department_id",),
+    ("root_cause_id",),
+    ("department_id", "channel"),
+]
+
+
+def assert_same(now, filters=ALL_TIME):
+    for group in GROUPS:
+
+        def key(r, group=group):
+            return tuple(str(r[g]) for g in group)
+
+        live = sorted(LiveSource(now).rows(filters, group), key=key)
+        summary = sorted(
+            (r for r in SummarySource(now).rows(filters, group) if r["received"]), key=key
+        )
+        assert summary == live, group
+
+
+def test_rebuild_equals_live_and_is_repeatable(dataset):
+    summaries.rebuild(now=NOW)
+    assert_same(NOW)
+    for department in (dataset["a"].pk, dataset["b"].pk):
+        assert_same(
+            NOW,
+            Filters(date_from=date(2026, 11, 1), date_to=date(2026, 11, 30), department=department),
+        )
+    rows = DailySummary.objects.count()
+    summaries.rebuild(now=NOW)
+    assert DailySummary.objects.count() == rows
+    assert CountedComplaint.objects.count() == Complaint.objects.count() == 10
+    state = SummaryState.objects.get()
+    assert state.refreshed_at == NOW and state.rebuild_started_at is None
+    assert state.rebuild_months_done == state.rebuild_months_total == 2  # October, November
+
+
+def test_refresh_follows_service_changes(dataset):
+    summaries.rebuild(now=NOW)
+    user = UserFactory(perms=ALL_COMPLAINT_PERMS)
+    later = NOW + timedelta(minutes=10)
+    with time_machine.travel(later, tick=False):
+        lifecycle.transition(dataset["c4"].pk, "acknowledged", user=user, now=later)
+        lifecycle.transition(dataset["c10"].pk, "invalid", user=user, note="Spam", now=later)
+        result = summaries.refresh(now=later)
+    assert result.days == 2  # 20 and 29 November only
+    assert_same(later)
+    november = Filters(date_from=date(2026, 11, 1), date_to=date(2026, 11, 30))
+    sums = SummarySource(later).rows(november)[0]
+    # c10 judged invalid; c4 acknowledged late (it was already counted late)
+    assert (sums["valid"], sums["ack_measured"], sums["ack_on_time"], sums["open"]) == (5, 5, 3, 4)
+
+
+def test_refresh_moves_a_complaint_whose_time_received_was_corrected(dataset):
+    summaries.rebuild(now=NOW)
+    user = UserFactory(perms=ALL_COMPLAINT_PERMS)
+    c3 = dataset["c3"]
+    later = NOW + timedelta(minutes=5)
+    lifecycle.update_complaint(
+        c3.pk,
+        user=user,
+        changes={"received_at": sh(11, 12)},
+        expected_version=c3.version,
+        now=later,
+    )
+    result = summaries.refresh(now=later)
+    assert result.days == 2  # the day it left (10 Nov) and the day it moved to (12 Nov)
+    day = lambda d: SummarySource(later).rows(Filters(date_from=d, date_to=d))[0]["received"]  # noqa: E731
+    assert (day(date(2026, 11, 10)), day(date(2026, 11, 12))) == (0, 1)
+    assert CountedComplaint.objects.get(complaint_id=c3.pk).day == date(2026, 11, 12)
+    assert_same(later)
+
+
+def test_refresh_counts_a_deadline_that_passed_without_an_edit(dataset):
+    summaries.rebuild(now=NOW)
+    november = Filters(date_from=date(2026, 11, 1), date_to=date(2026, 11, 30))
+    assert SummarySource(NOW).rows(november)[0]["ack_measured"] == 5
+    after = datetime(2026, 12, 1, 10, 30, tzinfo=SH)  # c10's acknowledgement deadline passed
+    result = summaries.refresh(now=after)
+    assert result.days == 2  # c10 (ack due 1 Dec) and c4 (resolution due 1 Dec)
+    sums = SummarySource(after).rows(november)[0]
+    assert sums["ack_measured"] == 6 and sums["resolve_measured"] == 4
+    assert_same(after)
+
+
+def test_refresh_needs_a_first_build(dataset):
+    assert summaries.refresh(now=NOW).skipped == "never built"
+    assert not DailySummary.objects.exists()
+
+
+def test_rollup_levels_hold_one_dimension(dataset):
+    summaries.rebuild(now=NOW)
+    assert not DailySummary.objects.filter(level=Level.DAY, department__isnull=False).exists()
+    days = DailySummary.objects.filter(level=Level.DAY)
+    assert sum(days.values_list("received", flat=True)) == 10
+    assert set(MEASURES) <= {f.name for f in DailySummary._meta.fields}
+
+
+def test_live_path_is_current_before_the_refresh(dataset):
+    from reporting.queries import FreshSource
+
+    summaries.rebuild(now=NOW)
+    user = UserFactory(perms=ALL_COMPLAINT_PERMS)
+    later = NOW + timedelta(minutes=3)
+    lifecycle.transition(dataset["c10"].pk, "invalid", user=user, note="Spam", now=later)
+    november = Filters(date_from=date(2026, 11, 1), date_to=date(2026, 11, 30))
+    assert SummarySource(later).rows(november)[0]["valid"] == 6  # not refreshed yet
+    fresh = FreshSource(later)
+    assert fresh.stale == {date(2026, 11, 29)}
+    for group in GROUPS:
+
+        def key(r, group=group):
+            return tuple(str(r[g]) for g in group)
+
+        live = sorted(LiveSource(later).rows(november, group), key=key)
+        assert sorted((r for r in fresh.rows(november, group) if r["received"]), key=key) == live
+    assert fresh.rows(november)[0]["valid"] == 5
