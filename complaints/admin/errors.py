@@ -10,7 +10,6 @@ import logging
 from django.contrib import admin
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 logger = logging.getLogger(__name__)
