@@ -13,7 +13,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.filters.admin import (
     AutocompleteSelectFilter,
@@ -314,6 +314,9 @@ class ComplaintAdmin(ModelAdmin):
         if "_addanother" in request.POST or "_popup" in request.POST:
             return super().response_add(request, obj, post_url_continue)
         messages.success(request, _("%(reference)s recorded.") % {"reference": obj.reference})
+        matched = _matched_customer_message(request, getattr(request, "intake_result", None))
+        if matched:
+            messages.warning(request, matched)
         return HttpResponseRedirect(self._change_url(obj))
 
     def get_fieldsets(self, request, obj=None):
@@ -585,6 +588,7 @@ class ComplaintAdmin(ModelAdmin):
             # The intake service matches or creates the customer; the result (matched, earlier
             # complaints) stays on the form for the page that follows.
             form.intake_result = form.record(user=request.user, assisting=assisting or ())
+            request.intake_result = form.intake_result
 
     def save_related(self, request, form, formsets, change):
         # Many-to-many fields were written by the service; attachments go through theirs.
@@ -978,6 +982,29 @@ def _alert_info(data: dict) -> dict:
         "emails": data.get("emails") or 0,
         "alert": data.get("alert"),
     }
+
+
+def _matched_customer_message(request, result) -> str | None:
+    """Tell the agent when the new-customer details matched someone on file (defect 10): the
+    complaint went to that customer, maybe under another name than the one typed."""
+    if result is None or not result.matched or not result.entered.identifies:
+        return None
+    if not result.customer_was_visible or not can_read(request.user):
+        # Another department's customer: say that a match happened, not who it is.
+        return _(
+            "The phone, email or external id entered belongs to a customer already on file; "
+            "the complaint was recorded for that customer."
+        )
+    name = result.customer.name
+    text = ngettext(
+        "Matched existing customer %(name)s — %(count)d earlier complaint.",
+        "Matched existing customer %(name)s — %(count)d earlier complaints.",
+        result.earlier_complaints,
+    ) % {"name": name, "count": result.earlier_complaints}
+    entered = (result.entered.name or "").strip()
+    if entered and entered != name:
+        text += " " + _("The name entered (%(entered)s) was not used.") % {"entered": entered}
+    return text
 
 
 def pending_warning(complaint):

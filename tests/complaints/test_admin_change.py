@@ -976,3 +976,29 @@ def test_assignee_picker_offers_only_the_departments_staff(manager_client, manag
     assert f'value="{inside.pk}"' in select
     assert "Fang Wang" in select  # people by their full names
     assert f'value="{outside.pk}"' not in select
+
+
+def test_add_tells_the_agent_when_the_phone_matched_an_existing_customer(manager_client, manager):
+    """Defect 10: a caller matched by phone under another name was attached silently."""
+    jiang = CustomerFactory(name="江德", phone="+8613911112222")
+    for _ in range(3):
+        make_complaint(user=manager, customer=jiang)
+    data = _add_form(
+        manager_client,
+        customer="",
+        new_customer_name="Jiang De",
+        new_customer_phone="139 1111 2222",
+    )
+    response = manager_client.post(ADD_URL, data, follow=True)
+    html = response.content.decode()
+    assert "Matched existing customer 江德 — 3 earlier complaints." in html
+    assert "The name entered (Jiang De) was not used." in html
+    assert Complaint.objects.order_by("-pk").first().customer == jiang
+
+
+def test_add_for_a_new_customer_says_nothing_about_matching(manager_client):
+    data = _add_form(
+        manager_client, customer="", new_customer_name="Wu Lei", new_customer_phone="139 3333 4444"
+    )
+    html = manager_client.post(ADD_URL, data, follow=True).content.decode()
+    assert "Matched existing customer" not in html
