@@ -9,9 +9,10 @@ class ComplaintsConfig(AppConfig):
     def ready(self):
         from django.core import checks
 
-        from .checks import sla_data_check
+        from .checks import notification_lists_check, sla_data_check
 
         checks.register(sla_data_check)
+        checks.register(notification_lists_check)
 
         from .api import schema  # noqa: F401  (OpenAPI extensions register on import)
 

@@ -19,3 +19,9 @@ TRY = [
     ("sysadmin", "System administrator · 系统管理员", None, "staff users, roles, schedule"),
 ]
 USERNAMES = [row[0] for row in TRY]
+
+# Who is on the built-in notification lists in the demo (codes of NotificationList).
+NOTIFICATION_LISTS = {
+    "managers": ["manager", "head.cs"],
+    "crisis": ["manager", "head.cs", "head.legal"],
+}

@@ -108,3 +108,29 @@ def test_login_page_lists_no_accounts_without_demo_data_or_in_production(client,
     seed(5, seed=5)
     settings.PRODUCTION = True
     assert 'id="demo-accounts"' not in client.get("/admin/login/").content.decode()
+
+
+def test_demo_fills_the_escalation_and_crisis_lists():
+    """Defect 11: level-2 escalations and crisis notices of the demo went to nobody."""
+    from complaints.services.audiences import empty_lists
+
+    assert {nl.code for nl in empty_lists()} == {"managers", "crisis"}
+    seed(5, seed=5)
+    assert empty_lists() == []
+
+
+def test_demo_staff_act_in_working_hours_and_texts_read_like_a_real_desk():
+    """Defect 12: staff acted at 00:07; reasons said "set by the demo data generator"."""
+    from zoneinfo import ZoneInfo
+
+    seed(300, seed=11)
+    tz = ZoneInfo("Asia/Shanghai")
+    staff_steps = ComplaintEvent.objects.filter(
+        actor__isnull=False, complaint__severity__gt=1
+    ).exclude(kind=ComplaintEvent.Kind.CREATED)
+    times = [t.astimezone(tz) for t in staff_steps.values_list("created_at", flat=True)]
+    assert times
+    outside = [t for t in times if not (8 * 60 + 30 <= t.hour * 60 + t.minute < 18 * 60 + 30)]
+    assert outside == []
+    assert not [t for t in times if t.weekday() == 6]
+    assert not Complaint.objects.filter(severity_reason__icontains="generator").exists()

@@ -36,6 +36,7 @@ from ...models import (
     Department,
     DepartmentMembership,
     Fault,
+    NotificationList,
     Status,
 )
 from ...services import sla
@@ -150,6 +151,12 @@ class Seeder:
             user.groups.add(groups[role_group])
             if dept_code:
                 DepartmentMembership.objects.get_or_create(department=depts[dept_code], user=user)
+        # Level-2 escalations and crisis notices reach real people (empty lists: W003).
+        User = get_user_model()
+        for code, usernames in A.NOTIFICATION_LISTS.items():
+            nl = NotificationList.objects.filter(code=code).first()
+            if nl is not None:
+                nl.users.add(*User.objects.filter(username__in=usernames))
         leaves = []  # (weight, category, top-level code, topic code, item kind)
         for order, (code, name, dept, *rest) in enumerate(D.CATEGORIES, start=1):
             top = self.category(code, name, depts[dept], None, order)
@@ -403,7 +410,7 @@ class Seeder:
             created_at=created, updated_at=created, version=1,
         )  # fmt: skip
         c.tier = self.tiers[customer]
-        c.severity_reason = _("Level set by the demo data generator.")
+        c.severity_reason = _("Level set when the complaint was recorded.")
         self.set_deadlines(c)
         c.leaf, c.lang, c.values = (category, domain, topic, None), lang, values
         # The timeline draws from its own generator: where `now` cuts it off must not change
@@ -459,11 +466,28 @@ class Timeline:
         return self.r.choice(self.text[key])
 
     def advance(self, hours):
-        when = self.t + timedelta(hours=hours)
+        when = self.on_duty(self.t + timedelta(hours=hours))
         if when > self.now:
             raise _Later
         self.t = when
         return when
+
+    def on_duty(self, when):
+        """Staff work Monday to Saturday, 08:30 to 18:30 local time: a step that would fall
+        outside is taken at the start of the next working stretch (a few minutes in); a
+        crisis is handled around the clock."""
+        if self.c.severity == 1:
+            return when  # a crisis is handled around the clock
+        local = when.astimezone(self.seeder.tz)
+        start = local.replace(hour=8, minute=30, second=0, microsecond=0)
+        minutes = local.hour * 60 + local.minute
+        if local.weekday() != 6 and start <= local and minutes < 18 * 60 + 30:
+            return when
+        if minutes >= 18 * 60 + 30:
+            start += timedelta(days=1)
+        while start.weekday() == 6:  # Sunday
+            start += timedelta(days=1)
+        return start + timedelta(minutes=self.r.randint(2, 55), seconds=self.r.randint(0, 59))
 
     def add(self, when, kind, actor, note="", channel="", direction="", data=None, **extra):
         c = extra.get("owner", self.c)
@@ -572,11 +596,15 @@ class Timeline:
         if c.acknowledged_at is None or c.status in (S.MERGED, S.INVALID):
             return
         for _i in range(r.choice((0, 0, 1, 1, 1, 2, 3))):
-            when = c.acknowledged_at + (last - c.acknowledged_at) * r.random()
+            when = self.on_duty(c.acknowledged_at + (last - c.acknowledged_at) * r.random())
+            if when > last:
+                continue
             who = r.choice((self.assignee, self.head)) if c.assignee_id else self.head
             self.add(when, K.NOTE, who.pk, self.pick("notes"))
         if r.random() < 0.2:
-            when = c.created_at + (last - c.created_at) * r.random()
+            when = self.on_duty(c.created_at + (last - c.created_at) * r.random())
+            if when > last:
+                return
             data = {"contacted_at": when.isoformat()}
             chase = self.pick("chase_contacts")
             self.add(when, K.CONTACT, r.choice(self.cs).pk, chase, Channel.HOTLINE, "in", data)
