@@ -8,6 +8,8 @@ Django finds first (LOCALE_PATHS) for every template of the admin."""
 from django.utils.translation import gettext_noop
 
 UNFOLD_TEXTS = [
+    # Filter headings: Django's "以 %(filter_title)s" reads badly; the title alone reads well.
+    gettext_noop(" By %(filter_title)s "),
     gettext_noop("(no comment exists)"),
     gettext_noop("Add new item"),
     gettext_noop("Add row"),

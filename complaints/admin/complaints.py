@@ -13,7 +13,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.filters.admin import (
     AutocompleteSelectFilter,
@@ -704,10 +704,11 @@ class ComplaintAdmin(ModelAdmin):
         """Each SLA deadline with what is left of it in the policy's working time."""
         now = timezone.now()
         clock = clock_for_policy(complaint.sla_policy, calendars_by_id())
+        # Names of deadlines, not the buttons of the steps ("Resolve" the button is 标记为已解决).
         labels = {
-            "ack": _("Acknowledge"),
-            "response": _("First response"),
-            "resolve": _("Resolve"),
+            "ack": pgettext("deadline", "Acknowledge"),
+            "response": pgettext("deadline", "First response"),
+            "resolve": pgettext("deadline", "Resolve"),
         }
         rows = []
         for kind, due_field, warn_field, met_field in sla.KINDS:
