@@ -3,14 +3,16 @@
 Logged-in staff see them inside the admin frame (header, the sidebar entries they may open,
 a way back); everyone else, and any page whose frame cannot be drawn (a 500 may mean the
 database is away), gets the same message on the plain sign-in layout. API paths answer in
-JSON, as API clients expect."""
+JSON (complaints.api.errors)."""
 
 import logging
 
 from django.contrib import admin
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy
+
+from ..api import errors as api_errors
 
 logger = logging.getLogger(__name__)
 
@@ -37,16 +39,9 @@ PAGES = {
         ),
     ),
 }
-API_DETAIL = {
-    403: gettext_lazy("You do not have permission to perform this action."),
-    404: gettext_lazy("Not found."),
-    500: gettext_lazy("Server error."),
-}
 
 
 def _render(request, status: int) -> HttpResponse:
-    if request.path.startswith("/api/"):
-        return JsonResponse({"detail": str(API_DETAIL[status])}, status=status)
     heading, text = PAGES[status]
     context = {"title": heading, "heading": heading, "text": text, "status": status}
     user = getattr(request, "user", None)
@@ -69,12 +64,18 @@ def _render(request, status: int) -> HttpResponse:
 
 
 def forbidden(request, exception=None):
+    if request.path.startswith("/api/"):
+        return api_errors.permission_denied(request, exception)
     return _render(request, 403)
 
 
 def not_found(request, exception=None):
+    if request.path.startswith("/api/"):
+        return api_errors.not_found(request, exception)
     return _render(request, 404)
 
 
 def server_error(request):
+    if request.path.startswith("/api/"):
+        return api_errors.server_error(request)
     return _render(request, 500)

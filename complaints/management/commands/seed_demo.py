@@ -79,6 +79,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, complaints, seed, batch_size, if_empty, verbosity, **options):
+        if settings.PRODUCTION:
+            # It creates staff accounts with a published password.
+            raise CommandError(_("Demo data is not loaded in production."))
         if complaints < 0 or batch_size < 1:
             raise CommandError(_("--complaints must be >= 0 and --batch-size >= 1."))
         say = self.stdout.write if verbosity else (lambda message: None)

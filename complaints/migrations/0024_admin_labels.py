@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('complaints', '0020_admin_search'),
+        ('complaints', '0023_admin_search'),
     ]
 
     operations = [
