@@ -21,6 +21,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/reports/", include("reporting.api_urls")),
     path("api/v1/", include("complaints.api.urls")),
+    path("api/v1/", include("followups.api.urls")),
     path("api/schema/", SchemaView.as_view(), name="api-schema"),
     # The split view serves its script as a file: no inline script under the CSP.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
