@@ -6,16 +6,23 @@ import time
 
 import pytest
 from django.db import connection
+from django.utils import translation
 
 from complaints.models import Compensation, ComplaintEvent
 from complaints.services import authority
 from complaints.services import compensation as comp
 from complaints.services.errors import ServiceError
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-]
+from .conftest import ensure_roles
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _roles(transactional_db):
+    """After another transactional test's flush the migrated roles are gone: put them back
+    (serialized_rollback cannot: content types recreated since have other ids)."""
+    ensure_roles()
 
 
 @pytest.fixture
@@ -37,7 +44,8 @@ def together(calls):
     def run(i, call):
         try:
             barrier.wait(timeout=10)
-            outcomes[i] = ("ok", call())
+            with translation.override("en"):  # a thread does not inherit the test's language
+                outcomes[i] = ("ok", call())
         except ServiceError as exc:
             outcomes[i] = ("refused", exc.message)
         except Exception as exc:  # reported by the test
