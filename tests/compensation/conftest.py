@@ -2,11 +2,8 @@
 the ones the migrations create (head 2,000 / 5,000; approver 20,000 / 50,000; manager
 50,000 / 200,000 CNY)."""
 
-import importlib
-from decimal import Decimal
-
 import pytest
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 
 from complaints.models import DepartmentMembership
 from tests.factories import DepartmentFactory, MembershipFactory, UserFactory, make_complaint
@@ -18,35 +15,6 @@ ROLES = {
     "approver": "Compensation approver · 补偿审批人",
     "auditor": "Auditor · 审计员",
 }
-
-
-def ensure_roles() -> None:
-    """Recreate the role groups, their permissions and the starting matrix of the migrations
-    (a transactional test's flush empties those tables; permissions come back by themselves)."""
-    from complaints.models import ApprovalLimit
-
-    found = {
-        f"{app}.{code}": pk
-        for pk, app, code in Permission.objects.values_list(
-            "pk", "content_type__app_label", "codename"
-        )
-    }
-    roles = importlib.import_module("complaints.migrations.0010_roles").ROLES
-    compensation = importlib.import_module("complaints.migrations.0015_compensation_roles")
-    for table in (roles, compensation.ROLES):
-        for name, perms in table.items():
-            group, _created = Group.objects.get_or_create(name=name)
-            group.permissions.add(*(found[p] for p in perms if p in found))
-    for name, (per_one, per_complaint) in compensation.LIMITS.items():
-        ApprovalLimit.objects.get_or_create(
-            group=Group.objects.get(name=name),
-            department=None,
-            currency="CNY",
-            defaults={
-                "max_per_compensation": Decimal(per_one),
-                "max_per_complaint": Decimal(per_complaint),
-            },
-        )
 
 
 def role_user(username, role, department=None, *, head=False, **fields):

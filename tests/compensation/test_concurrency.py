@@ -13,16 +13,12 @@ from complaints.services import authority
 from complaints.services import compensation as comp
 from complaints.services.errors import ServiceError
 
-from .conftest import ensure_roles
-
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _roles(transactional_db):
-    """After another transactional test's flush the migrated roles are gone: put them back
-    (serialized_rollback cannot: content types recreated since have other ids)."""
-    ensure_roles()
+# Serialized rollback: the migrated roles and matrix are restored after the flush, for this
+# test and for the tests that run after it in the same process.
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 @pytest.fixture
