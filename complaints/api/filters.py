@@ -13,13 +13,14 @@ from ..models import OPEN_STATUSES, Channel, Complaint, Severity, Status
 
 
 class InstantField(IsoDateTimeField):
-    """An ISO 8601 time that can be stored (compared) in UTC."""
+    """An ISO 8601 time, compared in UTC: any offset Python accepts (up to ±23:59) reaches
+    the database as UTC, which PostgreSQL can read (it refuses offsets beyond ±15:59)."""
 
     def to_python(self, value):
         value = super().to_python(value)
         if value is not None:
             try:
-                value.astimezone(dt.UTC)
+                value = value.astimezone(dt.UTC)
             except OverflowError as exc:
                 message = _("This time is out of range.")
                 raise forms.ValidationError(message, code="invalid") from exc
