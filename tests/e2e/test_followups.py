@@ -114,8 +114,13 @@ def test_resolve_then_return_visit_scheduled_then_done(logged_in, department):
     )
     complaint = walk_to(complaint, "solution_proposed", user=manager)
     page.goto(f"/admin/complaints/complaint/{complaint.pk}/change/")
-    page.locator("button.workflow-action[data-target=resolved]").click()
-    expect(page.locator(".messagelist, .messages, body")).to_contain_text("Resolved")
+    # "Resolve…" opens the step's page, which asks for the resolution summary.
+    page.locator(".workflow-action[data-target=resolved]").click()
+    expect(page.locator("textarea[name=resolution]")).to_have_value(
+        "Pipe replaced; the customer agreed."
+    )
+    page.locator("form button[type=submit]").last.click()
+    expect(page.locator("#workflow")).to_contain_text("Resolved")
     callback_row = page.locator("#followup-list tr.followup-row[data-kind=callback]")
     expect(callback_row).to_have_attribute("data-status", "scheduled")
     expect(page.locator("#followup-list tr.followup-row")).to_have_count(2)
