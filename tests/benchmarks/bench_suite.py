@@ -539,7 +539,7 @@ class Row:
     def __init__(self, scenario, target_ms=None, max_queries=None, *, unit="ms", target=None):
         self.scenario, self.target_ms, self.max_queries = scenario, target_ms, max_queries
         self.unit, self.target = unit, target
-        self.value = self.queries = None
+        self.value = self.queries = self.db_ms = None
         self.note = ""
         self.baseline = False  # a plain ModelAdmin/ModelViewSet figure: no target
         self.also_ok = True  # a second condition of the target (the export's ratio)
@@ -587,6 +587,7 @@ class Row:
             "value": None if self.value is None else round(self.value, 3),
             "unit": self.unit,
             "queries": self.queries,
+            "db_ms": None if self.db_ms is None else round(self.db_ms, 1),
             "passed": self.passed,
             "note": self.note,
         }
@@ -616,6 +617,7 @@ def page(client, url: str, runs: int, row: Row, *, expect: str | None = None) ->
     with CaptureQueriesContext(connection) as queries:
         client.get(url)
     row.queries = len(queries)
+    row.db_ms = 1000 * sum(float(q["time"]) for q in queries)
     row.value, _ = timed(lambda: client.get(url), runs)
     return row
 
@@ -904,16 +906,20 @@ def _pad(text: str, width: int) -> str:
 
 def print_table(rows: list[Row], header: str) -> None:
     print(f"\n{header}")
-    print(f"{'scenario':52s} {'target':24s} {'measured p50':>18s} {'queries':>7s}  result")
+    print(
+        f"{'scenario':52s} {'target':24s} {'measured p50':>18s} {'queries':>7s} {'db ms':>7s}"
+        "  result"
+    )
     for row in rows:
         result = (
             "baseline" if row.baseline else {True: "pass", False: "FAIL", None: "-"}[row.passed]
         )
         target = row.target_text()
         queries = "" if row.queries is None else str(row.queries)
+        db_ms = "" if row.db_ms is None else f"{row.db_ms:.1f}"
         print(
-            f"{_pad(row.scenario[:52], 52)} {target:24s} {row.value_text():>18s} {queries:>7s}  "
-            f"{result}  {row.note}"
+            f"{_pad(row.scenario[:52], 52)} {target:24s} {row.value_text():>18s} {queries:>7s} "
+            f"{db_ms:>7s}  {result}  {row.note}"
         )
 
 
