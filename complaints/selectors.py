@@ -2,8 +2,7 @@
 the API:
 
 - complaint managers, auditors and superusers (permission `view_all_complaints`) see all;
-- everyone sees the complaints they recorded themselves (staff: `created_by`; API clients:
-  the complaints they sent in);
+- staff see the complaints they recorded themselves (`created_by`);
 - staff who handle complaints see those of their departments (responsible or assisting):
   department members with the permission `view_department_complaints` (handlers, heads,
   approvers). Intake agents record for the whole company and see what they recorded;
@@ -25,7 +24,7 @@ def sees_all(user) -> bool:
 
 
 def sees_department(user) -> bool:
-    return True  # until the permission exists (intake agents)
+    return user.has_perm(DEPARTMENT_PERMISSION)
 
 
 def visible_complaints(user, complaints: QuerySet | None = None) -> QuerySet:
@@ -43,11 +42,13 @@ def visible_complaints(user, complaints: QuerySet | None = None) -> QuerySet:
 
 
 def client_complaints(client, complaints: QuerySet | None = None) -> QuerySet:
-    """What an API client may read: its department's (all without one) and what it sent."""
+    """What an API client may read: its department's complaints (all without one). What a
+    restricted client sends without a category lands in its department (services.intake);
+    one it routes to another department by category is that department's to read."""
     complaints = Complaint.objects.all() if complaints is None else complaints
     if client.department_id is None:
         return complaints
-    return complaints.filter(_in_departments([client.department_id]) | Q(api_client=client))
+    return complaints.filter(_in_departments([client.department_id]))
 
 
 def _in_departments(departments: list[int]) -> Q:

@@ -12,6 +12,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse_lazy
+from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -99,6 +100,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "complaints.middleware.NoStoreMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -122,7 +125,12 @@ TEMPLATES = [
 
 # Database: DATABASE_URL (PostgreSQL in production and CI), else SQLite in the project folder.
 _default_sqlite = f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(env_str("DATABASE_URL", _default_sqlite))}
+# Production never falls back silently to a development default.
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL") if PRODUCTION else env_str("DATABASE_URL", _default_sqlite)
+    )
+}
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60 if PRODUCTION else 0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web process, the worker and beat share the demo database.
@@ -139,6 +147,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# How many reverse proxies in front of the web processes append to X-Forwarded-For; the
+# client address for the per-address limits is taken from there (0: REMOTE_ADDR).
+REDRESS_TRUSTED_PROXIES = env_int("REDRESS_TRUSTED_PROXIES", 0)
 
 # Admin login: refused for a while after this many failures for one user name.
 REDRESS_LOGIN_FAILURE_LIMIT = env_int("REDRESS_LOGIN_FAILURE_LIMIT", 5)
@@ -176,8 +188,18 @@ REST_FRAMEWORK = {
         "complaints.api.auth.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["complaints.api.auth.HasScope"],
-    "DEFAULT_THROTTLE_RATES": {"caller": env_str("REDRESS_API_RATE", "1200/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "caller": env_str("REDRESS_API_RATE", "1200/min"),
+        # Callers without a valid key or session (and the public schema), per address.
+        "address": env_str("REDRESS_API_ANON_RATE", "60/min"),
+    },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "complaints.api.errors.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "complaints.api.errors.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -226,6 +248,9 @@ REDRESS_SURVEY_RATE_PER_MINUTE = env_int("REDRESS_SURVEY_RATE_PER_MINUTE", 30)
 
 # Celery: Redis when REDIS_URL is set, else kombu's filesystem transport (no server needed).
 REDIS_URL = os.environ.get("REDIS_URL", "")
+if PRODUCTION and not REDIS_URL:
+    # Without it the broker would be a local folder and the cache per process.
+    raise ImproperlyConfigured("Environment variable REDIS_URL is required in production.")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     # max_retries 0: publishing to a dead Redis fails at once instead of retrying for
@@ -284,6 +309,24 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 LOGIN_URL = reverse_lazy("admin:login")
+
+# Content-Security-Policy on every page (the admin, the API docs). No inline scripts: an
+# injected <script> or on* attribute never runs. 'unsafe-eval' because Unfold ships the
+# standard Alpine.js build, which evaluates its x-* attributes with Function() (tested in
+# tests/e2e/test_csp.py: without it the admin's widgets stop working); inline styles because
+# Unfold and Alpine set style attributes. Everything is served from this site.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.UNSAFE_EVAL],
+    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 # Unfold's login form has no hidden "next" field: a login from a bookmarked /admin/login/
 # would otherwise land on Django's /accounts/profile/ (a 404 here).
 LOGIN_REDIRECT_URL = reverse_lazy("admin:index")

@@ -166,7 +166,7 @@ class MonthlyReportAdmin(ModelAdmin):
     @action(
         description=gettext_lazy("Generate a month's report"),
         url_path="generate-report",
-        permissions=["add"],
+        permissions=["generate"],
     )
     def generate(self, request):
         return HttpResponseRedirect(reverse("admin:reporting_monthlyreport_generate"))

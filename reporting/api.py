@@ -27,7 +27,7 @@ from complaints.models import Category, Channel, Department, Severity
 from . import queries
 from .models import MonthlyReport
 from .queries import DEFAULT_DAYS, Filters, FreshSource, SummarySource
-from .views import MAX_DAYS, scope_for
+from .views import MAX_DAYS, MAX_YEAR, MIN_YEAR, scope_for
 
 
 def caller_scope(request) -> tuple[int, ...] | None:
@@ -65,6 +65,11 @@ class KpiQuery(serializers.Serializer):
         start = data.get("date_from") or end - timedelta(days=DEFAULT_DAYS - 1)
         if start > end:
             raise serializers.ValidationError(_("The start date is after the end date."))
+        if start.year < MIN_YEAR or end.year > MAX_YEAR:
+            raise serializers.ValidationError(
+                _("Dates must lie between %(first)d and %(last)d.")
+                % {"first": MIN_YEAR, "last": MAX_YEAR}
+            )
         if (end - start).days + 1 > MAX_DAYS:
             raise serializers.ValidationError(
                 _("Choose at most %(days)d days.") % {"days": MAX_DAYS}
@@ -94,7 +99,7 @@ class KpiView(ReportsApiView):
     """The dashboard's KPIs for a period and the period of the same length before it.
     Definitions: README "Reporting" (reporting/kpis.py)."""
 
-    @extend_schema(parameters=[KpiQuery], responses={200: dict}, tags=["reports"])
+    @extend_schema(parameters=[KpiQuery], responses={200: {"type": "object"}}, tags=["reports"])
     def get(self, request):
         scope = caller_scope(request)
         query = KpiQuery(data=request.query_params, context={"scope": scope})
@@ -122,7 +127,6 @@ class KpiView(ReportsApiView):
                 "previous": previous.as_dict(),
                 "open_backlog": queries.count_open(filters, source),
                 "overdue": queries.overdue_count(filters, source.now),
-                "not_available": ["repeat_rate", "compensation", "csat"],
             }
         )
 
@@ -130,7 +134,9 @@ class KpiView(ReportsApiView):
 class MonthlyReportListView(ReportsApiView):
     """Stored monthly department reports (newest first), each with its departments' rows."""
 
-    @extend_schema(responses={200: dict}, tags=["reports"])
+    @extend_schema(
+        responses={200: {"type": "array", "items": {"type": "object"}}}, tags=["reports"]
+    )
     def get(self, request):
         scope = caller_scope(request)
         reports = MonthlyReport.objects.order_by("-month")[:120]
@@ -140,7 +146,7 @@ class MonthlyReportListView(ReportsApiView):
 class MonthlyReportDetailView(ReportsApiView):
     @extend_schema(
         parameters=[OpenApiParameter("month", str, OpenApiParameter.PATH, description="YYYY-MM")],
-        responses={200: dict},
+        responses={200: {"type": "object"}},
         tags=["reports"],
     )
     def get(self, request, month: str):

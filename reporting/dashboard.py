@@ -64,13 +64,13 @@ def _dimension_params(dimension: str, value) -> dict:
 
 
 def percent(value: float | None) -> str:
-    return "–" if value is None else f"{formats.number_format(value, 1)} %"
+    return "–" if value is None else f"{formats.number_format(round(value, 1), 1)} %"
 
 
 def hours(value: float | None, open_ended: bool = False) -> str:
     if value is None:
         return "–"
-    text = _("%(n)s h") % {"n": formats.number_format(value, 1)}
+    text = _("%(n)s h") % {"n": formats.number_format(round(value, 1), 1)}
     return f"≥ {text}" if open_ended else text
 
 
@@ -148,19 +148,39 @@ def _count_card(key, label, fig, prev, measure, filters, pf, kpi=None):
     )
 
 
-def unavailable_cards() -> list[Card]:
-    """Figures whose data is not in this build yet (compensation, CSAT, repeat links)."""
-    reason = _("Not available yet: this data is not recorded in this version.")
+def money(value: float | None) -> str:
+    return (
+        "–"
+        if value is None
+        else f"¥ {formats.number_format(round(value, 2), 2, force_grouping=True)}"
+    )
+
+
+def _compensation_cards(fig: Figures, prev: Figures, filters, prev_filters) -> list[Card]:
     return [
-        Card("repeat", _("Repeat-complaint rate"), Number("–"), unavailable=reason),
-        Card("compensation", _("Compensation total"), Number("–"), unavailable=reason),
+        Card(
+            "compensation",
+            _("Compensation total (CNY)"),
+            Number(money(fig.compensation_total), changelist(filters, kpi="compensated")),
+            previous=Number(
+                money(prev.compensation_total), changelist(prev_filters, kpi="compensated")
+            ),
+            trend=_trend(fig.compensation_total, prev.compensation_total),
+            extra=[
+                (
+                    _("compensated complaints"),
+                    Number(str(fig["compensated"]), changelist(filters, kpi="compensated")),
+                    str(prev["compensated"]),
+                )
+            ],
+        ),
         Card(
             "compensation_per_complaint",
-            _("Compensation per complaint"),
-            Number("–"),
-            unavailable=reason,
+            _("Compensation per compensated complaint (CNY)"),
+            Number(money(fig.compensation_per_complaint)),
+            previous=Number(money(prev.compensation_per_complaint)),
+            trend=_trend(fig.compensation_per_complaint, prev.compensation_per_complaint),
         ),
-        Card("csat", _("CSAT after recovery"), Number("–"), unavailable=reason),
     ]
 
 
@@ -284,7 +304,29 @@ def build(filters: Filters, *, live: bool = False, now: datetime | None = None) 
             Number(str(overdue), changelist(filters, dated=False, deadline="overdue")),
         ),
     ]
-    cards += unavailable_cards()
+    cards += [
+        _rate_card(
+            "repeat",
+            _("Repeat-complaint rate"),
+            fig,
+            prev,
+            "repeated",
+            "valid",
+            filters,
+            prev_filters,
+        ),
+        _rate_card(
+            "csat",
+            _("CSAT after recovery"),
+            fig,
+            prev,
+            "csat_satisfied",
+            "csat_measured",
+            filters,
+            prev_filters,
+        ),
+    ]
+    cards += _compensation_cards(fig, prev, filters, prev_filters)
 
     # Volume by month, stacked by severity, and the deadlines kept (one query).
     months = _months(filters)
@@ -411,6 +453,8 @@ def build(filters: Filters, *, live: bool = False, now: datetime | None = None) 
             "resolve_measured",
             "resolve_on_time",
             "open",
+            "csat_measured",
+            "csat_satisfied",
         ),
     )
     department_names = dict(
@@ -436,6 +480,7 @@ def build(filters: Filters, *, live: bool = False, now: datetime | None = None) 
                     changelist(scoped, kpi="resolve_late", **dim),
                 ),
                 "open": Number(str(r["open"]), changelist(scoped, kpi="open", **dim)),
+                "csat": percent(ratio(r["csat_satisfied"], r["csat_measured"])),
                 "sort": (-r["received"], department_names.get(r["department_id"], "")),
             }
         )

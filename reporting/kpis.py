@@ -35,6 +35,15 @@ Definitions (per complaint):
   (`Complaint.first_response_work_seconds`, `resolution_work_seconds`), so reports only
   aggregate columns. Median and 90th percentile: exact on the live path; from summaries they
   are interpolated within histogram buckets (`HOUR_EDGES`), at most one bucket's width off.
+- **compensation**: approved or fulfilled compensations of valid complaints, in CNY (amounts
+  in other currencies are not converted and not counted). **Compensation total** = their sum;
+  **per compensated complaint** = total / valid complaints with at least one of them.
+- **repeat**: a valid complaint linked as repeating an earlier one of the same customer
+  (followups.RepeatLink: same category or item within the repeat window). **Repeat rate** =
+  repeats / valid.
+- **CSAT after recovery**: over valid complaints with at least one satisfaction answer
+  (survey "satisfaction with the outcome" or return-visit satisfaction, 1-5), the share whose
+  every answer is 4 or 5 (one dissatisfied answer makes the complaint not satisfied).
 - **open backlog**: complaints in an open status now (any received date); age = whole days
   since receipt. **Overdue**: open with a pending deadline already passed (`due_at < now`,
   the admin's "Overdue" filter).
@@ -50,8 +59,21 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Case, F, IntegerField, Q, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    DecimalField,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from complaints.models import OPEN_STATUSES, Status, Validity
@@ -107,6 +129,57 @@ def resolve_late(now: datetime) -> Q:
     )
 
 
+GRANTED = ("approved", "fulfilled")  # Compensation.Status values that count as given
+
+
+def _granted():
+    from complaints.models.compensation import Compensation
+
+    return Compensation.objects.filter(complaint=OuterRef("pk"), status__in=GRANTED, currency="CNY")
+
+
+def compensated() -> Q:
+    return VALID & Exists(_granted())
+
+
+def _compensation_cents() -> Case:
+    total = Subquery(
+        _granted().order_by().values("complaint").annotate(s=Sum("amount")).values("s"),
+        output_field=DecimalField(max_digits=14, decimal_places=2),
+    )
+    return Case(
+        When(compensated(), then=Cast(total * 100, BigIntegerField())),
+        default=Value(0),
+        output_field=BigIntegerField(),
+    )
+
+
+def repeated() -> Q:
+    from followups.models import RepeatLink
+
+    return VALID & Exists(RepeatLink.objects.filter(complaint=OuterRef("pk")))
+
+
+def _answers(**score):
+    """Satisfaction answers of the complaint matching `score` (e.g. lt=4, isnull=False)."""
+    from followups.models import FollowUp, SurveyInvitation
+
+    ((lookup, value),) = score.items()
+    surveys = SurveyInvitation.objects.filter(
+        complaint=OuterRef("pk"), **{f"outcome_score__{lookup}": value}
+    )
+    visits = FollowUp.objects.filter(complaint=OuterRef("pk"), **{f"satisfaction__{lookup}": value})
+    return Exists(surveys) | Exists(visits)
+
+
+def csat_measured() -> Q:
+    return VALID & _answers(isnull=False)
+
+
+def csat_satisfied() -> Q:
+    return csat_measured() & ~_answers(lt=4)
+
+
 def _bucket(field: str, i: int) -> Q:
     q = VALID & Q(**{f"{field}__isnull": False})
     if i > 0:
@@ -148,6 +221,11 @@ def measures(now: datetime) -> dict:
         "frt_seconds": _seconds(FRT_KNOWN, "first_response_work_seconds"),
         "ttr_count": _count(TTR_KNOWN),
         "ttr_seconds": _seconds(TTR_KNOWN, "resolution_work_seconds"),
+        "compensated": _count(compensated()),
+        "compensation_cents": _compensation_cents(),
+        "repeated": _count(repeated()),
+        "csat_measured": _count(csat_measured()),
+        "csat_satisfied": _count(csat_satisfied()),
     }
     for i, name in enumerate(FRT_BUCKETS):
         result[name] = _count(_bucket("first_response_work_seconds", i))
@@ -156,7 +234,30 @@ def measures(now: datetime) -> dict:
     return result
 
 
-MEASURES = tuple(measures(datetime(2000, 1, 1, tzinfo=ZoneInfo("UTC"))))
+# The names of the measures, in the order measures() gives them (the summary's columns).
+MEASURES = (
+    "received",
+    "valid",
+    "closed",
+    "ack_measured",
+    "ack_on_time",
+    "resolve_measured",
+    "resolve_on_time",
+    "ever_resolved",
+    "reopened",
+    "open",
+    "frt_count",
+    "frt_seconds",
+    "ttr_count",
+    "ttr_seconds",
+    "compensated",
+    "compensation_cents",
+    "repeated",
+    "csat_measured",
+    "csat_satisfied",
+    *FRT_BUCKETS,
+    *TTR_BUCKETS,
+)
 
 
 def condition(key: str, now: datetime) -> Q | None:
@@ -177,6 +278,10 @@ def condition(key: str, now: datetime) -> Q | None:
         "frt_known": FRT_KNOWN,
         "ttr_known": TTR_KNOWN,
         "open": OPEN,
+        "compensated": compensated(),
+        "repeated": repeated(),
+        "csat_measured": csat_measured(),
+        "csat_satisfied": csat_satisfied(),
     }
     return conditions.get(key)
 
@@ -198,6 +303,10 @@ CONDITION_LABELS = {
     "frt_known": _("First response given"),
     "ttr_known": _("Resolved (time known)"),
     "open": _("Open"),
+    "compensated": _("Compensated (CNY, approved or paid)"),
+    "repeated": _("Repeat complaints"),
+    "csat_measured": _("Satisfaction answered"),
+    "csat_satisfied": _("Satisfied (every answer 4 or 5)"),
 }
 
 

@@ -45,6 +45,8 @@ NARROW_MEASURES = (
     "resolve_measured",
     "resolve_on_time",
     "open",
+    "csat_measured",
+    "csat_satisfied",
 )
 _D, _C, _CH, _S, _R = DIMENSIONS
 # level: (dimensions kept, every measure?, level it is summed from), in the order built.
@@ -108,6 +110,11 @@ class DailySummary(models.Model):
     frt_seconds = models.BigIntegerField(default=0, db_default=0)
     ttr_count = models.IntegerField(default=0, db_default=0)
     ttr_seconds = models.BigIntegerField(default=0, db_default=0)
+    compensated = models.IntegerField(default=0, db_default=0)
+    compensation_cents = models.BigIntegerField(default=0, db_default=0)
+    repeated = models.IntegerField(default=0, db_default=0)
+    csat_measured = models.IntegerField(default=0, db_default=0)
+    csat_satisfied = models.IntegerField(default=0, db_default=0)
 
     class Meta:
         verbose_name = _("daily summary")

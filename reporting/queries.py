@@ -368,6 +368,23 @@ class Figures:
         c = self.sums["ttr_count"]
         return self.sums["ttr_seconds"] / c / 3600 if c else None
 
+    @property
+    def repeat_rate(self):
+        return ratio(self.sums["repeated"], self.sums["valid"])
+
+    @property
+    def csat(self):
+        return ratio(self.sums["csat_satisfied"], self.sums["csat_measured"])
+
+    @property
+    def compensation_total(self):
+        return self.sums["compensation_cents"] / 100
+
+    @property
+    def compensation_per_complaint(self):
+        n = self.sums["compensated"]
+        return self.sums["compensation_cents"] / 100 / n if n else None
+
     def as_dict(self) -> dict:
         return {
             "received": self.sums["received"],
@@ -394,6 +411,16 @@ class Figures:
                 "median": self.ttr[0],
                 "p90": self.ttr[1],
                 "mean": self.ttr_mean,
+            },
+            "repeated": self.sums["repeated"],
+            "repeat_rate": self.repeat_rate,
+            "csat_measured": self.sums["csat_measured"],
+            "csat_satisfied": self.sums["csat_satisfied"],
+            "csat": self.csat,
+            "compensation_cny": {
+                "total": self.compensation_total,
+                "compensated_complaints": self.sums["compensated"],
+                "per_compensated_complaint": self.compensation_per_complaint,
             },
             "percentiles_approximate": self.approximate,
         }

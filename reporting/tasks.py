@@ -13,7 +13,11 @@ __all__ = ["enqueue"]
 
 @shared_task(acks_late=True)
 def refresh_summaries() -> dict:
+    """Every minute; the first run (or the first after a migration added measures) builds
+    everything, unless a rebuild is under way."""
     result = summaries.refresh()
+    if result.skipped == "never built" and summaries.state().rebuild_started_at is None:
+        return {"rebuilt_seconds": summaries.rebuild()}
     return {"days": result.days, "seconds": result.seconds, "skipped": result.skipped}
 
 

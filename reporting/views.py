@@ -18,6 +18,7 @@ from . import dashboard
 from .queries import DEFAULT_DAYS, Filters, today
 
 MAX_DAYS = 3660
+MIN_YEAR, MAX_YEAR = 1900, 2999
 PERMISSION = "reporting.view_dashboard"
 
 
@@ -85,6 +86,11 @@ class DashboardForm(forms.Form):
         start = data.get("date_from") or end - timedelta(days=DEFAULT_DAYS - 1)
         if start > end:
             raise forms.ValidationError(_("The start date is after the end date."))
+        if start.year < MIN_YEAR or end.year > MAX_YEAR:
+            raise forms.ValidationError(
+                _("Dates must lie between %(first)d and %(last)d.")
+                % {"first": MIN_YEAR, "last": MAX_YEAR}
+            )
         if (end - start).days + 1 > MAX_DAYS:
             raise forms.ValidationError(_("Choose at most %(days)d days.") % {"days": MAX_DAYS})
         data["date_from"], data["date_to"] = start, end

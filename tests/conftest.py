@@ -13,6 +13,7 @@ ALL_COMPLAINT_PERMS = [
     "complaints.merge_complaint",
     "complaints.override_severity",
     "complaints.view_all_complaints",
+    "complaints.view_department_complaints",
     "complaints.view_customer",
     "complaints.view_pii",
     "complaints.add_customer",
@@ -27,6 +28,20 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _own_address_throttle(monkeypatch):
+    """Unauthenticated API requests are counted per address (all tests are 127.0.0.1): each
+    test counts from zero, in a cache of its own (with REDIS_URL the default cache is shared
+    by the xdist workers)."""
+    import uuid
+
+    from django.core.cache.backends.locmem import LocMemCache
+
+    from complaints.api.auth import AddressRateThrottle
+
+    monkeypatch.setattr(AddressRateThrottle, "cache", LocMemCache(f"addr-{uuid.uuid4()}", {}))
 
 
 @pytest.fixture(autouse=True)
@@ -76,6 +91,7 @@ def handler(db, department):
             "complaints.change_complaint",
             "complaints.view_customer",
             "complaints.view_pii",
+            "complaints.view_department_complaints",
         ],
     )
     MembershipFactory(department=department, user=user)

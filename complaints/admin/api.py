@@ -16,6 +16,7 @@ from unfold.decorators import action, display
 from unfold.widgets import UnfoldAdminCheckboxSelectMultipleWidget
 
 from ..models import SCOPES, ApiClient
+from ..services.apiclients import grant_problems
 
 
 class ApiClientForm(forms.ModelForm):
@@ -33,19 +34,18 @@ class ApiClientForm(forms.ModelForm):
         fields = ("name", "owner", "active", "scopes", "department")
 
     def clean_scopes(self):
-        scopes = sorted(set(self.cleaned_data["scopes"]))
-        user = getattr(self, "request_user", None)
-        if user is not None and not user.is_superuser:
-            # Nobody hands out more access than they have themselves.
-            from ..api.auth import Caller
+        return sorted(set(self.cleaned_data["scopes"]))
 
-            beyond = [s for s in scopes if not Caller(user=user).has_scope(s)]
-            if beyond:
-                raise forms.ValidationError(
-                    _("You cannot grant scopes you do not have yourself: %(scopes)s.")
-                    % {"scopes": ", ".join(beyond)}
-                )
-        return scopes
+    def clean(self):
+        cleaned = super().clean()
+        user = getattr(self, "request_user", None)
+        if user is not None and "scopes" in cleaned:
+            # Nobody hands out more access than they have (services.apiclients).
+            for problem in grant_problems(
+                user, scopes=cleaned["scopes"], department=cleaned.get("department")
+            ):
+                self.add_error(None, problem)
+        return cleaned
 
 
 def _show_key(request, client: ApiClient, key: str) -> None:
@@ -106,7 +106,23 @@ class ApiClientAdmin(ModelAdmin):
         permissions=["change"],
     )
     def issue_new_key(self, request, queryset):
-        clients = list(queryset.order_by("name"))
+        # A new key hands over all the client may do: the same rule as creating it.
+        clients, refused = [], []
+        for client in queryset.select_related("department").order_by("name"):
+            problems = grant_problems(
+                request.user, scopes=client.scopes, department=client.department
+            )
+            (refused if problems else clients).append((client, problems))
+        for client, problems in refused:
+            self.message_user(
+                request,
+                _("No new key for “%(name)s” (its current key still works): %(why)s")
+                % {"name": client.name, "why": " ".join(problems)},
+                messages.ERROR,
+            )
+        clients = [client for client, _problems in clients]
+        if not clients:
+            return
         with transaction.atomic():
             for client in clients:
                 key = client.new_key()

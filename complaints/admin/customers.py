@@ -14,6 +14,8 @@ from ..models import Complaint, Customer
 from ..privacy import can_read, customer_label, mask
 from ..selectors import visible_complaints, visible_customers
 from ..services.customers import normalize_email, normalize_phone, phone_search_key
+from ..services.errors import StaleVersion
+from ..services.locking import check_customer_version
 from ..services.recompute import schedule_recompute
 from .jobs import report_jobs
 from .pagination import EstimatedCountPaginator
@@ -53,6 +55,10 @@ NAMED_CLASH_MESSAGES = {
 
 
 class CustomerForm(forms.ModelForm):
+    """Edits are checked against the version the form was loaded with (as complaints are)."""
+
+    loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
     class Meta:
         model = Customer
         fields = (
@@ -65,6 +71,11 @@ class CustomerForm(forms.ModelForm):
             "is_difficult",
             "notes",
         )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["loaded_version"].initial = self.instance.version
 
     def clean_phone(self):
         try:
@@ -83,7 +94,7 @@ class CustomerForm(forms.ModelForm):
         # One customer per phone, email and external id (database constraints). The other
         # customer is named only to a user who may see them and read personal data.
         if self.instance.duplicate_of_id is not None:
-            return cleaned
+            return self._clean_version(cleaned)
         canonical = Customer.objects.filter(duplicate_of__isnull=True).exclude(pk=self.instance.pk)
         user = getattr(self, "request_user", None)
         for field, message in CLASH_MESSAGES.items():
@@ -98,10 +109,27 @@ class CustomerForm(forms.ModelForm):
             ):
                 message = NAMED_CLASH_MESSAGES[field] % {"customer": clash}
             self.add_error(field, message)
+        return self._clean_version(cleaned)
+
+    def _clean_version(self, cleaned):
+        if self.instance.pk and not self.errors:
+            self._check_version(cleaned)
         return cleaned
 
     def validate_constraints(self):
         pass  # checked field by field in clean(); the database enforces them on save
+
+    def _check_version(self, cleaned) -> None:
+        # The admin view runs in a transaction: this lock holds until the save commits.
+        current = Customer.objects.select_for_update().get(pk=self.instance.pk)
+        try:
+            check_customer_version(current, cleaned.get("loaded_version"))
+        except StaleVersion as exc:
+            # Keep what the user typed; the next save is a conscious overwrite.
+            self.data = self.data.copy()
+            self.data["loaded_version"] = current.version
+            raise forms.ValidationError(exc.message) from exc
+        self.instance.version = current.version
 
 
 class ComplaintHistoryInline(TabularInline):
@@ -158,7 +186,7 @@ class CustomerAdmin(ModelAdmin):
     ordering = ("-created_at", "-id")
     readonly_fields = ("created_at", "updated_at")
     fieldsets = (
-        (None, {"fields": ("name", "phone", "email", "external_id", "tier")}),
+        (None, {"fields": ("loaded_version", "name", "phone", "email", "external_id", "tier")}),
         (_("Flags and notes"), {"fields": ("is_abusive", "is_difficult", "notes")}),
         (_("Record"), {"fields": ("created_at", "updated_at")}),
     )
@@ -252,6 +280,8 @@ class CustomerAdmin(ModelAdmin):
     def save_model(self, request, obj, form, change):
         if not change:
             obj.created_by = request.user  # stays visible to whoever added it
+        else:
+            obj.version += 1  # the row is locked since the form's version check
         super().save_model(request, obj, form, change)
         if change and "tier" in form.changed_data:
             # The tier can select another SLA policy for the customer's open complaints.

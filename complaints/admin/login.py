@@ -11,16 +11,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from unfold.forms import AuthenticationForm
 
+from ..http import client_ip
 from ..services import login_throttle
-
-
-def _client_ip(request) -> str:
-    if request is None:
-        return "?"
-    # Behind the production proxy REMOTE_ADDR is the proxy's. The proxy appends the address
-    # it saw to X-Forwarded-For: only that last entry is not under the client's control.
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "") if settings.PRODUCTION else ""
-    return (forwarded.split(",")[-1].strip() or request.META.get("REMOTE_ADDR", "?"))[:64]
 
 
 class ThrottledLoginForm(AuthenticationForm):
@@ -34,7 +26,7 @@ class ThrottledLoginForm(AuthenticationForm):
         username = unicodedata.normalize("NFKC", raw).strip().casefold()[:150]
         return [
             (f"login-failures:user:{username}", limit),
-            (f"login-failures:ip:{_client_ip(self.request)}", limit * 4),
+            (f"login-failures:ip:{client_ip(self.request)}", limit * 4),
         ]
 
     def clean(self):

@@ -8,14 +8,14 @@ import time
 from dataclasses import dataclass
 
 from django.core.cache.backends.locmem import LocMemCache
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions, permissions, throttling
 
-from ..models import ApiClient, Complaint
+from ..http import client_ip
+from ..models import ApiClient, Complaint, Customer
 from ..models.api import KEY_PREFIX
-from ..selectors import can_see, visible_complaints
+from ..selectors import can_see, client_complaints, sees_all, visible_complaints
 
 log = logging.getLogger(__name__)
 
@@ -65,26 +65,31 @@ class Caller:
         return self.client.department_id if self.client else None
 
     def visible(self, complaints):
-        """Restrict a Complaint queryset to the caller's departments."""
+        """Restrict a Complaint queryset to what the caller may read (selectors)."""
         if self.client is None:
             return visible_complaints(self.user, complaints)
-        if self.department_id is None:
-            return complaints
-        mine = Q(department_id=self.department_id) | Q(
-            pk__in=Complaint.assisting_departments.through.objects.filter(
-                department_id=self.department_id
-            ).values("complaint_id")
-        )
-        return complaints.filter(mine)
+        return client_complaints(self.client, complaints)
 
     def may_see(self, complaint: Complaint) -> bool:
         if self.client is None:
             return can_see(self.user, complaint)
         if self.department_id is None:
             return True
-        return complaint.department_id == self.department_id or (
-            complaint.assisting_departments.filter(pk=self.department_id).exists()
-        )
+        return client_complaints(self.client, Complaint.objects.filter(pk=complaint.pk)).exists()
+
+    def may_read_customer(self, customer: Customer, *, besides: Complaint) -> bool:
+        """Could the caller read this customer without `besides` (a complaint it just sent)?
+        Customers are readable through a complaint the caller may see, or when the caller
+        recorded them."""
+        if self.client is None and sees_all(self.user):
+            return True
+        if self.client is not None and self.department_id is None:
+            return True
+        others = Complaint.objects.filter(customer=customer).exclude(pk=besides.pk)
+        if self.visible(others).exists():
+            return True
+        # A customer the intake just created is shown as sent either way.
+        return self.client is None and customer.created_by_id == self.user.pk
 
     @property
     def throttle_key(self) -> str:
@@ -181,3 +186,13 @@ class CallerRateThrottle(ResilientThrottle):
         if not isinstance(request.auth, Caller):
             return None
         return self.cache_format % {"scope": self.scope, "ident": request.auth.throttle_key}
+
+
+class AddressRateThrottle(ResilientThrottle):
+    """Per address (complaints.http.client_ip), for callers without a valid key or session:
+    DEFAULT_THROTTLE_RATES["address"]. Key guessing and anonymous load are slowed down."""
+
+    scope = "address"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": client_ip(request)}

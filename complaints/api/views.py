@@ -12,22 +12,38 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import AuthenticationFailed, NotFound, PermissionDenied
 from rest_framework.filters import OrderingFilter
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
-from ..models import Category, Complaint, ComplaintEvent, Department, IdempotencyRecord
+from ..models import (
+    Category,
+    Complaint,
+    ComplaintEvent,
+    Customer,
+    Department,
+    IdempotencyRecord,
+)
 from ..services import intake, lifecycle
 from ..services.errors import NotPermitted, ServiceError
 from ..services.intake import CustomerDetails, IntakeError
-from .auth import CallerRateThrottle, HasScope, SessionAuthentication, TokenAuthentication, caller
+from .auth import (
+    AddressRateThrottle,
+    Caller,
+    CallerRateThrottle,
+    HasScope,
+    SessionAuthentication,
+    TokenAuthentication,
+    caller,
+)
 from .export import EXPORT_ACTION, export_response, export_schema
 from .filters import ComplaintFilter
 from .serializers import (
     CategorySerializer,
     ComplaintDetailSerializer,
     ComplaintSerializer,
+    CustomerSerializer,
     DepartmentSerializer,
     EventSerializer,
     IntakeSerializer,
@@ -82,6 +98,22 @@ class ApiView:
     permission_classes = [HasScope]
     throttle_classes = [CallerRateThrottle]
     required_scopes = {"*": "complaints:read"}
+
+    def initial(self, request, *args, **kwargs):
+        # Before the scope check answers 401/403: a caller without a valid key (none, a wrong
+        # one) is throttled per address, so keys cannot be guessed at full speed.
+        try:
+            authenticated = isinstance(request.auth, Caller)
+            failure = None
+        except AuthenticationFailed as exc:
+            authenticated, failure = False, exc
+        if not authenticated:
+            throttle = AddressRateThrottle()
+            if not throttle.allow_request(request, self):
+                self.throttled(request, throttle.wait())
+        if failure is not None:
+            raise failure
+        super().initial(request, *args, **kwargs)
 
 
 class ComplaintViewSet(
@@ -184,19 +216,33 @@ class ComplaintViewSet(
                 )
             complaint, replayed = record.complaint, True
         complaint = self.get_queryset().get(pk=complaint.pk)
-        response = Response(
-            ComplaintSerializer(complaint, context=self.get_serializer_context()).data,
-            status=status.HTTP_201_CREATED,
-        )
+        data = ComplaintSerializer(complaint, context=self.get_serializer_context()).data
+        if not who.may_read_customer(complaint.customer, besides=complaint):
+            # Matched a customer the caller could not read (another department's): the
+            # complaint is linked to them, but the answer shows the customer as sent, never
+            # the record on file (README "Customers and intake").
+            entered = CustomerDetails(**intake.validated_data["customer"]).normalised()
+            data["customer"] = CustomerSerializer(
+                Customer(
+                    name=entered.name,
+                    phone=entered.phone,
+                    email=entered.email,
+                    external_id=entered.external_id,
+                    tier=complaint.customer.tier,
+                ),
+                context=self.get_serializer_context(),
+            ).data
+        response = Response(data, status=status.HTTP_201_CREATED)
         if replayed:
             response["Idempotent-Replayed"] = "true"
         return response
 
     def _register(self, data, who) -> Complaint:
-        details = CustomerDetails(**data.pop("customer"))
+        details = CustomerDetails(**data["customer"])
+        fields = {name: value for name, value in data.items() if name != "customer"}
         try:
             result = intake.record_complaint(
-                Complaint(**data),
+                Complaint(**fields),
                 details=details,
                 user=None if who.client else who.user,
                 api_client=who.client,

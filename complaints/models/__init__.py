@@ -9,9 +9,6 @@ from .compensation import (
     Compensation,
     CompensationKind,
     Currency,
-    Incident,
-    IncidentLink,
-    IncidentRemedy,
     NotDeletable,
     RemedyPlan,
     TierGuidance,
@@ -28,6 +25,7 @@ from .complaint import (
 )
 from .customers import Customer
 from .events import AppendOnlyError, Attachment, ComplaintEvent
+from .incidents import Incident, IncidentLink, IncidentRemedy
 from .jobs import RecomputeJob
 from .organisation import Department, DepartmentMembership
 from .responsibility import RootCause, Validity, localized_name

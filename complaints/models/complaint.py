@@ -93,7 +93,7 @@ class Complaint(models.Model):
         Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="complaints"
     )
     subject = models.CharField(_("subject"), max_length=300)
-    description = models.TextField(_("description"))
+    description = models.TextField(_("description"), blank=True)
     desired_outcome = models.TextField(_("what the customer wants"), blank=True)
     item_ref = models.CharField(
         _("item reference"),
@@ -320,6 +320,10 @@ class Complaint(models.Model):
             ("merge_complaint", _("Can merge complaints")),
             ("override_severity", _("Can override the severity")),
             ("view_all_complaints", _("Can see the complaints of every department")),
+            (
+                "view_department_complaints",
+                _("Can see the complaints of their departments (not only those they recorded)"),
+            ),
         ]
         indexes = [
             # Serves the admin's default ordering incl. Django's pk tiebreak.

@@ -29,6 +29,7 @@ class Customer(models.Model):
         _("external id"),
         max_length=64,
         blank=True,
+        db_index=True,  # exact lookups (search, intake) also among duplicates
         help_text=_("The customer's id in another system (CRM, membership, order system)."),
     )
     tier = models.CharField(_("tier"), max_length=16, choices=Tier, default=Tier.STANDARD)
@@ -73,6 +74,8 @@ class Customer(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    # Optimistic lock for edits from a form (as Complaint.version): changes with every save.
+    version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
         verbose_name = _("customer")

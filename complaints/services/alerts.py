@@ -35,6 +35,7 @@ from ..models import (
 from . import sla
 from .bulk import update_rows
 from .calendars import clock_for_policy
+from .email import build_email
 from .isolation import describe, load_each
 
 log = logging.getLogger(__name__)
@@ -396,7 +397,7 @@ def _claim_delivery(alert_id: int, now: datetime) -> bool:
 
 
 def render_email(alert: DeadlineAlert) -> EmailMultiAlternatives:
-    """A bilingual email (Chinese first, then English)."""
+    """A bilingual email (Chinese first, then English); headers normalised by build_email."""
     complaint = alert.complaint
     parts = []
     for language in ("zh-hans", "en"):
@@ -421,9 +422,7 @@ def render_email(alert: DeadlineAlert) -> EmailMultiAlternatives:
             )
     subject = f"[Redress] {parts[0]['title']} / {parts[1]['title']}"
     body = "\n\n----------------------------------------\n\n".join(p["body"] for p in parts)
-    return EmailMultiAlternatives(
-        subject=subject.replace("\n", " ")[:250], body=body, to=alert.emails
-    )
+    return build_email(subject=subject, body=body, to=alert.emails)
 
 
 def deliver(alert_id: int, *, now: datetime | None = None) -> str:

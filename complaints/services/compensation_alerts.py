@@ -33,12 +33,14 @@ from ..models import (
     Notification,
     NotificationList,
 )
+from . import authority
 from . import compensation as comp
 from .alerts import CLAIM_TIMEOUT, MAX_ATTEMPTS
 
 log = logging.getLogger(__name__)
 Level, Delivery = ApprovalAlert.Level, ApprovalAlert.Delivery
 BATCH_SIZE = 200
+MAX_RECIPIENTS = 50  # approvers told of one proposal
 
 
 def title(compensation: Compensation, complaint: Complaint, level: int) -> str:
@@ -106,13 +108,13 @@ def request_approval(
 ) -> ApprovalAlert | None:
     """Tell everyone whose limit covers the proposal (not the proposer). Runs inside the
     proposing transaction, so the notice exists exactly when the proposal does."""
-    approvers = comp.eligible_approvers(
+    approvers = authority.eligible_approvers(
         complaint,
         amount=compensation.amount,
         currency=compensation.currency,
         total=total,
         exclude=[compensation.proposed_by_id],
-    ).values_list("pk", flat=True)[: comp.MAX_RECIPIENTS]
+    ).values_list("pk", flat=True)[:MAX_RECIPIENTS]
     users = list(approvers)
     if not users:
         # Nobody can approve it: the managers must see it (and raise the matrix).

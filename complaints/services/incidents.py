@@ -31,6 +31,7 @@ from ..models import (
     IncidentRemedy,
     Status,
 )
+from . import authority
 from . import compensation as comp
 from .errors import NotPermitted, ServiceError, StaleVersion
 
@@ -142,7 +143,7 @@ def _lock_remedy(remedy_id: int, expected_version) -> tuple[Incident, IncidentRe
 
 
 def _covering(user, incident: Incident, remedy: IncidentRemedy, total) -> bool:
-    rows = comp.limits_of(user, department_id=incident.department_id, currency=remedy.currency)
+    rows = authority.limits_of(user, department_id=incident.department_id, currency=remedy.currency)
     return any(
         total <= row.max_per_compensation and remedy.amount_per_complaint <= row.max_per_complaint
         for row in rows
@@ -207,7 +208,7 @@ def approve_remedy(
 def _remedy_approvers(incident, remedy, total) -> str:
     from django.contrib.auth import get_user_model
 
-    rows = comp._rows_for(incident.department_id, remedy.currency)
+    rows = authority.rows_for(incident.department_id, remedy.currency)
     groups = [
         r.group_id
         for r in rows
@@ -216,10 +217,10 @@ def _remedy_approvers(incident, remedy, total) -> str:
     people = list(
         get_user_model()
         .objects.filter(is_active=True, groups__in=groups)
-        .filter(comp._holders("approve_compensation"))
+        .filter(authority.holders("approve_compensation"))
         .exclude(pk=remedy.proposed_by_id)
         .distinct()
-        .order_by("username")[: comp.NAMED_APPROVERS]
+        .order_by("username")[: authority.NAMED_APPROVERS]
     )
     if not people:
         return _(

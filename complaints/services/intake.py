@@ -124,6 +124,12 @@ def record_complaint(
         earlier = _earlier_complaints(customer, user=user, client=api_client)
         complaint.customer = customer
         complaint.api_client = api_client
+        if complaint.department_id is None and complaint.category_id is not None:
+            complaint.department = complaint.category.default_department
+        if complaint.department_id is None and api_client is not None:
+            # Not routed by a category: a department's system sends its own department's
+            # complaints (and must be able to read back what it sent).
+            complaint.department_id = api_client.department_id
         complaint = lifecycle.register_complaint(complaint, user=user, now=now, assisting=assisting)
     return IntakeResult(
         complaint=complaint,

@@ -318,6 +318,10 @@ def transition(
     note = (note or "").strip()
     data = dict(data or {})
     with transaction.atomic():
+        if target == Status.MERGED and merge_into is not None:
+            # A merge locks two complaints: always in id order, so that two opposite merges
+            # (A into B, B into A) wait for each other instead of deadlocking.
+            _lock_in_order([complaint_id, merge_into.pk])
         complaint = _lock(complaint_id)
         _check_version(complaint, expected_version)
         edge = workflow.edge(complaint.status, target)
@@ -426,6 +430,15 @@ def _move_clock(complaint: Complaint, source: str, target: str, *, user, now) ->
         return
     if complaint.is_open:
         sla.apply(complaint, sla.Context.load(), reason=reason, user=user, now=now)
+
+
+def _lock_in_order(ids) -> None:
+    list(
+        Complaint.objects.filter(pk__in=set(ids))
+        .order_by("pk")
+        .select_for_update(of=("self",))
+        .values_list("pk", flat=True)
+    )
 
 
 def _lock_merge_target(complaint: Complaint, merge_into: Complaint | None) -> Complaint:

@@ -1,9 +1,10 @@
-"""Row locks and the optimistic-lock check shared by every service that changes a complaint."""
+"""Row locks and the optimistic-lock checks shared by everything that changes a complaint or
+a customer from a form."""
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..models import Complaint, ComplaintEvent
+from ..models import Complaint, ComplaintEvent, Customer
 from .errors import StaleVersion
 
 
@@ -33,4 +34,17 @@ def check_version(complaint: Complaint, expected_version: int | None) -> None:
             "it. Nothing was saved; review the current state and try again."
         )
         % {"reference": complaint.reference, "who": who, "when": when}
+    )
+
+
+def check_customer_version(customer: Customer, expected_version: int | None) -> None:
+    """The same refusal for a customer edited on a form loaded before someone else's save."""
+    if expected_version is None or customer.version == expected_version:
+        return
+    raise StaleVersion(
+        _(
+            "This customer was changed by someone else (%(when)s) after you opened it. "
+            "Nothing was saved; review the current state and save again to overwrite it."
+        )
+        % {"when": timezone.localtime(customer.updated_at).strftime("%Y-%m-%d %H:%M")}
     )

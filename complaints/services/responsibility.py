@@ -18,9 +18,9 @@ from django.utils.translation import gettext_noop
 from ..messages import stored
 from ..models import Complaint, ComplaintEvent, Fault, RemedyPlan, RootCause, Validity
 from . import lifecycle
-from .compensation import _label_msgid
 from .errors import NotPermitted, ServiceError, StaleVersion
 from .lifecycle import check_time
+from .money import label_msgid
 
 
 def _require(user, perm: str) -> None:
@@ -105,8 +105,8 @@ def decide(
                         "Responsibility decided: %(validity)s; fault: %(fault)s; responsible: "
                         "%(department)s"
                     ),
-                    validity=stored(_label_msgid(Validity(validity).label)),
-                    fault=stored(_label_msgid(Fault(fault).label)),
+                    validity=stored(label_msgid(Validity(validity).label)),
+                    fault=stored(label_msgid(Fault(fault).label)),
                     department=str(department) if department else "—",
                 ),
                 "validity": validity,
@@ -234,12 +234,12 @@ def record_answer(
         if answer == Answer.REJECTED:
             message = stored(
                 gettext_noop("The customer rejected the remedy; offered: %(path)s"),
-                path=stored(_label_msgid(Path(escalation_path).label)),
+                path=stored(label_msgid(Path(escalation_path).label)),
             )
         else:
             message = stored(
                 gettext_noop("Customer's answer to the remedy: %(answer)s"),
-                answer=stored(_label_msgid(Answer(answer).label)),
+                answer=stored(label_msgid(Answer(answer).label)),
             )
         ComplaintEvent.objects.create(
             complaint=complaint,

@@ -71,6 +71,7 @@ def anonymize_customers(
                 customer.name = _("Anonymized customer %(id)s") % {"id": customer.pk}
                 customer.phone = customer.email = customer.external_id = customer.notes = ""
                 customer.anonymized_at = now
+                customer.version += 1  # a form opened before must not put the data back
                 customer.save()
             Complaint.objects.filter(pk__in=complaint_ids).update(
                 subject=REDACTED, description=REDACTED, desired_outcome=REDACTED, updated_at=now

@@ -24,7 +24,7 @@ from ..models import OPEN_ACTION_STATUSES, FollowUp, ImprovementAction, Reminder
 
 log = logging.getLogger(__name__)
 Delivery = Reminder.Delivery
-BATCH_SIZE = 200
+BATCH_SIZE = 500
 MAX_ATTEMPTS = 6
 CLAIM_TIMEOUT = timedelta(minutes=10)
 # Remind this long before a follow-up falls due (the morning of a call due in the afternoon).
@@ -73,11 +73,12 @@ def _write(reminders: list[Reminder], complaint_of: dict) -> list[int]:
         complaint_id = complaint_of.get(reminder.followup_id or -reminder.action_id)
         if complaint_id is None:
             continue  # an action without linked complaints: email only
+        title = _title(reminder.title)
         notifications += [
             Notification(
                 user_id=user_id,
                 complaint_id=complaint_id,
-                title=_title(reminder.title),
+                title=title,
                 created_at=reminder.created_at,
             )
             for user_id in reminder.recipients
@@ -104,6 +105,14 @@ def remind_followups(*, now=None, batch_size: int = BATCH_SIZE) -> list[int]:
                     )
                 )
                 .select_related("complaint")
+                .only(
+                    "pk",
+                    "due_at",
+                    "assignee_id",
+                    "complaint__reference",
+                    "complaint__subject",
+                    "complaint__department_id",
+                )
                 .order_by("due_at", "pk")[:batch_size]
             )
             if not batch:
@@ -116,7 +125,6 @@ def remind_followups(*, now=None, batch_size: int = BATCH_SIZE) -> list[int]:
             )
             reminders = []
             for followup in batch:
-                followup.reminded_at = now
                 if (followup.pk, followup.due_at) in existing:
                     continue
                 recipients = (
@@ -141,7 +149,7 @@ def remind_followups(*, now=None, batch_size: int = BATCH_SIZE) -> list[int]:
                         ),
                     )
                 )
-            FollowUp.objects.bulk_update(batch, ["reminded_at"])
+            FollowUp.objects.filter(pk__in=[f.pk for f in batch]).update(reminded_at=now)
             new_ids += _write(reminders, {f.pk: f.complaint_id for f in batch})
 
 

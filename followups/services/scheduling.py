@@ -16,6 +16,7 @@ from complaints.services.calendars import WALL_CLOCK, calendars_by_id
 from complaints.services.sla import allowance_seconds
 
 from ..models import FollowUp, FollowUpPolicy, FollowUpStep, Kind
+from ..models import Status as FollowUpStatus
 
 
 @dataclass
@@ -124,6 +125,10 @@ def schedule_for(
                 FollowUp.objects.bulk_create(rows)
         except IntegrityError:
             return []  # another worker scheduled them first
+        # Visits still open from an earlier resolution (reopened by hand) are superseded.
+        FollowUp.objects.filter(
+            complaint=complaint, round__lt=round_, status=FollowUpStatus.SCHEDULED
+        ).update(status=FollowUpStatus.CANCELLED, done_at=now)
         ComplaintEvent.objects.create(
             complaint=complaint,
             kind=ComplaintEvent.Kind.NOTE,

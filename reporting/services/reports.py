@@ -61,6 +61,8 @@ def _figures_row(sums: dict) -> dict:
         "first_response_hours_mean": _round(fig.frt_mean),
         "resolution_hours_mean": _round(fig.ttr_mean),
         "open": sums["open"],
+        "compensated": sums["compensated"],
+        "compensation_cny": round(sums["compensation_cents"] / 100, 2),
     }
 
 
@@ -188,6 +190,8 @@ def columns() -> list[tuple[str, str]]:
         ("first_response_hours_mean", _("Mean working hours to first response")),
         ("resolution_hours_mean", _("Mean working hours to resolution")),
         ("open", _("Still open")),
+        ("compensated", _("Compensated complaints")),
+        ("compensation_cny", _("Compensation (CNY)")),
         ("top_causes", _("Top root causes")),
     ]
 

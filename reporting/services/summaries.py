@@ -169,7 +169,11 @@ def changed_since(since: datetime, now: datetime):
         Q(acknowledged_at__isnull=True, ack_due_at__gte=since, ack_due_at__lt=now)
         | Q(resolved_at__isnull=True, resolve_due_at__gte=since, resolve_due_at__lt=now)
     )
-    return Complaint.objects.filter(Q(updated_at__gte=since) | deadline_passed)
+    from followups.models import RepeatLink
+
+    # Linking a repeat does not touch the complaint: its links are looked up too.
+    linked = RepeatLink.objects.filter(created_at__gte=since).values("complaint_id")
+    return Complaint.objects.filter(Q(updated_at__gte=since) | deadline_passed | Q(pk__in=linked))
 
 
 def _changed_days(refreshed_at: datetime, now: datetime) -> set[date]:

@@ -178,3 +178,83 @@ def test_sidebar_has_api_clients(admin_client):
     html = admin_client.get(reverse("admin:index")).content.decode()
     assert CHANGELIST in html
     assert "API clients" in html
+
+
+# -- reissuing follows the rule of creation (issue 10, medium 7) -------------------------------
+
+KEY_MANAGER_PERMS = [
+    "complaints.view_apiclient",
+    "complaints.add_apiclient",
+    "complaints.change_apiclient",
+    "complaints.view_complaint",
+    "complaints.add_complaint",
+]
+
+
+@pytest.fixture
+def key_manager(login_client):
+    """May manage API clients; sees all complaints; holds complaints:read and :write, not
+    pii:read."""
+    perms = [*KEY_MANAGER_PERMS, "complaints.view_all_complaints"]
+    return login_client(UserFactory(username="keys", perms=perms))
+
+
+def reissue(client_, *clients):
+    return client_.post(
+        CHANGELIST,
+        {"action": "issue_new_key", "_selected_action": [str(c.pk) for c in clients]},
+    )
+
+
+def test_a_new_key_needs_every_scope_of_the_client(key_manager, make_api_client, api):
+    pii, pii_key = make_api_client(["complaints:read", "pii:read"], name="pii")
+    plain, plain_key = make_api_client(["complaints:read"], name="plain")
+    response = reissue(key_manager, pii, plain)
+
+    pii.refresh_from_db()
+    assert pii.key_matches(pii_key)  # not replaced: the integration keeps working
+    assert api(pii_key).get("/api/v1/departments/").status_code == 200
+    keys = keys_in(response)
+    assert len(keys) == 1  # the one they may hand out
+    plain.refresh_from_db()
+    assert plain.key_matches(keys[0])
+    text = " ".join(str(m) for m in get_messages(response.wsgi_request))
+    assert "pii:read" in text
+
+
+def test_a_new_key_for_a_wider_department_is_refused(login_client, make_api_client, department):
+    from tests.factories import DepartmentFactory, MembershipFactory
+
+    user = UserFactory(username="head", perms=KEY_MANAGER_PERMS)
+    MembershipFactory(user=user, department=department)
+    other = DepartmentFactory(code="finance")
+    everywhere, key_all = make_api_client(["complaints:read"], name="all")
+    elsewhere, key_other = make_api_client(["complaints:read"], department=other, name="other")
+    own, key_own = make_api_client(["complaints:read"], department=department, name="own")
+    response = reissue(login_client(user), everywhere, elsewhere, own)
+
+    for client, key in ((everywhere, key_all), (elsewhere, key_other)):
+        client.refresh_from_db()
+        assert client.key_matches(key)
+    own.refresh_from_db()
+    assert not own.key_matches(key_own)
+    assert len(keys_in(response)) == 1
+
+
+def test_creating_a_client_wider_than_ones_departments_is_refused(login_client, department):
+    from tests.factories import MembershipFactory
+
+    user = UserFactory(username="head", perms=KEY_MANAGER_PERMS)
+    MembershipFactory(user=user, department=department)
+    client = login_client(user)
+    response = add_client(client, name=["x"], owner=["IT"], scopes=["complaints:read"])
+    assert response.status_code == 200  # the form again
+    assert not ApiClient.objects.exists()
+    add_client(
+        client,
+        name=["x"],
+        owner=["IT"],
+        scopes=["complaints:read"],
+        department=[str(department.pk)],
+    )
+    assert ApiClient.objects.get().department == department

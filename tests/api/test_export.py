@@ -226,7 +226,10 @@ def test_personal_data_is_clear_with_pii_scope(full, people):
 def test_staff_session_export_follows_admin_visibility_and_permissions(
     login_client, department, people
 ):
-    member = UserFactory(username="member", perms=["complaints.view_complaint"])
+    member = UserFactory(
+        username="member",
+        perms=["complaints.view_complaint", "complaints.view_department_complaints"],
+    )
     MembershipFactory(department=department, user=member)
     rows = jsonl_rows(login_client(member).get(EXPORT, {"format": "jsonl"}))
     assert {r["reference"] for r in rows} == {people["mine"].reference, people["helped"].reference}

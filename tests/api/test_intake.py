@@ -479,6 +479,114 @@ def test_intake_and_notes_do_not_accept_get_or_put(writer, complaint):
     assert Complaint.objects.count() == 1
 
 
+# -- matching does not reveal another department's customer (issue 10, medium 6) ---------------
+
+
+@pytest.fixture
+def secret_customer(manager):
+    """A customer of another department, with data a restricted client may not read."""
+    from tests.factories import DepartmentFactory
+
+    other = DepartmentFactory(code="finance")
+    customer = CustomerFactory(
+        name="秘密客户", phone="+8613999999999", email="secret@example.com", external_id="VIP-1"
+    )
+    make_complaint(user=manager, department=other, customer=customer)
+    return customer
+
+
+@pytest.fixture
+def restricted(make_api_client, api, department):
+    _client, key = make_api_client(
+        ["complaints:read", "complaints:write", "pii:read"], department=department
+    )
+    return api(key)
+
+
+STORED = {"秘密客户", "secret@example.com", "+8613999999999", "VIP-1"}
+
+
+@pytest.mark.parametrize(
+    ("sent", "echoed"),
+    [
+        ({"name": "Caller", "phone": "139 9999 9999"}, "+8613999999999"),
+        ({"name": "Caller", "external_id": "VIP-1"}, "VIP-1"),
+        ({"name": "Caller", "email": "SECRET@example.com"}, "secret@example.com"),
+    ],
+    ids=["phone", "external-id", "email"],
+)
+def test_restricted_client_matching_another_departments_customer_learns_nothing(
+    restricted, secret_customer, leak, sent, echoed
+):
+    response = post(restricted, body(category="leak", customer=sent))
+    assert response.status_code == 201, response.content
+    text = response.content.decode()
+    for stored in STORED - {echoed}:
+        assert stored not in text, stored
+    customer = response.json()["customer"]
+    assert customer["name"] == "Caller"  # what the caller sent, not what is on file
+    # ... and linked: one person, one customer (the record on file is not changed).
+    complaint = Complaint.objects.get(reference=response.json()["reference"])
+    assert complaint.customer == secret_customer
+    assert Customer.objects.count() == 1
+    secret_customer.refresh_from_db()
+    assert (secret_customer.name, secret_customer.email) == ("秘密客户", "secret@example.com")
+    # A replay answers the same way.
+    replay = post(restricted, body(category="leak", customer=sent))
+    assert replay["Idempotent-Replayed"] == "true"
+    assert replay.json()["customer"] == customer
+
+
+def test_a_client_that_may_read_the_customer_gets_it_as_on_file(writer, secret_customer):
+    response = post(writer, body(customer={"phone": "13999999999"}))
+    assert response.status_code == 201
+    assert response.json()["customer"]["name"] == "秘密客户"
+
+
+# -- one intake rule for the admin and the API (issue 10, low) -------------------------------
+
+
+@pytest.mark.parametrize("category", ["", None])
+def test_a_restricted_client_can_read_what_it_sent(restricted, category, department):
+    """`"category": ""` (or none) made a complaint without a department, which the sending
+    department-restricted client could not read back. It lands in the client's department,
+    as an uncategorised complaint recorded by that department's staff would."""
+    data = body()
+    if category is not None:
+        data["category"] = category
+    response = post(restricted, data)
+    assert response.status_code == 201, response.content
+    reference = response.json()["reference"]
+    assert Complaint.objects.get(reference=reference).department == department
+    assert restricted.get(f"{LIST}{reference}/").status_code == 200
+    assert reference in [c["reference"] for c in restricted.get(LIST).json()["results"]]
+
+
+def test_description_is_optional_at_both_entry_points(writer, manager_client):
+    """The API accepts a complaint without a description; the admin then edits it (the form
+    required one, so such complaints could not be saved in the admin)."""
+    from django.urls import reverse
+
+    from tests.factories import form_fields
+
+    response = post(writer, body(description=""))
+    assert response.status_code == 201, response.content
+    complaint = Complaint.objects.get(reference=response.json()["reference"])
+    url = reverse("admin:complaints_complaint_change", args=[complaint.pk])
+    data = form_fields(manager_client.get(url).content.decode(), "complaint_form")
+    data["subject"] = ["Edited in the admin"]
+    assert manager_client.post(url, data).status_code == 302
+    assert Complaint.objects.get(pk=complaint.pk).subject == "Edited in the admin"
+
+
+@pytest.mark.parametrize("subject", ["", "   "])
+def test_a_blank_subject_is_refused_by_the_api(writer, subject):
+    response = post(writer, body(subject=subject))
+    assert response.status_code == 400
+    assert "subject" in response.json()
+    assert Complaint.objects.count() == 0
+
+
 def test_intake_uses_the_shared_plausibility_rule(writer):
     before = counts()
     response = post(writer, body(received_at="1999-12-31T23:00:00+08:00"))

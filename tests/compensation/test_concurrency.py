@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 
 from complaints.models import Compensation, ComplaintEvent
+from complaints.services import authority
 from complaints.services import compensation as comp
 from complaints.services.errors import ServiceError
 
@@ -94,4 +95,4 @@ def test_two_approvals_cannot_overrun_the_complaint_total(complaint, people, slo
         ]
     )
     assert sorted(kind for kind, _ in outcomes) == ["ok", "refused"], outcomes
-    assert str(comp.granted_total(complaint.pk, "CNY")) == "5000.00"
+    assert str(authority.granted_total(complaint.pk, "CNY")) == "5000.00"

@@ -14,6 +14,7 @@ from complaints.models import (
     NotDeletable,
     Validity,
 )
+from complaints.services import authority
 from complaints.services import compensation as comp
 from complaints.services.errors import NotPermitted, ServiceError, StaleVersion
 from tests.factories import make_complaint, walk_to
@@ -141,12 +142,12 @@ def test_per_complaint_total_exactly_at_and_just_above(complaint, people):
     comp.approve(second.pk, user=people["head2"])
     # 1500 + 1500 + 2000 = 5000.00: exactly the head's per-complaint limit.
     comp.approve(third.pk, user=people["head"])
-    assert comp.granted_total(complaint.pk, "CNY") == Decimal("5000.00")
+    assert authority.granted_total(complaint.pk, "CNY") == Decimal("5000.00")
     with pytest.raises(NotPermitted, match="granted total is 5,000.01 CNY"):
         comp.approve(fourth.pk, user=people["head"])
     # The approver's per-complaint limit (50,000) covers it.
     comp.approve(fourth.pk, user=people["approver"])
-    assert comp.granted_total(complaint.pk, "CNY") == Decimal("5000.01")
+    assert authority.granted_total(complaint.pk, "CNY") == Decimal("5000.01")
 
 
 def test_rejected_and_cancelled_amounts_do_not_count_against_the_complaint(complaint, people):
@@ -155,7 +156,7 @@ def test_rejected_and_cancelled_amounts_do_not_count_against_the_complaint(compl
     other = propose(complaint, people["handler"], "2000.00")
     comp.approve(other.pk, user=people["head"])
     comp.cancel(other.pk, user=people["handler"], reason="Customer chose a repair")
-    assert comp.granted_total(complaint.pk, "CNY") == Decimal("0.00")
+    assert authority.granted_total(complaint.pk, "CNY") == Decimal("0.00")
 
 
 def test_department_row_applies_only_to_that_department(complaint, people, service, elsewhere):
@@ -366,15 +367,15 @@ def test_awaiting_my_approval_queue(complaint, people):
     small = propose(complaint, people["handler"], "2000.00")
     large = propose(complaint, people["handler"], "2000.01")
     mine = propose(complaint, people["head"], "5.00")
-    queue = set(comp.awaiting_approval_by(people["head"]).values_list("pk", flat=True))
+    queue = set(authority.awaiting_approval_by(people["head"]).values_list("pk", flat=True))
     assert queue == {small.pk}
-    assert set(comp.awaiting_approval_by(people["approver"]).values_list("pk", flat=True)) == {
+    assert set(authority.awaiting_approval_by(people["approver"]).values_list("pk", flat=True)) == {
         small.pk,
         large.pk,
         mine.pk,
     }
-    assert not comp.awaiting_approval_by(people["other_head"]).exists()
-    assert not comp.awaiting_approval_by(people["handler"]).exists()
+    assert not authority.awaiting_approval_by(people["other_head"]).exists()
+    assert not authority.awaiting_approval_by(people["handler"]).exists()
 
 
 # -- Decimal -----------------------------------------------------------------------------
@@ -384,7 +385,7 @@ def test_totals_are_exact_decimals(complaint, people):
     for amount in ("0.10", "0.20", "0.10", "0.20", "0.10", "0.20"):
         c = propose(complaint, people["handler"], amount)
         comp.approve(c.pk, user=people["approver"])
-    total = comp.granted_total(complaint.pk, "CNY")
+    total = authority.granted_total(complaint.pk, "CNY")
     assert isinstance(total, Decimal) and total == Decimal("0.90")
     assert comp.parse_amount(Decimal("1.5")) == Decimal("1.50")
     assert comp.parse_amount(" 7 ") == Decimal("7.00")

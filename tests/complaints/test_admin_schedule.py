@@ -19,6 +19,10 @@ def test_schedule_has_the_deadline_machinery():
         "followups.tasks.remind_due": 5,
         "followups.tasks.deliver_pending_reminders": 2,
         "followups.tasks.link_recent_repeats": 60,
+        # reporting/migrations: summaries every minute, the monthly report on a crontab
+        "reporting.tasks.refresh_summaries": 1,
+        "reporting.tasks.deliver_pending_reports": 10,
+        "reporting.tasks.generate_monthly_report": None,
     }
 
 

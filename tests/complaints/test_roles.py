@@ -28,7 +28,8 @@ ROLES = {
     "sysadmin": "System administrator · 系统管理员",
 }
 # Members of the department "service" (the others work across departments or not at all).
-IN_DEPARTMENT = {"handler", "head", "approver"}
+# Intake agents are members too, yet see only what they recorded (README "Roles").
+IN_DEPARTMENT = {"intake", "handler", "head", "approver"}
 
 # action: allowed for intake, handler, head, manager, approver, auditor, sysadmin (Y/N)
 TABLE = {
@@ -283,3 +284,42 @@ def test_role_table(action, role, world, login_client):
 def test_table_covers_every_role():
     assert all(len(row) == len(ROLES) and set(row) <= {"Y", "N"} for row in TABLE.values())
     assert set(Group.objects.values_list("name", flat=True)) >= set(ROLES.values())
+
+
+def test_intake_agent_sees_what_they_recorded_not_the_department(
+    world, login_client, manager, api_client_for
+):
+    """An intake agent in the customer service department records for everyone: they find
+    their own intakes again (list, change page, API), not the department's queue."""
+    agent = member("intake", world)
+    client = login_client(agent)
+    mine = recorded_by(agent, department=world["service"])
+    listing = client.get(reverse("admin:complaints_complaint_changelist")).content.decode()
+    assert mine.reference in listing
+    assert world["own"].reference not in listing  # the department's, recorded by someone else
+    assert client.get(change_url(mine)).status_code == 200
+    assert client.get(change_url(world["own"])).status_code in (302, 404)
+    mine_only = client.get(reverse("admin:complaints_complaint_changelist"), {"mine": "recorded"})
+    assert mine.reference in mine_only.content.decode()
+    api = api_client_for(agent)
+    references = [c["reference"] for c in api.get("/api/v1/complaints/").json()["results"]]
+    assert references == [mine.reference]
+
+
+def test_handler_sees_the_department(world, login_client):
+    handler = member("handler", world)
+    listing = login_client(handler).get(reverse("admin:complaints_complaint_changelist"))
+    assert world["own"].reference in listing.content.decode()
+    assert world["other"].reference not in listing.content.decode()
+
+
+@pytest.fixture
+def api_client_for():
+    from rest_framework.test import APIClient
+
+    def make(user):
+        client = APIClient(headers={"accept-language": "en"})
+        client.force_login(user)
+        return client
+
+    return make

@@ -115,8 +115,16 @@ def test_resolving_again_after_reopening_schedules_a_new_round(
             lifecycle.transition(complaint.pk, target, user=fmanager)
         with django_capture_on_commit_callbacks(execute=True):
             lifecycle.transition(complaint.pk, Status.RESOLVED, user=fmanager)
-    rounds = sorted(FollowUp.objects.filter(complaint=complaint).values_list("round", "kind"))
-    assert rounds == [(0, "callback"), (0, "satisfaction"), (1, "callback"), (1, "satisfaction")]
+    rounds = sorted(
+        FollowUp.objects.filter(complaint=complaint).values_list("round", "kind", "status")
+    )
+    # The first resolution's visits, never made, are superseded by the new ones.
+    assert rounds == [
+        (0, "callback", "cancelled"),
+        (0, "satisfaction", "cancelled"),
+        (1, "callback", "scheduled"),
+        (1, "satisfaction", "scheduled"),
+    ]
     second = FollowUp.objects.get(complaint=complaint, round=1, kind=Kind.CALLBACK)
     assert second.due_at == sh(2026, 11, 5, 10, 0)
 

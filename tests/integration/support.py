@@ -43,15 +43,46 @@ SUCCEEDED = re.compile(
 Kind, Level = DeadlineAlert.Kind, DeadlineAlert.Level
 
 
-def wait_for(predicate: Callable[[], object], *, timeout: float, what: str, interval=0.1):
-    """Poll until `predicate()` is truthy; return its value or fail saying what was awaited."""
-    deadline = time.monotonic() + timeout
+# Bounds of the waits, generous for a busy 2-core CI machine: a wait returns as soon as
+# what it waits for has happened, so a long bound costs nothing when things go well. Set
+# REDRESS_IT_TIMEOUT_SCALE=2 (etc.) on an even slower machine.
+SCALE = float(os.environ.get("REDRESS_IT_TIMEOUT_SCALE", "1"))
+WORKER_START = 120 * SCALE
+
+
+def wait_for(
+    predicate: Callable[[], object],
+    *,
+    timeout: float,
+    what: str,
+    interval=0.1,
+    stall: float | None = None,
+    progress: Callable[[], object] | None = None,
+):
+    """Poll until `predicate()` is truthy; return its value or fail saying what was awaited.
+
+    With `progress` (e.g. how many emails are out) and `stall`, it fails when `progress()`
+    has not changed for `stall` seconds: slow work that keeps moving is waited for, up to
+    `timeout` in all, a stuck one fails early. Both bounds are scaled by SCALE."""
+    timeout *= SCALE
+    stall = stall * SCALE if stall is not None else None
+    started = last_change = time.monotonic()
+    seen = progress() if progress else None
     while True:
         value = predicate()
         if value:
             return value
-        if time.monotonic() > deadline:
+        now = time.monotonic()
+        if now - started > timeout:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        if progress is not None:
+            current = progress()
+            if current != seen:
+                seen, last_change = current, now
+            elif stall is not None and now - last_change > stall:
+                raise AssertionError(
+                    f"no progress for {stall:.1f} s waiting for {what} (at {current!r})"
+                )
         time.sleep(interval)
 
 
@@ -70,6 +101,7 @@ class Worker:
     name: str
     proc: subprocess.Popen
     log_path: Path
+    ready_path: Path | None = None  # written by the worker on Celery's worker_ready signal
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -82,13 +114,15 @@ class Worker:
             if m["task"] == task
         ]
 
-    def wait_ready(self, timeout: float = 30) -> None:
+    def wait_ready(self, timeout: float = WORKER_START) -> None:
+        """Until the worker has said it consumes (its ready file), or it died."""
+
         def ready():
             if self.proc.poll() is not None:
                 raise AssertionError(f"worker {self.name} exited:\n{self.log()[-3000:]}")
-            return " ready." in self.log()
+            return self.ready_path.exists() if self.ready_path else " ready." in self.log()
 
-        wait_for(ready, timeout=timeout, what=f"worker {self.name} to start")
+        wait_for(ready, timeout=timeout / SCALE, what=f"worker {self.name} to start")
 
     def kill(self) -> None:
         """SIGKILL: the machine dies; nothing is acknowledged, rejected or cleaned up."""
@@ -147,6 +181,8 @@ class Cluster:
         )
         if visibility_timeout is not None:
             env["REDRESS_IT_VISIBILITY_TIMEOUT"] = str(visibility_timeout)
+        ready_path = self.tmp_path / f"{name}.ready"
+        env["REDRESS_IT_READY_FILE"] = str(ready_path)
         log_path = self.tmp_path / f"{name}.log"
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
@@ -171,7 +207,7 @@ class Cluster:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        worker = Worker(name, proc, log_path)
+        worker = Worker(name, proc, log_path, ready_path)
         self.workers.append(worker)
         if wait:
             worker.wait_ready()

@@ -69,6 +69,19 @@ def delivered(expected: int):
     return check
 
 
+def progress() -> tuple[int, int]:
+    """How far the alerts and their emails have come (for waits that fail on a stall)."""
+    return (
+        DeadlineAlert.objects.count(),
+        DeadlineAlert.objects.exclude(delivery__in=UNSENT).count(),
+    )
+
+
+# A busy machine may be slow, but the work keeps moving: fail only when it stops moving for
+# this long (or after the overall bound).
+STALL = 120
+
+
 def assert_sent_exactly_once(due, mail_dir, now) -> list[DeadlineAlert]:
     """One alert per due point, one inbox entry per recipient, one email per alert."""
     rows = list(DeadlineAlert.objects.select_related("complaint"))
@@ -131,7 +144,13 @@ def test_sweep_through_the_worker_sends_each_reminder_once(cluster, due):
         worker.wait_ready()
 
     cluster.send("sweep_deadlines")
-    wait_for(delivered(len(expected)), timeout=60, what="the alerts and their emails")
+    wait_for(
+        delivered(len(expected)),
+        timeout=600,
+        stall=STALL,
+        progress=progress,
+        what="the alerts and their emails",
+    )
 
     rows = assert_sent_exactly_once(due, cluster.mail_dir, now)
     assert {(a.kind, a.level) for a in rows if a.complaint.severity == Severity.CRISIS} == {
@@ -156,7 +175,7 @@ def test_sweep_through_the_worker_sends_each_reminder_once(cluster, due):
             len(done := [d for d in cluster.succeeded("sweep_deadlines") if d["id"] in again]) == 2
             and done
         ),
-        timeout=60,
+        timeout=300,
         what="two more sweeps",
     )
     # Each complaint looked at by one of them, nothing new found.
@@ -165,7 +184,7 @@ def test_sweep_through_the_worker_sends_each_reminder_once(cluster, due):
     cluster.send("deliver_pending_alerts")
     wait_for(
         lambda: cluster.succeeded("deliver_pending_alerts"),
-        timeout=30,
+        timeout=120,
         what="the delivery sweep",
     )
     assert DeadlineAlert.objects.count() == len(expected)
@@ -205,7 +224,7 @@ def test_worker_killed_mid_sweep_loses_and_repeats_nothing(cluster, due):
     first = cluster.start(visibility_timeout=2)
     sweep = cluster.send("sweep_deadlines")
     wait_for(
-        lambda: DeadlineAlert.objects.exists(), timeout=30, what="a first batch", interval=0.02
+        lambda: DeadlineAlert.objects.exists(), timeout=120, what="a first batch", interval=0.02
     )
     first.kill()
     at_kill = DeadlineAlert.objects.count()
@@ -215,12 +234,18 @@ def test_worker_killed_mid_sweep_loses_and_repeats_nothing(cluster, due):
     cluster.send("sweep_deadlines")
     wait_for(
         lambda: len(second.succeeded("sweep_deadlines")) == 2,
-        timeout=60,
+        timeout=300,
         what="the redelivered sweep and a new one",
     )
     assert sweep in {done["id"] for done in second.succeeded("sweep_deadlines")}, "redelivered"
     cluster.send("deliver_pending_alerts")  # beat's minutely delivery sweep
-    wait_for(delivered(expected), timeout=90, what="every alert and its email")
+    wait_for(
+        delivered(expected),
+        timeout=600,
+        stall=STALL,
+        progress=progress,
+        what="every alert and its email",
+    )
     print(f"killed at {at_kill} of {expected} alerts; done {time.monotonic() - t0:.1f} s later")
 
     assert_sent_exactly_once(due, cluster.mail_dir, now)
@@ -236,14 +261,14 @@ def test_two_workers_sweeping_at_once_do_the_work_once(cluster, due):
     sweeps = {cluster.send("sweep_deadlines") for _ in range(2)}
     results = wait_for(
         lambda: len(done := cluster.succeeded("sweep_deadlines")) == 2 and done,
-        timeout=60,
+        timeout=300,
         what="both sweeps",
     )
     assert {done["id"] for done in results} == sweeps
     print("sweeps:", [done["result"] for done in results])
     assert sum(done["result"]["complaints"] for done in results) == Complaint.objects.count()
     assert sum(done["result"]["alerts"] for done in results) == expected
-    wait_for(delivered(expected), timeout=60, what="every email")
+    wait_for(delivered(expected), timeout=600, stall=STALL, progress=progress, what="every email")
 
     assert_sent_exactly_once(due, cluster.mail_dir, now)
 
@@ -290,7 +315,9 @@ def test_crisis_intake_with_the_broker_down_succeeds_and_the_sweep_sends_the_not
         elapsed = time.monotonic() - started
 
     assert complaint.severity == Severity.CRISIS
-    assert len(callbacks) == 1  # "process this complaint now": could not be sent
+    assert callbacks  # after commit: "process this complaint now" and the registered hooks
+    # Exactly one publish was tried ("process this complaint now") and it could not be sent.
+    assert caplog.text.count("Could not enqueue") == 1
     assert "Could not enqueue complaints.tasks.process_complaint" in caplog.text
     assert elapsed < 5, f"intake took {elapsed:.1f} s with the broker down"
     assert Complaint.objects.filter(pk=complaint.pk).exists()

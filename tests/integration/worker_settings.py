@@ -20,3 +20,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_interval": 1,
     "unacked_restore_throttle": 1,
 }
+
+
+def _signal_ready(sender=None, **kwargs):
+    """The test waits for this file: the worker itself says it is consuming its queue."""
+    path = os.environ.get("REDRESS_IT_READY_FILE")
+    if path:
+        with open(path, "w") as ready:
+            ready.write(str(os.getpid()))
+
+
+from celery.signals import worker_ready  # noqa: E402
+
+worker_ready.connect(_signal_ready, weak=False)

@@ -138,6 +138,48 @@ def dataset(db, frozen):
         first_response_work_seconds=H,
         resolution_work_seconds=5 * H,
     )
+    # Compensations: only approved or paid ones in CNY on valid complaints count.
+    from complaints.models.compensation import Compensation
+    from tests.factories import UserFactory
+
+    proposer, approver = UserFactory(username="proposer"), UserFactory(username="approver")
+
+    def grant(complaint, amount, status, currency="CNY"):
+        decided = status in ("approved", "rejected", "fulfilled")
+        Compensation.objects.create(
+            complaint=complaint,
+            kind="refund",
+            amount=amount,
+            currency=currency,
+            description="Refund",
+            status=status,
+            proposed_by=proposer,
+            decided_by=approver if decided else None,
+            decided_at=NOW if decided else None,
+            fulfilled_at=NOW if status == "fulfilled" else None,
+        )
+
+    grant(made["c1"], "200.00", "approved")
+    grant(made["c1"], "50.50", "fulfilled")
+    grant(made["c2"], "100.00", "proposed")  # not yet granted
+    grant(made["c3"], "100.00", "approved")
+    grant(made["c3"], "80.00", "approved", currency="HKD")  # not converted, not counted
+    grant(made["c5"], "30.00", "approved")  # c5 is invalid
+    grant(made["c8"], "40.00", "rejected")
+    grant(made["c9"], "10.00", "fulfilled")  # the previous period
+    # c2 repeats c1 (same customer and category); satisfaction answers: c1 5 (survey) and
+    # 4 (visit): satisfied; c2 2 (visit): not; c9 (previous period) 5.
+    from followups.models import FollowUp, RepeatLink, SurveyInvitation
+
+    RepeatLink.objects.create(
+        complaint=made["c2"], earlier=made["c1"], basis="category", days_between=1
+    )
+    SurveyInvitation.objects.create(complaint=made["c1"], expires_at=NOW, outcome_score=5)
+    for key, score in (("c1", 4), ("c2", 2), ("c9", 5)):
+        FollowUp.objects.create(
+            complaint=made[key], kind="satisfaction", due_at=NOW, satisfaction=score
+        )
+    SurveyInvitation.objects.create(complaint=made["c5"], expires_at=NOW, outcome_score=1)
     # Last touched an hour before "now" (the summaries' refresh rereads a few minutes back).
     Complaint.objects.update(updated_at=NOW - timedelta(hours=1))
     for complaint in made.values():

@@ -100,3 +100,9 @@ def test_monthly_reports(built):
     assert detail["total"]["received"] == 9
     assert client.get("/api/v1/reports/monthly/2026-10/").status_code == 404
     assert client.get("/api/v1/reports/monthly/nonsense/").status_code == 404
+
+
+def test_dates_out_of_range_are_a_400_not_a_crash(built):
+    client = client_with(["reports:read"])
+    far = client.get("/api/v1/reports/kpis/", {"date_from": "9999-12-01", "date_to": "9999-12-31"})
+    assert far.status_code == 400 and "between 1900 and 2999" in str(far.json())

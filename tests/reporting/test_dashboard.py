@@ -74,9 +74,10 @@ def test_cards_show_the_figures(manager_dash, source):
     assert card_value(html, "overdue") == "2"
     frt = card_value(html, "frt")
     assert frt == ("1.0 h" if source else "1.5 h")  # exact live; interpolated from summaries
-    assert "Not available yet" in card(html, "compensation")
-    assert "Not available yet" in card(html, "csat")
-    assert "Not available yet" in card(html, "repeat")
+    assert card_value(html, "compensation") == "¥ 350.50"
+    assert card_value(html, "compensation_per_complaint") == "¥ 175.25"
+    assert card_value(html, "csat") == "50.0 %"
+    assert card_value(html, "repeat") == "16.7 %"
 
 
 def test_every_card_number_opens_exactly_its_complaints(manager_dash):
@@ -93,6 +94,9 @@ def test_every_card_number_opens_exactly_its_complaints(manager_dash):
         "overdue",
         "frt",
         "ttr",
+        "compensation",
+        "csat",
+        "repeat",
     ):
         for href, text in links(card(html, key)):
             if text.isdigit():
@@ -194,3 +198,8 @@ def test_department_head_cannot_pick_another_department(head_b, dataset):
     # the default view instead: the last 90 days of department B only (c8)
     assert card_value(html, "received") == "1"
     assert "Property A" not in html.split('class="reporting-cards"')[1]
+
+
+def test_dates_out_of_range_are_reported(manager_dash):
+    html = manager_dash.get(URL + "?date_from=9999-12-01&date_to=9999-12-31").content.decode()
+    assert "Dates must lie between 1900 and 2999." in html

@@ -40,6 +40,13 @@ def test_counts_and_rates(source):
     assert f["open"] == 5  # c3 c4 c7 c8 c10
     assert f.frt_mean == pytest.approx((1 + 10 + 0.5) / 3)
     assert f.ttr_mean == pytest.approx((7200 + 100000) / 2 / 3600)
+    # compensation: c1 200 + 50.50, c3 100 (CNY, approved or paid, valid complaints)
+    assert (f["compensated"], f["compensation_cents"]) == (2, 35050)
+    assert f.compensation_total == pytest.approx(350.50)
+    assert f.compensation_per_complaint == pytest.approx(175.25)
+    # repeat: c2 of 6 valid; CSAT: c1 satisfied, c2 not (c5 is invalid)
+    assert (f["repeated"], f.repeat_rate) == (1, pytest.approx(100 / 6))
+    assert (f["csat_measured"], f["csat_satisfied"], f.csat) == (2, 1, 50.0)
 
 
 def test_previous_period(source):
@@ -47,6 +54,8 @@ def test_previous_period(source):
     assert NOVEMBER.previous() == Filters(date_from=date(2026, 10, 2), date_to=date(2026, 10, 31))
     assert (f["received"], f["valid"], f["closed"]) == (1, 1, 1)
     assert f.closure_rate == 100.0
+    assert (f["compensated"], f.compensation_total) == (1, 10.0)
+    assert (f["csat_measured"], f.csat, f["repeated"]) == (1, 100.0, 0)
 
 
 def test_percentiles_exact_live(dataset):

@@ -166,7 +166,8 @@ def test_admin_pages_render_and_generate(manager_client, language, frozen):
         f"/admin/reporting/monthlyreport/{report.pk}/change/"
     ).content.decode()
     assert "Property A" in page
-    assert manager_client.get("/admin/reporting/monthlyreport/").status_code == 200
+    listing = manager_client.get("/admin/reporting/monthlyreport/")
+    assert listing.status_code == 200 and "generate-report" in listing.content.decode()
     download = manager_client.get(f"/admin/reporting/monthlyreport/{report.pk}/download/xlsx/")
     assert download.status_code == 200 and download.content[:2] == b"PK"
     bad = manager_client.post("/admin/reporting/monthlyreport/generate/", {"month": "2027-01"})
@@ -186,3 +187,26 @@ def test_head_downloads_only_their_department(dataset, frozen):
     assert (
         client.get(f"/admin/reporting/monthlyreport/{report.pk}/download/pdf/").status_code == 400
     )
+
+
+def test_summary_state_page_and_rebuild(dataset, frozen):
+    from reporting.models import SummaryState
+
+    user = UserFactory(
+        username="boss2",
+        perms=["reporting.view_summarystate", "reporting.rebuild_summaries"],
+    )
+    user.save()
+    client = Client(headers={"accept-language": "en"})
+    client.force_login(user)
+    page = client.get("/admin/reporting/summarystate/")
+    assert page.status_code == 200 and "rebuild-summaries" in page.content.decode()
+    assert client.get("/admin/reporting/summarystate/rebuild/").status_code == 200
+    assert not SummaryState.objects.filter(refreshed_at__isnull=False).exists()
+    response = client.post("/admin/reporting/summarystate/rebuild/")
+    assert response.status_code == 302
+    assert SummaryState.objects.get().rebuilt_at is not None  # tasks run eagerly in tests
+    plain = UserFactory(username="plain2", perms=["reporting.view_summarystate"])
+    plain.save()
+    client.force_login(plain)
+    assert client.post("/admin/reporting/summarystate/rebuild/").status_code == 403

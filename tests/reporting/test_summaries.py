@@ -140,3 +140,11 @@ def test_live_path_is_current_before_the_refresh(dataset):
         live = sorted(LiveSource(later).rows(november, group), key=key)
         assert sorted((r for r in fresh.rows(november, group) if r["received"]), key=key) == live
     assert fresh.rows(november)[0]["valid"] == 5
+
+
+def test_the_refresh_task_builds_when_never_built(dataset):
+    from reporting.tasks import refresh_summaries
+
+    assert set(refresh_summaries()) == {"rebuilt_seconds"}
+    assert SummaryState.objects.get().refreshed_at is not None
+    assert "days" in refresh_summaries()

@@ -47,6 +47,7 @@ HISTORY_DAYS = 548  # 18 months
 PACE = {1: 0.15, 2: 0.4, 3: 0.8, 4: 1.0}  # how much faster than usual each severity is handled
 HANDLER_PERMS = [f"{a}_{m}" for m in ("complaint", "customer") for a in ("view", "add", "change")]
 HANDLER_PERMS += [f"view_{m}" for m in ("category", "department", "complaintevent", "attachment")]
+HANDLER_PERMS += ["view_department_complaints"]
 HEAD_PERMS = HANDLER_PERMS + [f"{a}_complaint" for a in ("close", "reopen", "invalidate", "merge")]
 EVENT_COLUMNS = ("complaint_id", "kind", "actor_id", "created_at", "from_status", "to_status",
                  "note", "contact_channel", "contact_direction", "data")  # fmt: skip
@@ -80,6 +81,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, complaints, seed, batch_size, if_empty, verbosity, **options):
+        if settings.PRODUCTION:
+            # It creates staff accounts with a published password.
+            raise CommandError(_("Demo data is not loaded in production."))
         if complaints < 0 or batch_size < 1:
             raise CommandError(_("--complaints must be >= 0 and --batch-size >= 1."))
         say = self.stdout.write if verbosity else (lambda message: None)

@@ -87,6 +87,7 @@ class Command(BaseCommand):
                 "reopened_count",
                 "assignee_id",
                 "status",
+                "closed_at",
             )
         )
         total_visits = total_surveys = 0
@@ -97,7 +98,16 @@ class Command(BaseCommand):
                 return total_visits, total_surveys
             last = batch[-1][0]
             visits, surveys = [], []
-            for pk, severity, category_id, resolved_at, round_, assignee_id, status in batch:
+            for (
+                pk,
+                severity,
+                category_id,
+                resolved_at,
+                round_,
+                assignee_id,
+                status,
+                closed_at,
+            ) in batch:
                 policy = index.match(severity, category_id)
                 if policy is None:
                     continue
@@ -115,8 +125,12 @@ class Command(BaseCommand):
                         created_at=resolved_at,
                     )
                     closed = status == Status.CLOSED
-                    if due < now and (closed or rnd.random() < 0.75):
+                    # Closing needed the required visits done: they were, before the close.
+                    must = closed and step.required_before_close
+                    if must or (due < now and (closed or rnd.random() < 0.75)):
                         done_at = min(now, due - timedelta(hours=rnd.randint(0, 20)))
+                        if must and closed_at is not None:
+                            done_at = min(done_at, closed_at)
                         done_at = max(done_at, resolved_at)
                         if rnd.random() < 0.1 and not (closed and step.required_before_close):
                             f.status, f.reached = FStatus.NOT_REACHED, False
