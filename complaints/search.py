@@ -58,6 +58,9 @@ def search_complaints(queryset: QuerySet, term: str, *, names: bool) -> QuerySet
     data) whose customer's name contains it. Both sides are index lookups on PostgreSQL; the
     customer side becomes a short id list so the planner can OR two index scans instead of
     joining the whole customer table."""
+    term = " ".join(term.replace("\x00", " ").split())  # PostgreSQL text holds no NUL
+    if not term:
+        return queryset
     vendor = connections[queryset.db].vendor
     condition = matches("subject", term, vendor=vendor)
     if names:
