@@ -9,8 +9,22 @@ class ComplaintsConfig(AppConfig):
     def ready(self):
         from django.core import checks
 
-        from .checks import sla_data_check
+        from .checks import notification_lists_check, sla_data_check
 
         checks.register(sla_data_check)
+        checks.register(notification_lists_check)
 
         from .api import schema  # noqa: F401  (OpenAPI extensions register on import)
+
+        _people_by_full_name()
+
+
+def _people_by_full_name() -> None:
+    """Staff appear by their full name (pickers, list columns, messages), the user name only
+    when no name is set: people know their colleagues as 王芳, not as wangf."""
+    from django.contrib.auth import get_user_model
+
+    def __str__(user):
+        return user.get_full_name() or user.get_username()
+
+    get_user_model().__str__ = __str__

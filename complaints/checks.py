@@ -110,3 +110,47 @@ def _messages(alias: str, today: date) -> list[Warning]:
             )
         )
     return messages
+
+
+def notification_lists_check(app_configs=None, databases=None, **kwargs) -> list[Warning]:
+    """complaints.W003: a built-in notification list (level-2 escalations, crisis notices)
+    reaches nobody."""
+    if app_configs is not None and not any(c.label == "complaints" for c in app_configs):
+        return []
+    alias = DEFAULT_DB_ALIAS
+    if databases:
+        alias = DEFAULT_DB_ALIAS if DEFAULT_DB_ALIAS in databases else sorted(databases)[0]
+    try:
+        from .models import NotificationList
+        from .services.audiences import empty_lists
+
+        connection = connections[alias]
+        with connection.cursor() as cursor:
+            tables = set(connection.introspection.table_names(cursor))
+        if NotificationList._meta.db_table not in tables:
+            return []
+        return [
+            Warning(
+                empty_list_message(nl),
+                hint=_(
+                    "Add staff or email addresses in the admin: Deadlines → Notification lists."
+                ),
+                obj=nl if nl.pk else None,
+                id="complaints.W003",
+            )
+            for nl in empty_lists(alias)
+        ]
+    except DatabaseError:
+        return []
+
+
+def empty_list_message(notification_list) -> str:
+    from .models import NotificationList
+
+    if notification_list.code == NotificationList.CRISIS:
+        return _("The crisis list “%(name)s” has nobody on it: crisis notices reach no one.") % {
+            "name": notification_list.name
+        }
+    return _("The list “%(name)s” has nobody on it: level-2 escalations reach no one.") % {
+        "name": notification_list.name
+    }

@@ -1,27 +1,43 @@
-"""Free-text search over complaints, shared by the admin search box and the API `q` filter.
+"""What staff type into a search box, turned into a complaint query (the admin list's search
+and the command palette, Ctrl+K).
 
-Chinese has no spaces and most search terms are two characters (漏水, 王伟). pg_trgm extracts
-no trigram from two characters, so a trigram index cannot narrow such a search and PostgreSQL
-reads every row (twice: count and page). Instead each searched text is indexed by its
-character bigrams: `redress_bigrams(text)` (migration 0020) is the distinct upper-cased
-two-character substrings without whitespace, as text[], with a GIN index on
-`redress_bigrams(complaints_complaint.subject)` and `redress_bigrams(complaints_customer.name)`.
-A term of two or more characters is then an index lookup (every bigram of the term must be in
-the row's bigrams), rechecked with the exact substring match (`icontains`) so that the result
-is exactly "contains the term". The database keeps the index itself (an expression index: no
-column, no trigger, nothing for the application to maintain).
+One term is tried as everything it can be, each through an index:
 
-Terms shorter than two characters, and other databases (SQLite in development), use the
-substring match alone.
+- a whole reference (C-2026-000123) → that complaint (unique index);
+- a partial reference ("13630", "2026-0136") → references containing it (trigram index);
+- a whole phone number in any format → the customer's complaints (index on phone);
+- 4+ digits → also customers whose phone ends with them (trigram index on phone);
+- an email address or part of one → customers by email (trigram index on email);
+- a customer's external id or the complaint's reference in the sending system (exact);
+- words → subject and customer name: on PostgreSQL by character bigrams (below), so that a
+  two-character Chinese term (漏水, 王伟) is an index lookup too.
+
+Chinese has no spaces and most search terms are two characters. pg_trgm extracts no trigram
+from two characters, so a trigram index cannot narrow such a search and PostgreSQL reads
+every row. Each searched text is therefore also indexed by its character bigrams:
+`redress_bigrams(text)` (migration 0025) is the distinct upper-cased two-character substrings
+without whitespace, as text[], with GIN expression indexes on the complaint subject and the
+customer name. A term is then an index lookup (every bigram of the term must be in the row's
+bigrams), rechecked with the exact substring match (`icontains`). The database keeps the
+index itself (an expression index: no column, no trigger).
+
+Customers are resolved to at most CUSTOMER_LIMIT ids first, so the complaint query ORs a
+short id list with index scans instead of joining the customer table.
 """
+
+import re
 
 from django.db import connections
 from django.db.models import BooleanField, F, Func, Q, QuerySet, Value
 
 from .models import Customer
+from .services.customers import phone_search_key
 
-# A name search is turned into at most this many customer ids.
-CUSTOMER_SEARCH_LIMIT = 500
+REFERENCE_RE = re.compile(r"C-\d{4}-\d{6,}")
+# Parts of a reference: digits with an optional "C-" and year, at least 3 digits.
+PARTIAL_REFERENCE_RE = re.compile(r"(C-?)?(\d{4}-)?\d{3,}|C-\d{4}-?")
+PHONE_TAIL_RE = re.compile(r"\d{4,15}")
+CUSTOMER_LIMIT = 500
 
 
 class BigramsContain(Func):
@@ -53,22 +69,42 @@ def matches(column: str, term: str, *, vendor: str) -> Q:
     return condition
 
 
-def search_complaints(queryset: QuerySet, term: str, *, names: bool) -> QuerySet:
-    """Complaints whose subject contains `term`, or (with `names`, for readers of personal
-    data) whose customer's name contains it. Both sides are index lookups on PostgreSQL; the
-    customer side becomes a short id list so the planner can OR two index scans instead of
-    joining the whole customer table."""
-    term = " ".join(term.replace("\x00", " ").split())  # PostgreSQL text holds no NUL
+def search_complaints(queryset: QuerySet, term: str, *, pii: bool = True) -> QuerySet:
+    """`pii=False` (a user without the personal-data right): customers' phones, emails, names
+    and ids are no search keys; references and subjects are."""
+    term = " ".join((term or "").replace("\x00", " ").split())  # PostgreSQL text holds no NUL
     if not term:
         return queryset
     vendor = connections[queryset.db].vendor
-    condition = matches("subject", term, vendor=vendor)
-    if names:
+    subject = matches("subject", term, vendor=vendor)
+    upper = term.upper()
+    if REFERENCE_RE.fullmatch(upper):
+        return queryset.filter(reference=upper)
+    partial_reference = (
+        Q(reference__contains=upper) if PARTIAL_REFERENCE_RE.fullmatch(upper) else Q(pk__in=[])
+    )
+    if not pii:
+        return queryset.filter(subject | Q(external_ref=term) | partial_reference)
+    phone = phone_search_key(term)
+    if phone:
+        # "2026-000136" is also a Guangzhou landline: a whole phone number or a reference part.
         customer_ids = list(
-            Customer.objects.filter(matches("name", term, vendor=vendor)).values_list(
-                "pk", flat=True
-            )[:CUSTOMER_SEARCH_LIMIT]
+            Customer.objects.filter(phone=phone).values_list("pk", flat=True)[:CUSTOMER_LIMIT]
         )
-        if customer_ids:
-            condition |= Q(customer_id__in=customer_ids)
+        return queryset.filter(Q(customer_id__in=customer_ids) | partial_reference)
+
+    customers = matches("name", term, vendor=vendor) | Q(external_id=term)
+    digits = term.replace(" ", "").replace("-", "")
+    if PHONE_TAIL_RE.fullmatch(digits):
+        # icontains uses the trigram index; endswith keeps it to the end of the number.
+        customers |= Q(phone__icontains=digits, phone__endswith=digits)
+    if "@" in term or "." in term:
+        customers |= Q(email__icontains=term.lower())
+    customer_ids = list(
+        Customer.objects.filter(customers).values_list("pk", flat=True)[:CUSTOMER_LIMIT]
+    )
+
+    condition = subject | Q(external_ref=term) | partial_reference
+    if customer_ids:
+        condition |= Q(customer_id__in=customer_ids)
     return queryset.filter(condition)

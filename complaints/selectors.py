@@ -4,8 +4,9 @@ the API:
 - complaint managers, auditors and superusers (permission `view_all_complaints`) see all;
 - staff see the complaints they recorded themselves (`created_by`);
 - staff who handle complaints see those of their departments (responsible or assisting):
-  department members with the permission `view_department_complaints` (handlers, heads,
-  approvers). Intake agents record for the whole company and see what they recorded;
+  department members, except those who only record complaints (add without change: intake
+  agents record for the whole company and see what they recorded) unless they hold
+  `view_department_complaints`;
 - department-restricted API clients see their department's complaints, unrestricted ones all.
 
 A customer is visible to someone who may see at least one of the customer's complaints, or
@@ -24,7 +25,15 @@ def sees_all(user) -> bool:
 
 
 def sees_department(user) -> bool:
-    return user.has_perm(DEPARTMENT_PERMISSION)
+    """Department members see their department's complaints, except those who only record
+    them (may add complaints but not change them: intake agents) unless given
+    `view_department_complaints` explicitly."""
+    if user.has_perm(DEPARTMENT_PERMISSION):
+        return True
+    records_only = user.has_perm("complaints.add_complaint") and not user.has_perm(
+        "complaints.change_complaint"
+    )
+    return not records_only
 
 
 def visible_complaints(user, complaints: QuerySet | None = None) -> QuerySet:

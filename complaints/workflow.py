@@ -24,11 +24,24 @@ class Edge:
     needs_resolution: bool = False
     needs_merge_target: bool = False
 
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """The complaint fields this step may fill in as it is taken (asked on its page)."""
+        fields = ()
+        if self.needs_department:
+            fields += ("department", "assignee")
+        if self.needs_solution:
+            fields += ("solution",)
+        if self.needs_resolution:
+            fields += ("resolution",)
+        return fields
+
 
 def _edges() -> list[Edge]:
     S = Status
     edges = [
-        Edge(S.NEW, S.ACKNOWLEDGED, _("Acknowledge")),
+        # Acknowledging takes responsibility: a department answers for it from then on.
+        Edge(S.NEW, S.ACKNOWLEDGED, _("Acknowledge"), needs_department=True),
         Edge(S.ACKNOWLEDGED, S.INVESTIGATING, _("Start investigation"), needs_department=True),
         Edge(
             S.INVESTIGATING,

@@ -7,3 +7,27 @@ def environment_callback(request):
     if settings.PRODUCTION:
         return None
     return [_("Development"), "warning"]
+
+
+def sidebar_permission(link):
+    """The sidebar shows an entry only to those who may open it (defect: handlers saw SLA
+    policies, calendars, staff users... and got a 403). For an admin list the check is that
+    list's own (`has_view_or_change_permission`), so menu and page never disagree."""
+
+    def may_open(request) -> bool:
+        from django.contrib import admin
+        from django.urls import Resolver404, resolve
+
+        try:
+            match = resolve(str(link))
+        except Resolver404:
+            return False
+        name = match.url_name or ""
+        if match.namespace != "admin" or not name.endswith("_changelist"):
+            return request.user.is_active and request.user.is_staff
+        for model, model_admin in admin.site._registry.items():
+            if name == f"{model._meta.app_label}_{model._meta.model_name}_changelist":
+                return model_admin.has_view_or_change_permission(request)
+        return False
+
+    return may_open

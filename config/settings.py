@@ -355,6 +355,12 @@ UNFOLD = {
     "SITE_SYMBOL": "support_agent",
     "SHOW_LANGUAGES": True,
     "ENVIRONMENT": "config.admin_site.environment_callback",
+    # Ctrl+K finds complaints by reference, phone, email... (complaints.search), not only menus.
+    "COMMAND": {
+        "search_models": False,
+        "search_callback": "complaints.admin.command.search_callback",
+        "show_history": False,
+    },
     # Managers and department heads land on the reporting dashboard.
     "DASHBOARD_CALLBACK": "reporting.views.dashboard_callback",
     "SIDEBAR": {
@@ -614,3 +620,11 @@ UNFOLD = {
         ],
     },
 }
+
+# Every sidebar entry without its own rule is shown only to those its page lets in.
+for _group in UNFOLD["SIDEBAR"]["navigation"]:
+    for _item in _group["items"]:
+        if "permission" not in _item:
+            from config.admin_site import sidebar_permission
+
+            _item["permission"] = sidebar_permission(_item["link"])

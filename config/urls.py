@@ -21,15 +21,17 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/reports/", include("reporting.api_urls")),
     path("api/v1/", include("complaints.api.urls")),
+    path("api/v1/", include("followups.api.urls")),
     path("api/schema/", SchemaView.as_view(), name="api-schema"),
     # The split view serves its script as a file: no inline script under the CSP.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
 
-# Django's own error pages; JSON under /api/ (API clients parse JSON, even for URLs no route
-# matches and for failures before a view runs).
+# Error pages: JSON under /api/ (complaints.api.errors: API clients parse JSON, even for
+# URLs no route matches and for failures before a view runs); elsewhere styled, translated
+# pages inside the admin frame (complaints.admin.errors).
 handler400 = "complaints.api.errors.bad_request"
-handler403 = "complaints.api.errors.permission_denied"
-handler404 = "complaints.api.errors.not_found"
-handler500 = "complaints.api.errors.server_error"
+handler403 = "complaints.admin.errors.forbidden"
+handler404 = "complaints.admin.errors.not_found"
+handler500 = "complaints.admin.errors.server_error"

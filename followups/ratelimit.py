@@ -19,11 +19,11 @@ _local: dict[str, tuple[int, int]] = {}  # key -> (window, count)
 
 
 def client_address(request) -> str:
-    """The same rule as the admin login throttle: in production the last X-Forwarded-For
-    entry (the one the proxy appended), else REMOTE_ADDR."""
-    from complaints.admin.login import _client_ip
+    """The same rule as the admin login throttle and the API (complaints.http.client_ip):
+    the address the outermost of REDRESS_TRUSTED_PROXIES proxies saw, else REMOTE_ADDR."""
+    from complaints.http import client_ip
 
-    return _client_ip(request)
+    return client_ip(request)
 
 
 def _local_hit(key: str, window: int) -> int:

@@ -125,8 +125,7 @@ class KpiView(ReportsApiView):
                 "previous_period": _period(filters.previous()),
                 "current": current.as_dict(),
                 "previous": previous.as_dict(),
-                "open_backlog": queries.count_open(filters, source),
-                "overdue": queries.overdue_count(filters, source.now),
+                **queries.backlog(filters, source),
             }
         )
 

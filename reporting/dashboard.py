@@ -149,11 +149,9 @@ def _count_card(key, label, fig, prev, measure, filters, pf, kpi=None):
 
 
 def money(value: float | None) -> str:
-    return (
-        "–"
-        if value is None
-        else f"¥ {formats.number_format(round(value, 2), 2, force_grouping=True)}"
-    )
+    if value is None:
+        return "–"
+    return f"¥ {formats.number_format(round(value, 2), 2, force_grouping=True)}"
 
 
 def _compensation_cards(fig: Figures, prev: Figures, filters, prev_filters) -> list[Card]:
@@ -212,7 +210,6 @@ def build(filters: Filters, *, live: bool = False, now: datetime | None = None) 
     now = source.now
     prev_filters = filters.previous()
     fig, prev = queries.figures_with_previous(source, filters)
-    overdue = queries.overdue_count(filters, now)
 
     cards = [
         _count_card(
@@ -277,7 +274,9 @@ def build(filters: Filters, *, live: bool = False, now: datetime | None = None) 
     ]
 
     # Open backlog by age (received any time; one query).
-    age_rows = {r["age"]: r["open"] for r in source.rows(filters, ("age",), ("open",), dated=False)}
+    ages = source.rows(filters, ("age",), ("open", "overdue"), dated=False)
+    age_rows = {r["age"]: r["open"] for r in ages}
+    overdue = sum(r["overdue"] for r in ages)
     today = queries.today()
     backlog = []
     for key, oldest, youngest in AGE_BUCKETS:
@@ -465,21 +464,20 @@ def build(filters: Filters, *, live: bool = False, now: datetime | None = None) 
     league = []
     for r in league_rows:
         dim = _dimension_params("department_id", r["department_id"])
-        scoped = filters
         league.append(
             {
                 "label": department_names.get(r["department_id"], _("(no department)")),
-                "received": Number(str(r["received"]), changelist(scoped, **dim)),
-                "valid": Number(str(r["valid"]), changelist(scoped, kpi="valid", **dim)),
+                "received": Number(str(r["received"]), changelist(filters, **dim)),
+                "valid": Number(str(r["valid"]), changelist(filters, kpi="valid", **dim)),
                 "closure": percent(ratio(r["closed"], r["valid"])),
-                "closed": Number(str(r["closed"]), changelist(scoped, kpi="closed", **dim)),
+                "closed": Number(str(r["closed"]), changelist(filters, kpi="closed", **dim)),
                 "ack": percent(ratio(r["ack_on_time"], r["ack_measured"])),
                 "resolve": percent(ratio(r["resolve_on_time"], r["resolve_measured"])),
                 "resolve_late": Number(
                     str(r["resolve_measured"] - r["resolve_on_time"]),
-                    changelist(scoped, kpi="resolve_late", **dim),
+                    changelist(filters, kpi="resolve_late", **dim),
                 ),
-                "open": Number(str(r["open"]), changelist(scoped, kpi="open", **dim)),
+                "open": Number(str(r["open"]), changelist(filters, kpi="open", **dim)),
                 "csat": percent(ratio(r["csat_satisfied"], r["csat_measured"])),
                 "sort": (-r["received"], department_names.get(r["department_id"], "")),
             }

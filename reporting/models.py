@@ -113,6 +113,7 @@ class DailySummary(models.Model):
     compensated = models.IntegerField(default=0, db_default=0)
     compensation_cents = models.BigIntegerField(default=0, db_default=0)
     repeated = models.IntegerField(default=0, db_default=0)
+    overdue = models.IntegerField(default=0, db_default=0)
     csat_measured = models.IntegerField(default=0, db_default=0)
     csat_satisfied = models.IntegerField(default=0, db_default=0)
 

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from complaints.models import Category, Channel, Department, DepartmentMembership, Severity
-from complaints.selectors import sees_all
+from complaints.selectors import sees_all, sees_department
 
 from . import dashboard
 from .queries import DEFAULT_DAYS, Filters, today
@@ -28,6 +28,8 @@ def scope_for(user) -> tuple[int, ...] | None:
     responsible department)."""
     if sees_all(user):
         return None
+    if not sees_department(user):
+        return ()
     return tuple(
         sorted(
             DepartmentMembership.objects.filter(user=user).values_list("department_id", flat=True)

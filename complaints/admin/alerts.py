@@ -6,7 +6,7 @@ else's, superusers included.
 """
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -22,10 +22,13 @@ from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import ChoicesDropdownFilter
 from unfold.decorators import action, display
 
+from ..checks import empty_list_message
 from ..models import DeadlineAlert, Notification, NotificationList
+from ..search import REFERENCE_RE
 from ..selectors import sees_all, visible_complaints
 from ..services import alerts
-from .complaints import REFERENCE_RE, ReceivedDateRangeFilter
+from ..services.audiences import empty_lists
+from .complaints import ReceivedDateRangeFilter
 from .pagination import EstimatedCountPaginator
 
 Delivery = DeadlineAlert.Delivery
@@ -218,6 +221,10 @@ class NotificationAdmin(ModelAdmin):
 
 @admin.register(DeadlineAlert)
 class DeadlineAlertAdmin(ModelAdmin):
+    def changelist_view(self, request, extra_context=None):
+        warn_empty_lists(request)
+        return super().changelist_view(request, extra_context)
+
     paginator = EstimatedCountPaginator
     show_full_result_count = False
     list_per_page = 50
@@ -369,6 +376,15 @@ class NotificationListForm(forms.ModelForm):
         return "\n".join(dict.fromkeys(lines))
 
 
+def warn_empty_lists(request) -> None:
+    """Level-2 escalations and crisis notices to an empty list reach nobody: say so where
+    alerts and lists are managed (also reported by `manage.py check`, W003)."""
+    if request.method != "GET":
+        return
+    for empty in empty_lists():
+        messages.warning(request, empty_list_message(empty))
+
+
 @admin.register(NotificationList)
 class NotificationListAdmin(ModelAdmin):
     form = NotificationListForm
@@ -379,6 +395,10 @@ class NotificationListAdmin(ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_staff=Count("users"))
+
+    def changelist_view(self, request, extra_context=None):
+        warn_empty_lists(request)
+        return super().changelist_view(request, extra_context)
 
     def get_readonly_fields(self, request, obj=None):
         return ("code",) if obj is not None else ()

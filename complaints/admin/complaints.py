@@ -1,10 +1,10 @@
-import re
 import threading
 from datetime import datetime, time, timedelta
 
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.db.models import F
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -13,7 +13,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.filters.admin import (
     AutocompleteSelectFilter,
@@ -32,7 +32,6 @@ from ..selectors import visible_complaints, visible_customers
 from ..services import lifecycle, severity, sla
 from ..services.attachments import add_attachment
 from ..services.calendars import calendars_by_id, clock_for_policy
-from ..services.customers import phone_search_key
 from ..services.errors import ServiceError, StaleVersion
 from .compensation import complaint_panel_context
 from .forms import (
@@ -44,8 +43,6 @@ from .forms import (
     TransitionForm,
 )
 from .pagination import EstimatedCountPaginator
-
-REFERENCE_RE = re.compile(r"C-\d{4}-\d{6,}")
 
 STATUS_COLOURS = {
     Status.NEW: "info",
@@ -62,6 +59,17 @@ STATUS_COLOURS = {
 SEVERITY_COLOURS = {1: "danger", 2: "warning", 3: "info", 4: None}
 
 
+class NullsLast(F):
+    """A list column's ordering with empty values (finished complaints have no next deadline)
+    at the end in both directions; the admin calls asc()/desc() on it."""
+
+    def asc(self, **kwargs):
+        return super().asc(nulls_last=True)
+
+    def desc(self, **kwargs):
+        return super().desc(nulls_last=True)
+
+
 class MineFilter(admin.SimpleListFilter):
     title = gettext_lazy("mine")
     parameter_name = "mine"
@@ -76,12 +84,33 @@ class MineFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         user = request.user
         if self.value() == "assigned":
-            return queryset.filter(assignee=user)
+            # Work on the desk: finished complaints are found with the status filter.
+            return queryset.filter(assignee=user).open()
         if self.value() == "departments":
             departments = list(user.department_memberships.values_list("department_id", flat=True))
             return queryset.filter(department_id__in=departments)
         if self.value() == "recorded":
             return queryset.filter(created_by=user)
+        return queryset
+
+
+class ResponsibilityFilter(admin.SimpleListFilter):
+    """Open complaints nobody answers for yet: no department, or no person."""
+
+    title = gettext_lazy("responsibility")
+    parameter_name = "responsibility"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("no_department", gettext_lazy("No department")),
+            ("unassigned", gettext_lazy("Unassigned (no person)")),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "no_department":
+            return queryset.open().filter(department__isnull=True)
+        if self.value() == "unassigned":
+            return queryset.open().filter(assignee__isnull=True)
         return queryset
 
 
@@ -214,13 +243,14 @@ class ComplaintAdmin(ModelAdmin):
         "severity_label",
         "status_label",
         "department",
-        "assignee",
+        "assignee_name",
         "due_marker",
     )
     list_display_links = ("reference", "short_subject")
     list_select_related = ("customer", "department", "assignee", "sla_policy")
     list_filter = (
         MineFilter,
+        ResponsibilityFilter,
         DeadlineFilter,
         EscalatedFilter,
         AlertFailedFilter,
@@ -234,14 +264,15 @@ class ComplaintAdmin(ModelAdmin):
     )
     search_fields = ("reference",)  # the search itself is get_search_results
     search_help_text = gettext_lazy(
-        "Reference (C-2026-000123), customer phone, or words from the subject or customer name."
+        "Reference or part of it (13630), phone or its last 4+ digits, email, external id, or "
+        "words from the subject or customer name."
     )
     ordering = ("-received_at", "-id")
+    # The assignee is a plain select of the responsible department's staff (get_form).
     autocomplete_fields = (
         "customer",
         "category",
         "department",
-        "assignee",
         "assisting_departments",
     )
     inlines = [AttachmentInline]
@@ -261,6 +292,31 @@ class ComplaintAdmin(ModelAdmin):
         "households_affected",
         ("media_risk", "litigation_risk"),
     )
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        field = form.base_fields.get("assignee")
+        if field is not None:
+            # Only people who may take it: active members of the responsible department
+            # (of any department while none is chosen; saving checks the chosen one).
+            members = get_user_model().objects.filter(is_active=True)
+            if obj is not None and obj.department_id:
+                members = members.filter(department_memberships__department_id=obj.department_id)
+            else:
+                members = members.filter(department_memberships__isnull=False).distinct()
+            field.queryset = members.order_by("first_name", "last_name", "username")
+            field.help_text = _("Staff of the responsible department.")
+        return form
+
+    def response_add(self, request, obj, post_url_continue=None):
+        # After recording a complaint the agent works on it: its page, not the list.
+        if "_addanother" in request.POST or "_popup" in request.POST:
+            return super().response_add(request, obj, post_url_continue)
+        messages.success(request, _("%(reference)s recorded.") % {"reference": obj.reference})
+        matched = _matched_customer_message(request, getattr(request, "intake_result", None))
+        if matched:
+            messages.warning(request, matched)
+        return HttpResponseRedirect(self._change_url(obj))
 
     def get_fieldsets(self, request, obj=None):
         intake = ("reference", "loaded_version", *self.intake_fields) if obj else self.intake_fields
@@ -390,18 +446,9 @@ class ComplaintAdmin(ModelAdmin):
         return field
 
     def get_search_results(self, request, queryset, search_term):
-        term = " ".join(search_term.split())
-        if not term:
-            return queryset, False
-        if REFERENCE_RE.fullmatch(term.upper()):
-            return queryset.filter(reference=term.upper()), False
-        phone = phone_search_key(term) if can_read(request.user) else None
-        if phone:
-            return queryset.filter(customer__phone=phone), False
-        # Without the personal-data right the customer's phone and name are no search keys:
-        # the results would confirm what the masked columns hide. Chinese terms of two
-        # characters are bigram index lookups (complaints/search.py).
-        return search_complaints(queryset, term, names=can_read(request.user)), False
+        # Without the personal-data right the customer's phone, email and name are no
+        # search keys: the results would confirm what the masked columns hide.
+        return search_complaints(queryset, search_term, pii=can_read(request.user)), False
 
     def get_list_display(self, request):
         if can_read(request.user):
@@ -427,7 +474,11 @@ class ComplaintAdmin(ModelAdmin):
 
     @display(description=gettext_lazy("subject"))
     def short_subject(self, obj):
-        return Truncator(obj.subject).chars(60)
+        return Truncator(obj.subject).chars(40)
+
+    @display(description=gettext_lazy("assignee"), ordering="assignee")
+    def assignee_name(self, obj):
+        return str(obj.assignee) if obj.assignee_id else "-"
 
     @display(description=gettext_lazy("severity"), ordering="severity", label=SEVERITY_COLOURS)
     def severity_label(self, obj):
@@ -439,7 +490,7 @@ class ComplaintAdmin(ModelAdmin):
 
     @display(
         description=gettext_lazy("due"),
-        ordering="due_at",
+        ordering=NullsLast("due_at"),
         label={
             "overdue": "danger",
             "soon": "warning",
@@ -500,17 +551,23 @@ class ComplaintAdmin(ModelAdmin):
     @action(description=gettext_lazy("Acknowledge selected new complaints"))
     def acknowledge_selected(self, request, queryset):
         # Count the ones that are not new before acknowledging (afterwards they aren't new).
-        done, skipped = 0, queryset.exclude(status=Status.NEW).count()
-        for pk in queryset.filter(status=Status.NEW).values_list("pk", flat=True)[:500]:
+        not_new = queryset.exclude(status=Status.NEW).count()
+        fresh = queryset.filter(status=Status.NEW)
+        no_department = fresh.filter(department__isnull=True).count()
+        done = refused = 0
+        for pk in fresh.filter(department__isnull=False).values_list("pk", flat=True)[:500]:
             try:
                 lifecycle.transition(pk, Status.ACKNOWLEDGED, user=request.user)
                 done += 1
             except ServiceError:
-                skipped += 1
+                refused += 1
         self.message_user(
             request,
-            _("%(done)d acknowledged, %(skipped)d skipped (not new).")
-            % {"done": done, "skipped": skipped},
+            _(
+                "%(done)d acknowledged; skipped: %(not_new)d not new, %(no_department)d without "
+                "a responsible department."
+            )
+            % {"done": done, "not_new": not_new + refused, "no_department": no_department},
             messages.SUCCESS if done else messages.WARNING,
         )
 
@@ -530,6 +587,7 @@ class ComplaintAdmin(ModelAdmin):
             # The intake service matches or creates the customer; the result (matched, earlier
             # complaints) stays on the form for the page that follows.
             form.intake_result = form.record(user=request.user, assisting=assisting or ())
+            request.intake_result = form.intake_result
 
     def save_related(self, request, form, formsets, change):
         # Many-to-many fields were written by the service; attachments go through theirs.
@@ -605,7 +663,11 @@ class ComplaintAdmin(ModelAdmin):
                     "url": reverse(
                         "admin:complaints_complaint_transition", args=[complaint.pk, edge.target]
                     ),
-                    "needs_input": edge.note_required or edge.needs_merge_target,
+                    "needs_input": edge.note_required
+                    or edge.needs_merge_target
+                    or edge.needs_solution
+                    or edge.needs_resolution
+                    or (edge.needs_department and complaint.department_id is None),
                 }
             )
         events = timeline_events(complaint)
@@ -641,10 +703,11 @@ class ComplaintAdmin(ModelAdmin):
         """Each SLA deadline with what is left of it in the policy's working time."""
         now = timezone.now()
         clock = clock_for_policy(complaint.sla_policy, calendars_by_id())
+        # Names of deadlines, not the buttons of the steps ("Resolve" the button is 标记为已解决).
         labels = {
-            "ack": _("Acknowledge"),
-            "response": _("First response"),
-            "resolve": _("Resolve"),
+            "ack": pgettext("deadline", "Acknowledge"),
+            "response": pgettext("deadline", "First response"),
+            "resolve": pgettext("deadline", "Resolve"),
         }
         rows = []
         for kind, due_field, warn_field, met_field in sla.KINDS:
@@ -731,12 +794,15 @@ class ComplaintAdmin(ModelAdmin):
         title = f"{complaint.reference} · {edge.label}"
         if request.method != "POST":
             form = TransitionForm(
-                edge=edge, user=request.user, initial={"version": complaint.version}
+                edge=edge,
+                user=request.user,
+                complaint=complaint,
+                initial={"version": complaint.version},
             )
             return self._action_page(
                 request, complaint, title=title, form=form, submit_label=edge.label
             )
-        form = TransitionForm(request.POST, edge=edge, user=request.user)
+        form = TransitionForm(request.POST, edge=edge, user=request.user, complaint=complaint)
         if not form.is_valid():
             return self._action_page(
                 request, complaint, title=title, form=form, submit_label=edge.label
@@ -749,13 +815,14 @@ class ComplaintAdmin(ModelAdmin):
                 note=form.cleaned_data.get("note", ""),
                 expected_version=form.cleaned_data["version"],
                 merge_into=form.cleaned_data.get("merge_into"),
+                changes=form.changes(),
             )
         except ServiceError as exc:
             if isinstance(exc, StaleVersion):
                 # Keep what was typed; confirming again applies it to the current state.
                 data = request.POST.copy()
                 data["version"] = Complaint.objects.get(pk=complaint.pk).version
-                form = TransitionForm(data, edge=edge, user=request.user)
+                form = TransitionForm(data, edge=edge, user=request.user, complaint=complaint)
                 form.is_valid()
             return self._action_page(
                 request,
@@ -915,6 +982,29 @@ def _alert_info(data: dict) -> dict:
         "emails": data.get("emails") or 0,
         "alert": data.get("alert"),
     }
+
+
+def _matched_customer_message(request, result) -> str | None:
+    """Tell the agent when the new-customer details matched someone on file (defect 10): the
+    complaint went to that customer, maybe under another name than the one typed."""
+    if result is None or not result.matched or not result.entered.identifies:
+        return None
+    if not result.customer_was_visible or not can_read(request.user):
+        # Another department's customer: say that a match happened, not who it is.
+        return _(
+            "The phone, email or external id entered belongs to a customer already on file; "
+            "the complaint was recorded for that customer."
+        )
+    name = result.customer.name
+    text = ngettext(
+        "Matched existing customer %(name)s — %(count)d earlier complaint.",
+        "Matched existing customer %(name)s — %(count)d earlier complaints.",
+        result.earlier_complaints,
+    ) % {"name": name, "count": result.earlier_complaints}
+    entered = (result.entered.name or "").strip()
+    if entered and entered != name:
+        text += " " + _("The name entered (%(entered)s) was not used.") % {"entered": entered}
+    return text
 
 
 def pending_warning(complaint):

@@ -1,8 +1,17 @@
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from unfold.widgets import UnfoldAdminEmailInputWidget, UnfoldAdminTextInputWidget
 
-from ..models import Attachment, Channel, Complaint, ComplaintEvent, Customer, Severity
+from ..models import (
+    Attachment,
+    Channel,
+    Complaint,
+    ComplaintEvent,
+    Customer,
+    Department,
+    Severity,
+)
 from ..selectors import visible_complaints
 from ..services import intake, lifecycle
 from ..services.attachments import validate_upload
@@ -16,9 +25,18 @@ class ComplaintForm(forms.ModelForm):
     """The complaint form. Validation mirrors the lifecycle service, which re-checks on save."""
 
     loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
-    new_customer_name = forms.CharField(label=_("new customer: name"), required=False)
-    new_customer_phone = forms.CharField(label=_("new customer: phone"), required=False)
-    new_customer_email = forms.EmailField(label=_("new customer: email"), required=False)
+    # Plain form fields get no admin widget by themselves: Unfold's, like the model fields.
+    new_customer_name = forms.CharField(
+        label=_("new customer: name"), required=False, widget=UnfoldAdminTextInputWidget
+    )
+    new_customer_phone = forms.CharField(
+        label=_("new customer: phone"),
+        required=False,
+        widget=UnfoldAdminTextInputWidget(attrs={"type": "tel", "autocomplete": "off"}),
+    )
+    new_customer_email = forms.EmailField(
+        label=_("new customer: email"), required=False, widget=UnfoldAdminEmailInputWidget
+    )
 
     class Meta:
         model = Complaint
@@ -141,9 +159,30 @@ class TransitionForm(forms.Form):
         help_text=_("The reference of the complaint that continues, e.g. C-2026-000123."),
     )
 
-    def __init__(self, *args, edge, user=None, **kwargs):
+    def __init__(self, *args, edge, user=None, complaint=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.edge, self.user = edge, user
+        # What the step needs is asked here and saved with it (the service checks it again).
+        if edge.needs_department and complaint is not None and complaint.department_id is None:
+            self.fields["department"] = forms.ModelChoiceField(
+                label=_("responsible department"),
+                queryset=Department.objects.filter(active=True),
+                help_text=_("The department that answers for this complaint from now on."),
+            )
+        if edge.needs_solution:
+            self.fields["solution"] = forms.CharField(
+                label=_("proposed solution"),
+                widget=forms.Textarea(attrs={"rows": 5}),
+                initial=complaint.solution if complaint is not None else "",
+                help_text=_("What we offer the customer; it is recorded on the complaint."),
+            )
+        if edge.needs_resolution:
+            self.fields["resolution"] = forms.CharField(
+                label=_("resolution summary"),
+                widget=forms.Textarea(attrs={"rows": 5}),
+                initial=complaint.resolution if complaint is not None else "",
+                help_text=_("What was done and agreed; it is recorded on the complaint."),
+            )
         if edge.note_required:
             self.fields["note"].required = True
             self.fields["note"].label = edge.note_label
@@ -151,6 +190,14 @@ class TransitionForm(forms.Form):
             del self.fields["merge_into"]
         else:
             self.fields["merge_into"].required = True
+
+    def changes(self) -> dict:
+        """The complaint fields to fill in with the step (for lifecycle.transition)."""
+        return {
+            field: self.cleaned_data[field]
+            for field in self.edge.inputs
+            if field in self.fields and field in self.cleaned_data
+        }
 
     def clean_merge_into(self):
         reference = self.cleaned_data["merge_into"].strip().upper()

@@ -56,3 +56,5 @@ class ThrottledLoginForm(AuthenticationForm):
 
 
 admin.site.login_form = ThrottledLoginForm
+# Outside production the login page lists the demo accounts (when the demo data exists).
+admin.site.login_template = "complaints/admin/login.html"

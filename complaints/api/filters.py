@@ -15,13 +15,14 @@ from .auth import caller
 
 
 class InstantField(IsoDateTimeField):
-    """An ISO 8601 time that can be stored (compared) in UTC."""
+    """An ISO 8601 time, compared in UTC: any offset Python accepts (up to ±23:59) reaches
+    the database as UTC, which PostgreSQL can read (it refuses offsets beyond ±15:59)."""
 
     def to_python(self, value):
         value = super().to_python(value)
         if value is not None:
             try:
-                value.astimezone(dt.UTC)
+                value = value.astimezone(dt.UTC)
             except OverflowError as exc:
                 message = _("This time is out of range.")
                 raise forms.ValidationError(message, code="invalid") from exc
@@ -69,4 +70,4 @@ class ComplaintFilter(django_filters.FilterSet):
         if not term:
             return queryset
         names = caller(self.request).has_scope("pii:read")
-        return search_complaints(queryset, term, names=names)
+        return search_complaints(queryset, term, pii=names)

@@ -63,11 +63,11 @@ class DeadlineAlert(models.Model):
     complaint = models.ForeignKey(
         Complaint, verbose_name=_("complaint"), on_delete=models.PROTECT, related_name="alerts"
     )
-    kind = models.CharField(_("deadline"), max_length=8, choices=Kind)
+    kind = models.CharField(_("which deadline"), max_length=8, choices=Kind)
     level = models.PositiveSmallIntegerField(_("level"), choices=Level)
     # The deadline (or, for a crisis notice, the severity change) this alert is about: a
     # deadline that moves (pause, reopening, new severity) gets alerts of its own.
-    deadline = models.DateTimeField(_("deadline"))
+    deadline = models.DateTimeField(_("due at"))
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     recipients = models.JSONField(_("recipients"), default=list, blank=True)
     emails = models.JSONField(_("email addresses"), default=list, blank=True)

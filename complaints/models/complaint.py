@@ -349,6 +349,12 @@ class Complaint(models.Model):
                 condition=Q(status__in=OPEN_STATUSES),
             ),
             models.Index(fields=["item_ref", "category"], name="complaint_item_idx"),
+            # Search box: the complaint's reference in the sending system.
+            models.Index(
+                fields=["external_ref"],
+                name="complaint_external_ref_idx",
+                condition=~Q(external_ref=""),
+            ),
             # API: incremental sync by updated_at (cursor pagination with the pk tiebreak).
             models.Index(fields=["updated_at", "id"], name="complaint_updated_idx"),
             # The deadline sweep: open complaints whose next reminder point has come.

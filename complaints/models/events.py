@@ -106,11 +106,30 @@ def attachment_upload_to(instance: "Attachment", filename: str) -> str:
     return f"attachments/{now:%Y/%m}/{uuid.uuid4().hex}{ext}"
 
 
+class EvidenceFieldFile(models.fields.files.FieldFile):
+    """Attachments live outside the static files: their URL is the permission-checked
+    download view, so every link Django draws for the file (the admin's "currently" link,
+    read-only rows) works for those who may see it and for nobody else."""
+
+    @property
+    def url(self) -> str:
+        from django.urls import reverse
+
+        self._require_file()
+        if self.instance.pk is None:
+            return ""
+        return reverse("complaints:attachment-download", args=[self.instance.pk])
+
+
+class EvidenceFileField(models.FileField):
+    attr_class = EvidenceFieldFile
+
+
 class Attachment(models.Model):
     complaint = models.ForeignKey(
         Complaint, verbose_name=_("complaint"), on_delete=models.PROTECT, related_name="attachments"
     )
-    file = models.FileField(_("file"), upload_to=attachment_upload_to, max_length=255)
+    file = EvidenceFileField(_("file"), upload_to=attachment_upload_to, max_length=255)
     original_name = models.CharField(_("original file name"), max_length=255)
     content_type = models.CharField(_("content type"), max_length=100)
     size = models.PositiveBigIntegerField(_("size (bytes)"))

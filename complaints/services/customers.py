@@ -16,8 +16,15 @@ def normalize_phone(raw: str) -> str:
         number = phonenumbers.parse(raw, settings.REDRESS_PHONE_REGION)
     except phonenumbers.NumberParseException as exc:
         raise ValidationError(_("“%(phone)s” is not a phone number.") % {"phone": raw}) from exc
-    if not phonenumbers.is_possible_number(number):
-        raise ValidationError(_("“%(phone)s” is not a valid phone number.") % {"phone": raw})
+    # is_possible_number only checks the length: "12345" passed as +8612345.
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError(
+            _(
+                "“%(phone)s” is not a valid phone number: give a mobile number or a landline "
+                "with its area code, with +country code if it is not in %(region)s."
+            )
+            % {"phone": raw, "region": settings.REDRESS_PHONE_REGION}
+        )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -233,48 +233,61 @@ def update_complaint(
             return complaint
         if "customer" in diff:
             check_customer_visible(user, diff["customer"][1])
-        for field, (_old, new) in diff.items():
-            setattr(complaint, field, new)
         complaint.version += 1
         complaint.updated_at = now
-        changed = {
-            f: [_display(complaint, f, o), _display(complaint, f, n)] for f, (o, n) in diff.items()
-        }
-        if assisting_changed:
-            complaint.assisting_departments.set(assisting)
-            changed["assisting_departments"] = [
-                sorted(str(d) for d in old_assisting),
-                sorted(str(d) for d in assisting),
-            ]
-        assignment = {f: v for f, v in changed.items() if f in ASSIGNMENT_FIELDS}
-        if assignment:
-            _event(complaint, ComplaintEvent.Kind.ASSIGNMENT, user=user, now=now, data=assignment)
-        others = {f: v for f, v in changed.items() if f not in ASSIGNMENT_FIELDS}
-        if others:
-            _event(
-                complaint,
-                ComplaintEvent.Kind.FIELD_CHANGE,
-                user=user,
-                now=now,
-                data={"changes": others},
-            )
-        if complaint.is_open and (
-            diff.keys() & (severity.RULE_FIELDS | DEADLINE_INPUTS) or assisting_changed
-        ):
-            ctx = sla.Context.load()
-            now_assisting = assisting if assisting is not None else old_assisting
-            severity.evaluate(complaint, ctx, user=user, now=now, assisting=bool(now_assisting))
-            sla.apply(
-                complaint,
-                ctx,
-                reason=_("Details that set the deadlines changed."),
-                user=user,
-                now=now,
-            )
-        if "received_at" in diff:
-            sla.record_work_durations(complaint)  # measured from receipt
+        _write_diff(
+            complaint,
+            diff,
+            user=user,
+            now=now,
+            assisting=assisting if assisting_changed else None,
+            old_assisting=old_assisting,
+        )
         complaint.save()
     return complaint
+
+
+def _write_diff(complaint, diff: dict, *, user, now, assisting=None, old_assisting=()) -> None:
+    """Set the edited fields on the locked complaint, record them on the timeline and move
+    severity and deadlines if their inputs changed. The caller saves."""
+    for field, (_old, new) in diff.items():
+        setattr(complaint, field, new)
+    changed = {
+        f: [_display(complaint, f, o), _display(complaint, f, n)] for f, (o, n) in diff.items()
+    }
+    if assisting is not None:
+        complaint.assisting_departments.set(assisting)
+        changed["assisting_departments"] = [
+            sorted(str(d) for d in old_assisting),
+            sorted(str(d) for d in assisting),
+        ]
+    assignment = {f: v for f, v in changed.items() if f in ASSIGNMENT_FIELDS}
+    if assignment:
+        _event(complaint, ComplaintEvent.Kind.ASSIGNMENT, user=user, now=now, data=assignment)
+    others = {f: v for f, v in changed.items() if f not in ASSIGNMENT_FIELDS}
+    if others:
+        _event(
+            complaint,
+            ComplaintEvent.Kind.FIELD_CHANGE,
+            user=user,
+            now=now,
+            data={"changes": others},
+        )
+    if complaint.is_open and (
+        diff.keys() & (severity.RULE_FIELDS | DEADLINE_INPUTS) or assisting is not None
+    ):
+        ctx = sla.Context.load()
+        now_assisting = assisting if assisting is not None else old_assisting
+        severity.evaluate(complaint, ctx, user=user, now=now, assisting=bool(now_assisting))
+        sla.apply(
+            complaint,
+            ctx,
+            reason=_("Details that set the deadlines changed."),
+            user=user,
+            now=now,
+        )
+    if "received_at" in diff:
+        sla.record_work_durations(complaint)  # measured from receipt
 
 
 def assign(
@@ -304,11 +317,17 @@ def transition(
     note: str = "",
     expected_version: int | None = None,
     merge_into: Complaint | None = None,
+    changes: dict | None = None,
     now=None,
     system: bool = False,
     data: dict | None = None,
 ) -> Complaint:
     """Move a complaint along one edge of the workflow, or change nothing and raise.
+
+    `changes` fills in what the edge needs in the same step (the fields of
+    `workflow.Edge.inputs`: the solution, the resolution summary, the responsible department
+    and assignee); they are recorded like any edit, then the edge's preconditions are checked
+    on the result.
 
     `system=True` is a rule of another service taking the step (e.g. a dissatisfied
     follow-up reopens the complaint): permission checks are skipped, `user` (may be None) is
@@ -336,6 +355,15 @@ def transition(
         if not system:
             _require(user, "complaints.change_complaint")
             _require(user, edge.permission)
+        if changes:
+            unexpected = set(changes) - set(edge.inputs)
+            if unexpected:
+                raise ServiceError(
+                    _("“%(step)s” does not change: %(fields)s")
+                    % {"step": edge.label, "fields": ", ".join(sorted(unexpected))}
+                )
+            diff = validate_edit(complaint, changes, expected_version=None, now=now)
+            _write_diff(complaint, diff, user=user, now=now)
         if edge.note_required and not note and not data.get("message"):
             raise ServiceError(_("Please give a reason: %s") % edge.note_label)
         if target == Status.CLOSED and (blocker := hooks.close_blocker(complaint)):

@@ -10,7 +10,10 @@ from django.db import connection
 from complaints.api import views
 from complaints.models import Channel, Complaint, Customer, IdempotencyRecord
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 BODY = {
     "channel": "web",

@@ -6,12 +6,15 @@ import time
 
 import pytest
 from django.db import connection
+from django.utils import translation
 
 from complaints.models import Compensation, ComplaintEvent
 from complaints.services import authority
 from complaints.services import compensation as comp
 from complaints.services.errors import ServiceError
 
+# Serialized rollback: the migrated roles and matrix are restored after the flush, for this
+# test and for the tests that run after it in the same process.
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
@@ -37,7 +40,8 @@ def together(calls):
     def run(i, call):
         try:
             barrier.wait(timeout=10)
-            outcomes[i] = ("ok", call())
+            with translation.override("en"):  # a thread does not inherit the test's language
+                outcomes[i] = ("ok", call())
         except ServiceError as exc:
             outcomes[i] = ("refused", exc.message)
         except Exception as exc:  # reported by the test

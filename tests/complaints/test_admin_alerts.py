@@ -634,3 +634,17 @@ def test_policy_form_and_list_show_the_escalation_settings(client, monkeypatch):
     recompute.assert_called()
     page = text_of(client.get(reverse("admin:complaints_slapolicy_changelist")))
     assert "level 2 after +25 %, reassigns" in page
+
+
+def test_reminders_list_column_titles_are_distinct(client, complaint):
+    """Defect 8: two columns were both titled "Deadline"."""
+    alert(complaint)
+    html = client.get(ALERTS).content.decode()
+    head = html.split("<thead")[1].split("</thead>")[0]
+    titles = [
+        " ".join(re.sub(r"<[^>]+>", " ", cell).split())
+        for cell in re.findall(r"<th[^>]*>(.*?)</th>", head, re.S)
+    ]
+    titles = [t for t in titles if t]
+    assert len(titles) == len(set(titles)), titles
+    assert "Which deadline" in titles and "Due at" in titles

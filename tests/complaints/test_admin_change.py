@@ -108,9 +108,10 @@ def test_add_with_existing_customer(manager_client, manager):
     assert len(created) == 1
     assert created[0].actor == manager
     assert Customer.objects.count() == 1
-    # The user lands somewhere that shows the new complaint.
+    # Defect 8: the agent lands on the new complaint's page, not on the list.
+    assert response["Location"] == change_url(complaint)
     follow = manager_client.get(response["Location"])
-    assert complaint.reference in follow.content.decode()
+    assert f"{complaint.reference} recorded." in follow.content.decode()
 
 
 def test_add_with_new_customer_creates_and_links_it(manager_client, manager):
@@ -155,8 +156,9 @@ def test_add_without_customer_is_refused(manager_client):
     assert "Heating broken in flat 12" in response.content.decode()
 
 
-def test_add_new_customer_with_invalid_phone_is_refused(manager_client):
-    data = _add_form(manager_client, customer="", new_customer_name="Wu", new_customer_phone="12")
+@pytest.mark.parametrize("phone", ["12", "12345"])
+def test_add_new_customer_with_invalid_phone_is_refused(manager_client, phone):
+    data = _add_form(manager_client, customer="", new_customer_name="Wu", new_customer_phone=phone)
     response = manager_client.post(ADD_URL, data)
     assert response.status_code == 200
     assert "is not a valid phone number" in response.content.decode()
@@ -223,7 +225,8 @@ def test_add_with_assignee_outside_the_department_is_refused(manager_client, dep
     )
     response = manager_client.post(ADD_URL, data)
     assert response.status_code == 200
-    assert "is not a member of" in response.content.decode()
+    # Not offered at all (the picker lists department staff only), and refused if posted.
+    assert "Select a valid choice" in response.content.decode()
     assert not Complaint.objects.exists()
 
 
@@ -312,8 +315,8 @@ def test_stale_form_keeps_typed_values_and_saves_nothing(manager_client, manager
     assert complaint.version == 3
 
 
-def test_stale_form_without_own_changes_still_refused(manager_client, manager):
-    complaint = make_complaint(user=manager)
+def test_stale_form_without_own_changes_still_refused(manager_client, manager, department):
+    complaint = make_complaint(user=manager, department=department)
     data = page_form(manager_client, change_url(complaint))
     lifecycle.transition(complaint.pk, Status.ACKNOWLEDGED, user=manager)
     data["root_cause"] = ["Pipe corrosion"]
@@ -325,13 +328,13 @@ def test_stale_form_without_own_changes_still_refused(manager_client, manager):
 
 
 def _close(complaint, user, department):
-    lifecycle.transition(complaint.pk, Status.ACKNOWLEDGED, user=user)
     lifecycle.update_complaint(
         complaint.pk,
         user=user,
         changes={"department": department, "solution": "Repair", "resolution": "Repaired"},
         expected_version=None,
     )
+    lifecycle.transition(complaint.pk, Status.ACKNOWLEDGED, user=user)
     lifecycle.transition(complaint.pk, Status.INVESTIGATING, user=user)
     lifecycle.transition(complaint.pk, Status.SOLUTION_PROPOSED, user=user)
     lifecycle.transition(complaint.pk, Status.RESOLVED, user=user)
@@ -401,8 +404,8 @@ def test_view_only_user_gets_no_workflow_buttons_or_forms(login_client, manager)
     assert complaint.status == Status.NEW
 
 
-def test_acknowledged_complaint_offers_next_steps(manager_client, manager):
-    complaint = make_complaint(user=manager)
+def test_acknowledged_complaint_offers_next_steps(manager_client, manager, department):
+    complaint = make_complaint(user=manager, department=department)
     lifecycle.transition(complaint.pk, Status.ACKNOWLEDGED, user=manager)
     assert offered_targets(manager_client.get(change_url(complaint))) == {
         "investigating",
@@ -411,8 +414,8 @@ def test_acknowledged_complaint_offers_next_steps(manager_client, manager):
     }
 
 
-def test_simple_transition(manager_client, manager):
-    complaint = make_complaint(user=manager)
+def test_simple_transition(manager_client, manager, department):
+    complaint = make_complaint(user=manager, department=department)
     response = manager_client.post(transition_url(complaint, "acknowledged"), {"version": 1})
     assert response.status_code == 302
     assert response["Location"] == change_url(complaint)
@@ -425,8 +428,8 @@ def test_simple_transition(manager_client, manager):
     assert "New → Acknowledged" in page
 
 
-def test_transition_button_posts_the_current_version(manager_client, manager):
-    complaint = make_complaint(user=manager)
+def test_transition_button_posts_the_current_version(manager_client, manager, department):
+    complaint = make_complaint(user=manager, department=department)
     lifecycle.update_complaint(
         complaint.pk, user=manager, changes={"subject": "Changed"}, expected_version=1
     )
@@ -435,8 +438,8 @@ def test_transition_button_posts_the_current_version(manager_client, manager):
     assert re.search(r'name="version" value="2"', button_form.split("</form>")[0])
 
 
-def test_transition_with_stale_version_changes_nothing(manager_client, manager):
-    complaint = make_complaint(user=manager)
+def test_transition_with_stale_version_changes_nothing(manager_client, manager, department):
+    complaint = make_complaint(user=manager, department=department)
     lifecycle.update_complaint(
         complaint.pk, user=manager, changes={"subject": "Changed"}, expected_version=1
     )
@@ -466,14 +469,72 @@ def test_illegal_target_redirects_with_error(manager_client, manager):
     assert not events(complaint, ComplaintEvent.Kind.STATUS)
 
 
-def test_transition_precondition_failure_is_shown(manager_client, manager):
-    complaint = make_complaint(user=manager)  # no department
+def test_transition_precondition_failure_is_shown(manager_client, manager, department):
+    complaint = make_complaint(user=manager, department=department)
     lifecycle.transition(complaint.pk, Status.ACKNOWLEDGED, user=manager)
-    response = manager_client.post(transition_url(complaint, "investigating"), {"version": 2})
+    lifecycle.transition(complaint.pk, Status.INVESTIGATING, user=manager)
+    # Posted without the solution the step needs (the page asks for it).
+    response = manager_client.post(transition_url(complaint, "solution_proposed"), {"version": 3})
     assert response.status_code == 200
-    assert "Set the responsible department first." in response.content.decode()
+    assert "This field is required." in response.content.decode()
+    complaint.refresh_from_db()
+    assert complaint.status == Status.INVESTIGATING
+    assert complaint.version == 3
+
+
+def test_acknowledge_without_department_asks_for_it_and_saves_both(
+    manager_client, manager, department
+):
+    """Defect 5: a department answers for every acknowledged complaint; the step's own page
+    asks for it and saves it with the step."""
+    complaint = make_complaint(user=manager)  # neither category nor department
+    page = manager_client.get(change_url(complaint)).content.decode()
+    assert f'href="{transition_url(complaint, "acknowledged")}"' in page  # a page, not a button
+    form = manager_client.get(transition_url(complaint, "acknowledged")).content.decode()
+    assert 'name="department"' in form
+    refused = manager_client.post(transition_url(complaint, "acknowledged"), {"version": 1})
+    assert refused.status_code == 200
+    complaint.refresh_from_db()
+    assert complaint.status == Status.NEW
+    response = manager_client.post(
+        transition_url(complaint, "acknowledged"), {"version": 1, "department": department.pk}
+    )
+    assert response.status_code == 302
     complaint.refresh_from_db()
     assert complaint.status == Status.ACKNOWLEDGED
+    assert complaint.department == department
+    assert events(complaint, ComplaintEvent.Kind.ASSIGNMENT)
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "field", "text"),
+    [
+        ("investigating", "solution_proposed", "solution", "Replace the pipe on Friday"),
+        ("solution_proposed", "resolved", "resolution", "Pipe replaced, ceiling repainted"),
+    ],
+)
+def test_transition_page_asks_for_what_the_step_needs_and_saves_it(
+    manager_client, manager, department, source, target, field, text
+):
+    """Defect 3: "Propose solution" and "Resolve" ask for the solution / resolution summary
+    and save it in the same step through the service."""
+    complaint = make_complaint(user=manager, department=department, solution="Offer a repair")
+    for step in ("acknowledged", "investigating", "solution_proposed")[
+        : 2 if source == "investigating" else 3
+    ]:
+        complaint = lifecycle.transition(complaint.pk, step, user=manager)
+    html = manager_client.get(transition_url(complaint, target)).content.decode()
+    assert f'name="{field}"' in html
+    assert "first." not in html  # no error before anything was posted
+    response = manager_client.post(
+        transition_url(complaint, target), {"version": complaint.version, field: text}
+    )
+    assert response.status_code == 302
+    complaint.refresh_from_db()
+    assert complaint.status == target
+    assert getattr(complaint, field) == text
+    change = events(complaint, ComplaintEvent.Kind.FIELD_CHANGE)[-1]
+    assert change.data["changes"][field][1] == text
 
 
 def test_handler_cannot_take_a_step_without_permission(handler_client, manager, department):
@@ -576,8 +637,8 @@ def test_merge_into_itself_is_refused(manager_client, manager):
 # -- timeline, notes, contacts ---------------------------------------------------------------
 
 
-def test_timeline_shows_events(manager_client, manager):
-    complaint = make_complaint(user=manager)
+def test_timeline_shows_events(manager_client, manager, department):
+    complaint = make_complaint(user=manager, department=department)
     lifecycle.add_note(complaint.pk, user=manager, text="Called the caretaker")
     lifecycle.transition(complaint.pk, Status.ACKNOWLEDGED, user=manager)
     html = manager_client.get(change_url(complaint)).content.decode()
@@ -744,9 +805,14 @@ def test_upload_png_through_the_inline(login_client, manager, handler, departmen
     assert "leak photo" not in stored.name  # the stored name is ours
     (event,) = events(complaint, ComplaintEvent.Kind.ATTACHMENT)
     assert event.note == "leak photo.png"
-    # The page lists it with a download link.
+    # The page lists it with a download link; every link to the file is that download
+    # (defect 8: the row's own file link pointed at an unserved /media/ URL, a 404).
     html = client.get(change_url(complaint)).content.decode()
-    assert reverse("complaints:attachment-download", args=[attachment.pk]) in html
+    download = reverse("complaints:attachment-download", args=[attachment.pk])
+    assert download in html
+    assert "/media/" not in html
+    assert attachment.file.name not in html.replace(download, "")
+    assert client.get(download).status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -838,7 +904,7 @@ def test_handler_membership_allows_assignment(manager_client, manager, departmen
     data["assignee"] = [str(outsider.pk)]
     response = manager_client.post(change_url(complaint), data)
     assert response.status_code == 200
-    assert "is not a member of" in response.content.decode()
+    assert "Select a valid choice" in response.content.decode()
     complaint.refresh_from_db()
     assert complaint.assignee == handler
 
@@ -867,3 +933,72 @@ def test_refused_attachment_on_add_page_creates_neither_complaint_nor_customer(m
     assert "are not accepted" in response.content.decode()
     assert not Complaint.objects.exists()
     assert not Customer.objects.exists()
+
+
+def test_new_customer_inputs_are_styled_like_the_other_inputs(manager_client):
+    """Defect 2: the new-customer inputs were bare widgets, invisible until clicked."""
+    html = manager_client.get(ADD_URL).content.decode()
+    subject = re.search(r'<input[^>]*name="subject"[^>]*>', html).group(0)
+    subject_classes = set(re.search(r'class="([^"]*)"', subject).group(1).split())
+    assert "border" in subject_classes
+    for name in ("new_customer_name", "new_customer_phone", "new_customer_email"):
+        tag = re.search(rf'<input[^>]*name="{name}"[^>]*>', html).group(0)
+        classes = set(re.search(r'class="([^"]*)"', tag).group(1).split())
+        assert {"border", "w-full"} <= classes, name
+
+
+def test_timeline_shows_deadline_times_readably(manager_client, manager, department):
+    """Defect 8: "Deadlines" entries showed raw ISO times with microseconds."""
+    complaint = make_complaint(user=manager, department=department)
+    lifecycle.update_complaint(
+        complaint.pk,
+        user=manager,
+        changes={"received_at": complaint.received_at - timedelta(hours=5, microseconds=1234)},
+        expected_version=1,
+    )
+    assert events(complaint, ComplaintEvent.Kind.DEADLINES)
+    timeline = manager_client.get(change_url(complaint)).content.decode().split('id="timeline"')[1]
+    assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}", timeline)
+    assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} → \d{4}-\d{2}-\d{2} \d{2}:\d{2}", timeline)
+
+
+def test_assignee_picker_offers_only_the_departments_staff(manager_client, manager, department):
+    """Defect 8: the picker offered staff of other departments and failed only on save."""
+    inside = UserFactory(username="inside", first_name="Fang", last_name="Wang")
+    outside = UserFactory(username="outside", first_name="Lei", last_name="Zhou")
+    MembershipFactory(department=department, user=inside)
+    from tests.factories import DepartmentFactory
+
+    MembershipFactory(department=DepartmentFactory(code="other"), user=outside)
+    complaint = make_complaint(user=manager, department=department)
+    html = manager_client.get(change_url(complaint)).content.decode()
+    select = html.split('name="assignee"')[1].split("</select>")[0]
+    assert f'value="{inside.pk}"' in select
+    assert "Fang Wang" in select  # people by their full names
+    assert f'value="{outside.pk}"' not in select
+
+
+def test_add_tells_the_agent_when_the_phone_matched_an_existing_customer(manager_client, manager):
+    """Defect 10: a caller matched by phone under another name was attached silently."""
+    jiang = CustomerFactory(name="江德", phone="+8613911112222")
+    for _ in range(3):
+        make_complaint(user=manager, customer=jiang)
+    data = _add_form(
+        manager_client,
+        customer="",
+        new_customer_name="Jiang De",
+        new_customer_phone="139 1111 2222",
+    )
+    response = manager_client.post(ADD_URL, data, follow=True)
+    html = response.content.decode()
+    assert "Matched existing customer 江德 — 3 earlier complaints." in html
+    assert "The name entered (Jiang De) was not used." in html
+    assert Complaint.objects.order_by("-pk").first().customer == jiang
+
+
+def test_add_for_a_new_customer_says_nothing_about_matching(manager_client):
+    data = _add_form(
+        manager_client, customer="", new_customer_name="Wu Lei", new_customer_phone="139 3333 4444"
+    )
+    html = manager_client.post(ADD_URL, data, follow=True).content.decode()
+    assert "Matched existing customer" not in html

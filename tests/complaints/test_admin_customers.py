@@ -132,11 +132,13 @@ def test_search_matching_nothing(manager_client, people):
 # -- change page ----------------------------------------------------------------------------
 
 
-def test_change_page_shows_complaint_history(manager_client, manager):
+def test_change_page_shows_complaint_history(manager_client, manager, department):
     customer = CustomerFactory(name="Repeat Caller")
     other = CustomerFactory(name="Someone Else")
     first = make_complaint(user=manager, customer=customer, subject="First time")
-    second = make_complaint(user=manager, customer=customer, subject="Second time")
+    second = make_complaint(
+        user=manager, customer=customer, subject="Second time", department=department
+    )
     lifecycle.transition(second.pk, Status.ACKNOWLEDGED, user=manager)
     foreign = make_complaint(user=manager, customer=other, subject="Not theirs")
 

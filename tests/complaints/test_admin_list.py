@@ -218,6 +218,7 @@ FILTER_CASES = {
     "channel": ("channel__exact=email", {"theirs"}),
     "assignee": ("assignee__id__exact={colleague}", {"theirs"}),
     "mine-assigned": ("mine=assigned", {"mine"}),
+    "unassigned": ("responsibility=unassigned", {"overdue"}),
     "mine-departments": ("mine=departments", {"mine", "overdue"}),
     "mine-recorded": ("mine=recorded", {"mine", "invalid"}),
     "deadline-overdue": ("deadline=overdue", {"overdue"}),
@@ -255,6 +256,37 @@ def test_mine_filters_follow_the_logged_in_user(login_client, listed):
     assert sorted(shown_references(client.get(f"{CHANGELIST}?mine=recorded"))) == sorted(
         [listed["theirs"], listed["overdue"]]
     )
+
+
+def test_no_department_filter_finds_complaints_nobody_answers_for(manager_client, manager):
+    """Defect 5: a complaint saved with neither category nor department is found."""
+    orphan = make_complaint(user=manager, subject="Nobody's")
+    routed = make_complaint(user=manager, department=DepartmentFactory(code="lifts"))
+    finished = make_complaint(user=manager)
+    lifecycle.transition(finished.pk, Status.INVALID, user=manager, note="Wrong number")
+    shown = shown_references(manager_client.get(f"{CHANGELIST}?responsibility=no_department"))
+    assert shown == [orphan.reference]
+    assert routed.reference not in shown
+
+
+def test_assigned_to_me_leaves_out_finished_complaints(login_client, department):
+    me = UserFactory(
+        username="me",
+        perms=[
+            "complaints.view_complaint",
+            "complaints.add_complaint",
+            "complaints.change_complaint",
+            "complaints.close_complaint",
+        ],
+    )
+    MembershipFactory(department=department, user=me)
+    open_one = make_complaint(user=me, department=department, assignee=me)
+    done = make_complaint(user=me, department=department, assignee=me)
+    lifecycle.transition(
+        done.pk, Status.INVALID, user=UserFactory(username="boss", is_superuser=True), note="spam"
+    )
+    client = login_client(me)
+    assert shown_references(client.get(f"{CHANGELIST}?mine=assigned")) == [open_one.reference]
 
 
 # -- search ---------------------------------------------------------------------------------
@@ -311,6 +343,52 @@ def test_search_by_customer_name(manager_client, searchable):
     assert _search(manager_client, "王小明") == _refs(searchable, "wang_leak", "wang_noise")
     assert _search(manager_client, "smith") == _refs(searchable, "smith_parking")
     assert _search(manager_client, "李") == _refs(searchable, "li_lift")
+
+
+def test_search_by_partial_reference(manager_client, searchable):
+    """Defect 9: "13630" (a part of the reference) used to find nothing."""
+    reference = searchable["li_lift"].reference  # C-YYYY-00000N
+    assert _search(manager_client, reference[-3:]) == [reference]
+    assert _search(manager_client, reference[2:]) == [reference]  # year and number
+    assert _search(manager_client, reference[:-1]) == sorted(
+        c.reference for c in searchable.values()
+    )
+
+
+def test_search_by_last_digits_of_the_phone(manager_client, searchable):
+    assert _search(manager_client, "5678") == _refs(searchable, "wang_leak", "wang_noise")
+    assert _search(manager_client, "654321") == _refs(searchable, "li_lift")
+    assert _search(manager_client, "1234") == []  # in the middle of a number, not its end
+
+
+def test_search_by_email_and_external_ids(manager_client, manager):
+    anna = CustomerFactory(name="Anna", email="anna.lee@example.com", external_id="CRM-778")
+    other = CustomerFactory(name="Bo", email="bo@example.org")
+    hers = make_complaint(user=manager, customer=anna)
+    theirs = make_complaint(user=manager, customer=other)
+    Complaint.objects.filter(pk=theirs.pk).update(external_ref="WX-2026-55")
+    assert _search(manager_client, "Anna.Lee@example.com") == [hers.reference]
+    assert _search(manager_client, "anna.lee@") == [hers.reference]
+    assert _search(manager_client, "CRM-778") == [hers.reference]
+    assert _search(manager_client, "WX-2026-55") == [theirs.reference]
+
+
+def test_command_palette_finds_visible_complaints(login_client, manager, department):
+    """Defect 9: Ctrl+K finds complaints (only those the user may see)."""
+    from django.contrib.auth.models import Group
+
+    ours = make_complaint(user=manager, department=department, subject="Lift stuck")
+    other = make_complaint(
+        user=manager, department=DepartmentFactory(code="far"), subject="Lift noise"
+    )
+    handler = UserFactory(username="h1")
+    handler.groups.add(Group.objects.get(name="Handler · 处理专员"))
+    MembershipFactory(department=department, user=handler)
+    html = login_client(handler).get(reverse("admin:search"), {"s": "lift"}).content.decode()
+    assert ours.reference in html
+    assert other.reference not in html
+    by_ref = login_client(manager).get(reverse("admin:search"), {"s": other.reference[-4:]})
+    assert other.reference in by_ref.content.decode()
 
 
 def test_search_matching_nothing_shows_no_rows(manager_client, searchable):
@@ -405,6 +483,31 @@ def test_due_marker_counts_working_time_on_the_policy_calendar(manager_client, m
     assert cell_text(response, soon.reference, "due_marker") == "5 working days 1 h left"
 
 
+def test_due_sort_puts_finished_complaints_last(manager_client, manager, department):
+    """Defect 8: sorting by Due put the finished complaints (no next deadline) first."""
+    early = make_complaint(user=manager, department=department)
+    late = make_complaint(user=manager, department=department)
+    done = make_complaint(user=manager, department=department)
+    lifecycle.transition(done.pk, Status.INVALID, user=manager, note="Wrong number")
+    now = timezone.now()
+    Complaint.objects.filter(pk=early.pk).update(due_at=now + timedelta(hours=1))
+    Complaint.objects.filter(pk=late.pk).update(due_at=now + timedelta(hours=5))
+    column = ComplaintAdmin.list_display.index("due_marker") + 1
+    ascending = shown_references(manager_client.get(CHANGELIST, {"o": str(column)}))
+    assert ascending == [early.reference, late.reference, done.reference]
+    descending = shown_references(manager_client.get(CHANGELIST, {"o": f"-{column}"}))
+    assert descending == [late.reference, early.reference, done.reference]
+
+
+def test_list_shows_people_by_full_name(manager_client, manager, department):
+    """Defect 8: people appeared as user names."""
+    person = UserFactory(username="wangf", first_name="Fang", last_name="Wang")
+    MembershipFactory(department=department, user=person)
+    complaint = make_complaint(user=manager, department=department, assignee=person)
+    response = manager_client.get(CHANGELIST)
+    assert cell_text(response, complaint.reference, "assignee_name") == "Fang Wang"
+
+
 def test_overdue_filter_link_is_offered(manager_client, manager):
     make_complaint(user=manager)
     html = manager_client.get(CHANGELIST).content.decode()
@@ -418,17 +521,23 @@ def test_staff_without_view_permission_cannot_see_the_list(login_client, manager
     assert login_client(outsider).get(CHANGELIST).status_code == 403
 
 
-def test_acknowledge_selected_action(manager_client, manager):
-    fresh = make_complaint(user=manager)
-    done = make_complaint(user=manager)
+def test_acknowledge_selected_action(manager_client, manager, department):
+    fresh = make_complaint(user=manager, department=department)
+    done = make_complaint(user=manager, department=department)
+    orphan = make_complaint(user=manager)  # no responsible department yet
     lifecycle.transition(done.pk, Status.INVALID, user=manager, note="spam")
     response = manager_client.post(
         CHANGELIST,
-        {"action": "acknowledge_selected", "_selected_action": [fresh.pk, done.pk]},
+        {"action": "acknowledge_selected", "_selected_action": [fresh.pk, done.pk, orphan.pk]},
         follow=True,
     )
-    assert "1 acknowledged, 1 skipped" in response.content.decode()
+    assert (
+        "1 acknowledged; skipped: 1 not new, 1 without a responsible department."
+        in response.content.decode()
+    )
     fresh.refresh_from_db()
     done.refresh_from_db()
+    orphan.refresh_from_db()
     assert fresh.status == Status.ACKNOWLEDGED
     assert done.status == Status.INVALID
+    assert orphan.status == Status.NEW

@@ -16,7 +16,8 @@ from tests.factories import make_complaint
 
 pytestmark = pytest.mark.django_db
 SH = ZoneInfo("Asia/Shanghai")
-BREAKERS = ["\r", "\n", "\r\n", "\u2028", "\u2029", "\x0b", "\x0c", "\x85", "\x00", "\x1c", "\t"]
+# (No NUL: PostgreSQL cannot store it in a subject; header_value handles it, tested below.)
+BREAKERS = ["\r", "\n", "\r\n", "\u2028", "\u2029", "\x0b", "\x0c", "\x85", "\x1c", "\t"]
 
 
 @pytest.mark.parametrize("breaker", BREAKERS, ids=[repr(b) for b in BREAKERS])
@@ -45,6 +46,6 @@ def test_crisis_email_with_a_breaking_subject_is_sent(manager, breaker):
 
 
 def test_header_value_is_one_clean_line():
-    assert header_value(" a\u2028\u2029b \x85 c\r\n\x0bd ") == "a b c d"
+    assert header_value(" a\u2028\u2029b \x85 c\r\n\x0bd\x00e ") == "a b c d e"
     assert header_value("x" * 300, max_length=250) == "x" * 250
     assert header_value("正常的主题") == "正常的主题"

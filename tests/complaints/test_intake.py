@@ -163,7 +163,9 @@ def test_earlier_complaints_counts_only_what_the_recorder_may_see(manager):
     assert seen_by_agent.customer_was_visible is False
 
 
-def test_migration_flags_existing_duplicates_and_keeps_every_customer(transactional_db):
+def test_migration_flags_existing_duplicates_and_keeps_every_customer(
+    transactional_db, django_db_serialized_rollback
+):
     """Existing data with duplicates: the oldest customer per phone / email / external id stays
     canonical, later ones get duplicate_of (no customer is deleted, complaints stay), and the
     unique constraints can then be created."""

@@ -12,7 +12,10 @@ from complaints.services import lifecycle
 from complaints.services.errors import ServiceError
 from tests.factories import make_complaint
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def test_opposite_merges_do_not_deadlock(manager, monkeypatch):

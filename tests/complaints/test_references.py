@@ -84,7 +84,7 @@ def run_in_threads(count: int, work) -> list[BaseException]:
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_intakes_get_unique_consecutive_references(manager):
     threads, per_thread = 8, 25
     # A year nobody has used yet: the first intakes also race to create the counter row.
@@ -124,7 +124,7 @@ def test_concurrent_intakes_get_unique_consecutive_references(manager):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_reservations_for_a_fresh_year_never_overlap():
     threads, rounds = 8, 10
     year = 2040
@@ -148,7 +148,7 @@ def test_concurrent_reservations_for_a_fresh_year_never_overlap():
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_second_creator_of_the_counter_row_waits_and_takes_the_next_number(monkeypatch):
     """The IntegrityError path: B finds no row, tries to create it while A's creation is
     uncommitted, waits for A, fails on the primary key and then increments A's row."""

@@ -292,14 +292,42 @@ def test_investigation_needs_a_responsible_department(source, manager, new_compl
     assert snapshot(complaint.pk) == before
 
 
-def test_complaint_without_department_cannot_start_investigation(manager, at_t0):
+def test_complaint_without_department_cannot_be_acknowledged(manager, at_t0):
+    """Defect 5: by acknowledgement a department answers for the complaint."""
     complaint = make_complaint(user=manager)
     assert complaint.department is None
-    lifecycle.transition(complaint.pk, S.ACKNOWLEDGED, user=manager)
+    before = snapshot(complaint.pk)
+    with pytest.raises(ServiceError, match="responsible department"):
+        lifecycle.transition(complaint.pk, S.ACKNOWLEDGED, user=manager)
+    assert snapshot(complaint.pk) == before
+
+
+def test_acknowledge_sets_the_department_in_the_same_step(manager, department, at_t0):
+    complaint = make_complaint(user=manager)
+    done = lifecycle.transition(
+        complaint.pk, S.ACKNOWLEDGED, user=manager, changes={"department": department}
+    )
+    assert (done.status, done.department) == (S.ACKNOWLEDGED, department)
+
+
+def test_transition_refuses_fields_the_step_does_not_ask_for(manager, department, at_t0):
+    complaint = make_complaint(user=manager, department=department)
     before = snapshot(complaint.pk)
     with pytest.raises(ServiceError):
-        lifecycle.transition(complaint.pk, S.INVESTIGATING, user=manager)
+        lifecycle.transition(
+            complaint.pk, S.ACKNOWLEDGED, user=manager, changes={"subject": "sneaky"}
+        )
     assert snapshot(complaint.pk) == before
+
+
+def test_propose_solution_with_the_solution_in_the_same_step(manager, department, at_t0):
+    complaint = walk_to(
+        make_complaint(user=manager, department=department), S.INVESTIGATING, user=manager
+    )
+    done = lifecycle.transition(
+        complaint.pk, S.SOLUTION_PROPOSED, user=manager, changes={"solution": "New pipe"}
+    )
+    assert (done.status, done.solution) == (S.SOLUTION_PROPOSED, "New pipe")
 
 
 @pytest.mark.parametrize("solution", ["", "  \n "], ids=["empty", "blank"])

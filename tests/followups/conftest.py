@@ -13,6 +13,8 @@ from tests.factories import UserFactory, make_complaint, walk_to
 
 SH = ZoneInfo("Asia/Shanghai")
 FOLLOWUP_PERMS = [
+    "complaints.view_complaint",
+    "complaints.view_department_complaints",
     "followups.view_followup",
     "followups.change_followup",
     "followups.view_surveyinvitation",

@@ -89,7 +89,7 @@ def test_satisfaction_1_or_2_reopens(resolved, cn2026, fmanager, score, reopens)
 def test_a_handler_without_reopen_permission_still_triggers_the_rule(resolved, cn2026, department):
     handler = UserFactory(
         username="caller",
-        perms=["complaints.view_complaint", "complaints.change_complaint", *FOLLOWUP_PERMS[:2]],
+        perms=["complaints.view_complaint", "complaints.change_complaint", *FOLLOWUP_PERMS[:4]],
     )
     MembershipFactory(department=department, user=handler)
     complaint = resolved(AT)

@@ -9,7 +9,7 @@ from .support import Cluster, make_audience, make_policies
 
 
 @pytest.fixture
-def cluster(transactional_db, tmp_path):
+def cluster(transactional_db, django_db_serialized_rollback, tmp_path):
     """Real Celery workers (started by the test) on a queue and Redis key prefix of this test
     alone, against this test's database; stopped and their keys deleted afterwards, before the
     database is flushed."""

@@ -108,7 +108,7 @@ def assert_sent_exactly_once(due, mail_dir, now) -> list[DeadlineAlert]:
     return rows
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_sweep_through_the_worker_sends_each_reminder_once(cluster, due):
     audience, member = due.audience, due.audience.members[1]
     now = timezone.now()
@@ -215,7 +215,7 @@ def due_in_bulk(due, *, per_group: int, now) -> int:
     return len(expected_alerts(now))
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_worker_killed_mid_sweep_loses_and_repeats_nothing(cluster, due):
     now = timezone.now()
     expected = due_in_bulk(due, per_group=750, now=now)
@@ -251,7 +251,7 @@ def test_worker_killed_mid_sweep_loses_and_repeats_nothing(cluster, due):
     assert_sent_exactly_once(due, cluster.mail_dir, now)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_workers_sweeping_at_once_do_the_work_once(cluster, due):
     now = timezone.now()
     expected = due_in_bulk(due, per_group=400, now=now)

@@ -172,7 +172,11 @@ def dataset(db, frozen):
     from followups.models import FollowUp, RepeatLink, SurveyInvitation
 
     RepeatLink.objects.create(
-        complaint=made["c2"], earlier=made["c1"], basis="category", days_between=1
+        complaint=made["c2"],
+        earlier=made["c1"],
+        basis="category",
+        days_between=1,
+        created_at=NOW - timedelta(hours=1),
     )
     SurveyInvitation.objects.create(complaint=made["c1"], expires_at=NOW, outcome_score=5)
     for key, score in (("c1", 4), ("c2", 2), ("c9", 5)):

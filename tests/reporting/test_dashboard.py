@@ -174,6 +174,7 @@ def head_b(dataset):
         perms=[
             "complaints.view_complaint",
             "complaints.change_complaint",
+            "complaints.view_department_complaints",
             "reporting.view_dashboard",
         ],
     )

@@ -176,7 +176,10 @@ def test_admin_pages_render_and_generate(manager_client, language, frozen):
 
 def test_head_downloads_only_their_department(dataset, frozen):
     report = reports.generate(NOVEMBER, now=NOW)
-    head = UserFactory(username="hb", perms=["reporting.view_monthlyreport"])
+    head = UserFactory(
+        username="hb",
+        perms=["reporting.view_monthlyreport", "complaints.view_department_complaints"],
+    )
     MembershipFactory(department=dataset["b"], user=head, role=DepartmentMembership.Role.HEAD)
     head.save()
     client = Client(headers={"accept-language": "en"})

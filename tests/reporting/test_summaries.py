@@ -148,3 +148,20 @@ def test_the_refresh_task_builds_when_never_built(dataset):
     assert set(refresh_summaries()) == {"rebuilt_seconds"}
     assert SummaryState.objects.get().refreshed_at is not None
     assert "days" in refresh_summaries()
+
+
+def test_a_new_repeat_link_is_picked_up_by_the_refresh(dataset):
+    from followups.models import RepeatLink
+
+    summaries.rebuild(now=NOW)
+    later = NOW + timedelta(minutes=10)
+    RepeatLink.objects.create(
+        complaint=dataset["c4"],
+        earlier=dataset["c3"],
+        basis="category",
+        days_between=10,
+        created_at=later,
+    )
+    assert summaries.refresh(now=later).days == 1  # 20 November
+    november = Filters(date_from=date(2026, 11, 1), date_to=date(2026, 11, 30))
+    assert SummarySource(later).rows(november)[0]["repeated"] == 2

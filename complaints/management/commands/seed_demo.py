@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.db.models import F, Min, OuterRef, Subquery
@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ... import demo_data as D
+from ...demo import accounts as A
 from ...models import (
     Category,
     Channel,
@@ -35,6 +36,7 @@ from ...models import (
     Department,
     DepartmentMembership,
     Fault,
+    NotificationList,
     Status,
 )
 from ...services import sla
@@ -42,13 +44,9 @@ from ...services.categories import rebuild_paths
 from ...services.customers import normalize_phone
 from ...services.references import format_reference, reserve_numbers
 
-PASSWORD = "demo-pass-2026"  # noqa: S105 - the documented password of the demo staff
+PASSWORD = A.PASSWORD
 HISTORY_DAYS = 548  # 18 months
 PACE = {1: 0.15, 2: 0.4, 3: 0.8, 4: 1.0}  # how much faster than usual each severity is handled
-HANDLER_PERMS = [f"{a}_{m}" for m in ("complaint", "customer") for a in ("view", "add", "change")]
-HANDLER_PERMS += [f"view_{m}" for m in ("category", "department", "complaintevent", "attachment")]
-HANDLER_PERMS += ["view_department_complaints"]
-HEAD_PERMS = HANDLER_PERMS + [f"{a}_complaint" for a in ("close", "reopen", "invalidate", "merge")]
 EVENT_COLUMNS = ("complaint_id", "kind", "actor_id", "created_at", "from_status", "to_status",
                  "note", "contact_channel", "contact_direction", "data")  # fmt: skip
 S, K = Status, ComplaintEvent.Kind
@@ -104,8 +102,8 @@ class Command(BaseCommand):
             % {"n": complaints, "e": seeder.event_count, "s": elapsed, "r": rate}
         ))  # fmt: skip
         say(
-            _("Staff users such as handler.cs1 and head.cs log in with the password %(pw)s.")
-            % {"pw": PASSWORD}
+            _("Demo staff (password %(pw)s): %(users)s; the login page lists them.")
+            % {"pw": PASSWORD, "users": ", ".join(A.USERNAMES)}
         )
 
 
@@ -119,14 +117,10 @@ class Seeder:
 
     @transaction.atomic
     def reference_data(self):
-        perms = Permission.objects.filter(content_type__app_label="complaints")
-        perms = {p.codename: p for p in perms}
-        if not set(HEAD_PERMS) <= perms.keys():
-            raise CommandError(_("Permissions are missing; run migrate first."))
-        groups = {}
-        for name, codes in (("Demo handlers", HANDLER_PERMS), ("Demo heads", HEAD_PERMS)):
-            groups[name] = Group.objects.get_or_create(name=name)[0]
-            groups[name].permissions.set([perms[c] for c in codes])
+        # Demo staff are in the real role groups (created by migration), as staff would be.
+        groups = {g.name: g for g in Group.objects.filter(name__in={r[1] for r in A.TRY})}
+        if len(groups) < len({r[1] for r in A.TRY}):
+            raise CommandError(_("Role groups are missing; run migrate first."))
         depts, password = {}, None
         for code, name, parent, count in D.DEPARTMENTS:
             defaults = {"name": name, "parent": depts.get(parent), "email": f"{code}@example.com"}
@@ -143,10 +137,29 @@ class Seeder:
                         username=username, password=password, is_staff=True, first_name=name,
                         email=f"{username}@example.com",
                     )  # fmt: skip
-                user.groups.add(groups["Demo heads" if role == "head" else "Demo handlers"])
+                user.groups.add(groups[A.HEAD_ROLE if role == "head" else A.HANDLER_ROLE])
                 DepartmentMembership.objects.get_or_create(
                     department=dept, user=user, defaults={"role": role}
                 )
+        for username, role_group, dept_code, _what in A.TRY:
+            user = get_user_model().objects.filter(username=username).first()
+            if user is None:
+                password = password or make_password(PASSWORD)
+                names = Random(f"{self.seed}-{username}")
+                name = names.choice(D.ZH_SURNAMES)[0] + names.choice(D.ZH_GIVEN)[0]
+                user = get_user_model().objects.create(
+                    username=username, password=password, is_staff=True, first_name=name,
+                    email=f"{username}@example.com",
+                )  # fmt: skip
+            user.groups.add(groups[role_group])
+            if dept_code:
+                DepartmentMembership.objects.get_or_create(department=depts[dept_code], user=user)
+        # Level-2 escalations and crisis notices reach real people (empty lists: W003).
+        User = get_user_model()
+        for code, usernames in A.NOTIFICATION_LISTS.items():
+            nl = NotificationList.objects.filter(code=code).first()
+            if nl is not None:
+                nl.users.add(*User.objects.filter(username__in=usernames))
         leaves = []  # (weight, category, top-level code, topic code, item kind)
         for order, (code, name, dept, *rest) in enumerate(D.CATEGORIES, start=1):
             top = self.category(code, name, depts[dept], None, order)
@@ -206,9 +219,8 @@ class Seeder:
                 phones.add(phone)
             if not phone or r.random() < (0.55 if zh else 0.95):
                 local = local.replace("'", "").replace("ü", "ue")
-                domain = r.choice(D.EMAIL_DOMAINS)
-                while not email or email in emails:
-                    email = f"{local}{r.randrange(1, 10000)}@{domain}"
+                while not email or email in emails:  # unique, as phones (same draws)
+                    email = f"{local}{r.randrange(1, 1000)}@{r.choice(D.EMAIL_DOMAINS)}"
                 emails.add(email)
             if tier != Customer.Tier.STANDARD:
                 while not external_id or external_id in taken:
@@ -400,7 +412,7 @@ class Seeder:
             created_at=created, updated_at=created, version=1,
         )  # fmt: skip
         c.tier = self.tiers[customer]
-        c.severity_reason = _("Level set by the demo data generator.")
+        c.severity_reason = _("Level set when the complaint was recorded.")
         self.set_deadlines(c)
         c.leaf, c.lang, c.values = (category, domain, topic, None), lang, values
         # The timeline draws from its own generator: where `now` cuts it off must not change
@@ -456,11 +468,28 @@ class Timeline:
         return self.r.choice(self.text[key])
 
     def advance(self, hours):
-        when = self.t + timedelta(hours=hours)
+        when = self.on_duty(self.t + timedelta(hours=hours))
         if when > self.now:
             raise _Later
         self.t = when
         return when
+
+    def on_duty(self, when):
+        """Staff work Monday to Saturday, 08:30 to 18:30 local time: a step that would fall
+        outside is taken at the start of the next working stretch (a few minutes in); a
+        crisis is handled around the clock."""
+        if self.c.severity == 1:
+            return when  # a crisis is handled around the clock
+        local = when.astimezone(self.seeder.tz)
+        start = local.replace(hour=8, minute=30, second=0, microsecond=0)
+        minutes = local.hour * 60 + local.minute
+        if local.weekday() != 6 and start <= local and minutes < 18 * 60 + 30:
+            return when
+        if minutes >= 18 * 60 + 30:
+            start += timedelta(days=1)
+        while start.weekday() == 6:  # Sunday
+            start += timedelta(days=1)
+        return start + timedelta(minutes=self.r.randint(2, 55), seconds=self.r.randint(0, 59))
 
     def add(self, when, kind, actor, note="", channel="", direction="", data=None, **extra):
         c = extra.get("owner", self.c)
@@ -569,11 +598,15 @@ class Timeline:
         if c.acknowledged_at is None or c.status in (S.MERGED, S.INVALID):
             return
         for _i in range(r.choice((0, 0, 1, 1, 1, 2, 3))):
-            when = c.acknowledged_at + (last - c.acknowledged_at) * r.random()
+            when = self.on_duty(c.acknowledged_at + (last - c.acknowledged_at) * r.random())
+            if when > last:
+                continue
             who = r.choice((self.assignee, self.head)) if c.assignee_id else self.head
             self.add(when, K.NOTE, who.pk, self.pick("notes"))
         if r.random() < 0.2:
-            when = c.created_at + (last - c.created_at) * r.random()
+            when = self.on_duty(c.created_at + (last - c.created_at) * r.random())
+            if when > last:
+                return
             data = {"contacted_at": when.isoformat()}
             chase = self.pick("chase_contacts")
             self.add(when, K.CONTACT, r.choice(self.cs).pk, chase, Channel.HOTLINE, "in", data)

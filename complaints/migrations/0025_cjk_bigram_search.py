@@ -48,6 +48,6 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("complaints", "0022_merge_0020_merge_hard1_main_2_0021_merge_hard2_main")]
+    dependencies = [("complaints", "0024_admin_labels")]
 
     operations = [migrations.RunPython(create, drop)]

@@ -12,7 +12,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("complaints", "0023_cjk_bigram_search"),
+        ("complaints", "0025_cjk_bigram_search"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

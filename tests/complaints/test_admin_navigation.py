@@ -1,0 +1,111 @@
+"""Each role sees in the sidebar only what it may open; error pages are styled, translated
+and inside the admin frame (defect 6)."""
+
+import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
+from django.urls import reverse
+
+from tests.factories import MembershipFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+RESTRICTED = {
+    "SLA policies": "admin:complaints_slapolicy_changelist",
+    "Business calendars": "admin:complaints_businesscalendar_changelist",
+    "Holidays": "admin:complaints_calendarexception_changelist",
+    "Staff users": "admin:auth_user_changelist",
+}
+
+
+def role_user(role: str, department, username: str):
+    user = UserFactory(username=username)
+    user.groups.add(Group.objects.get(name=role))
+    MembershipFactory(department=department, user=user)
+    return user
+
+
+def client_for(user, language="en"):
+    client = Client(headers={"accept-language": language})
+    client.force_login(user)
+    return client
+
+
+def sidebar_links(html: str) -> set[str]:
+    sidebar = html.split('id="nav-sidebar-inner"', 1)[-1] if "nav-sidebar-inner" in html else html
+    return {url for url in (reverse(name) for name in RESTRICTED.values()) if url in sidebar}
+
+
+def test_handler_sidebar_hides_pages_the_role_cannot_open(department):
+    handler = role_user("Handler · 处理专员", department, "h")
+    html = client_for(handler).get(reverse("admin:index")).content.decode()
+    assert sidebar_links(html) == set()
+    assert reverse("admin:complaints_complaint_changelist") in html
+
+
+def test_every_sidebar_entry_opens_for_each_role(department):
+    """Whatever the sidebar offers a role, the page opens (no 403 behind a menu entry)."""
+    import re
+
+    for role in (
+        "Intake agent · 受理专员",
+        "Handler · 处理专员",
+        "Department head · 部门负责人",
+        "Complaint manager · 投诉经理",
+        "Auditor · 审计员",
+        "System administrator · 系统管理员",
+    ):
+        user = role_user(role, department, f"u{abs(hash(role)) % 10**6}")
+        client = client_for(user)
+        html = client.get(reverse("admin:index")).content.decode()
+        nav = html.split("<nav", 1)[1].split("</nav>", 1)[0] if "<nav" in html else html
+        links = set(re.findall(r'href="(/admin/[^"?#]+)"', nav))
+        assert links, role
+        for link in links:
+            status = client.get(link).status_code
+            assert status == 200, (role, link, status)
+
+
+def test_manager_sidebar_shows_deadline_settings(department):
+    manager = role_user("Complaint manager · 投诉经理", department, "m")
+    html = client_for(manager).get(reverse("admin:index")).content.decode()
+    assert reverse("admin:complaints_slapolicy_changelist") in sidebar_links(html)
+
+
+@pytest.mark.parametrize(
+    ("language", "heading"), [("en", "You may not open this page"), ("zh-hans", "无权打开此页面")]
+)
+def test_403_is_styled_translated_and_inside_the_admin_frame(department, language, heading):
+    handler = role_user("Handler · 处理专员", department, "h")
+    response = client_for(handler, language).get(reverse("admin:auth_user_changelist"))
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert heading in html
+    assert 'class="error-page' in html
+    assert reverse("admin:complaints_complaint_changelist") in html  # the sidebar is there
+    assert reverse("admin:index") in html
+
+
+def test_404_inside_the_admin_frame_for_staff(department):
+    handler = role_user("Handler · 处理专员", department, "h")
+    response = client_for(handler).get("/admin/complaints/complaint/999999/change/")
+    assert response.status_code in (302, 404)
+    response = client_for(handler).get("/admin/no-such-page/")
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "Page not found" in html
+    assert reverse("admin:complaints_complaint_changelist") in html
+
+
+def test_404_for_visitors_is_styled_without_the_frame(client):
+    response = client.get("/no-such-page/", headers={"accept-language": "zh-hans"})
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "页面不存在" in html
+    assert 'class="error-page' in html
+
+
+def test_404_under_api_is_json(client):
+    response = client.get("/api/v1/no-such-endpoint/")
+    assert response.status_code == 404
+    assert response.json()["detail"]

