@@ -59,7 +59,7 @@ def test_term_matching_nothing(manager_client, corpus):
 
 def test_nul_characters_are_ignored_not_an_error(corpus):
     def found(term):
-        rows = search_complaints(Complaint.objects.all(), term, names=True)
+        rows = search_complaints(Complaint.objects.all(), term, pii=True)
         return sorted(c.reference for c in rows)
 
     assert found("漏\x00水") == []  # 漏 水: two words, not the pair
@@ -71,9 +71,9 @@ def test_single_character_still_searches(manager_client, corpus):
 
 
 def test_without_personal_data_right_names_are_no_search_key(corpus):
-    found = search_complaints(Complaint.objects.all(), "王伟", names=False)
+    found = search_complaints(Complaint.objects.all(), "王伟", pii=False)
     assert list(found) == []
-    found = search_complaints(Complaint.objects.all(), "王伟", names=True)
+    found = search_complaints(Complaint.objects.all(), "王伟", pii=True)
     assert [c.reference for c in found] == [corpus["wang"].reference]
 
 
@@ -103,7 +103,7 @@ def _plan(queryset) -> str:
 
 @pytest.mark.postgres
 def test_two_character_search_is_an_index_lookup(corpus):
-    plan = _plan(search_complaints(Complaint.objects.all(), "漏水", names=False))
+    plan = _plan(search_complaints(Complaint.objects.all(), "漏水", pii=False))
     assert "complaint_subject_bigram" in plan
     customers = Customer.objects.all()
     plan = _plan(customers.filter(matches("name", "王伟", vendor="postgresql")))
