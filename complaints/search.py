@@ -9,7 +9,17 @@ One term is tried as everything it can be, each through an index:
 - 4+ digits → also customers whose phone ends with them (trigram index on phone);
 - an email address or part of one → customers by email (trigram index on email);
 - a customer's external id or the complaint's reference in the sending system (exact);
-- words → subject and customer name (trigram indexes).
+- words → subject and customer name: on PostgreSQL by character bigrams (below), so that a
+  two-character Chinese term (漏水, 王伟) is an index lookup too.
+
+Chinese has no spaces and most search terms are two characters. pg_trgm extracts no trigram
+from two characters, so a trigram index cannot narrow such a search and PostgreSQL reads
+every row. Each searched text is therefore also indexed by its character bigrams:
+`redress_bigrams(text)` (migration 0025) is the distinct upper-cased two-character substrings
+without whitespace, as text[], with GIN expression indexes on the complaint subject and the
+customer name. A term is then an index lookup (every bigram of the term must be in the row's
+bigrams), rechecked with the exact substring match (`icontains`). The database keeps the
+index itself (an expression index: no column, no trigger).
 
 Customers are resolved to at most CUSTOMER_LIMIT ids first, so the complaint query ORs a
 short id list with index scans instead of joining the customer table.
@@ -17,7 +27,8 @@ short id list with index scans instead of joining the customer table.
 
 import re
 
-from django.db.models import Q, QuerySet
+from django.db import connections
+from django.db.models import BooleanField, F, Func, Q, QuerySet, Value
 
 from .models import Customer
 from .services.customers import phone_search_key
@@ -29,12 +40,43 @@ PHONE_TAIL_RE = re.compile(r"\d{4,15}")
 CUSTOMER_LIMIT = 500
 
 
+class BigramsContain(Func):
+    """redress_bigrams(<column>) @> redress_bigrams(<term>): the GIN-indexed prefilter."""
+
+    template = "(redress_bigrams(%(expressions)s))"
+    arg_joiner = ") @> redress_bigrams("
+    output_field = BooleanField()
+
+    def __init__(self, column: str, term: str):
+        super().__init__(F(column), Value(term))
+
+
+def term_bigrams(term: str) -> set[str]:
+    """The bigrams redress_bigrams() makes of `term` (same rule, in Python)."""
+    upper = term.upper()
+    return {
+        upper[i : i + 2]
+        for i in range(len(upper) - 1)
+        if not any(c.isspace() for c in upper[i : i + 2])
+    }
+
+
+def matches(column: str, term: str, *, vendor: str) -> Q:
+    """`column` contains `term` (case-insensitive), by bigram index where it can."""
+    condition = Q(**{f"{column}__icontains": term})
+    if vendor == "postgresql" and term_bigrams(term):
+        condition &= Q(BigramsContain(column, term))
+    return condition
+
+
 def search_complaints(queryset: QuerySet, term: str, *, pii: bool = True) -> QuerySet:
     """`pii=False` (a user without the personal-data right): customers' phones, emails, names
     and ids are no search keys; references and subjects are."""
-    term = " ".join((term or "").split())
+    term = " ".join((term or "").replace("\x00", " ").split())  # PostgreSQL text holds no NUL
     if not term:
         return queryset
+    vendor = connections[queryset.db].vendor
+    subject = matches("subject", term, vendor=vendor)
     upper = term.upper()
     if REFERENCE_RE.fullmatch(upper):
         return queryset.filter(reference=upper)
@@ -42,9 +84,7 @@ def search_complaints(queryset: QuerySet, term: str, *, pii: bool = True) -> Que
         Q(reference__contains=upper) if PARTIAL_REFERENCE_RE.fullmatch(upper) else Q(pk__in=[])
     )
     if not pii:
-        return queryset.filter(
-            Q(subject__icontains=term) | Q(external_ref=term) | partial_reference
-        )
+        return queryset.filter(subject | Q(external_ref=term) | partial_reference)
     phone = phone_search_key(term)
     if phone:
         # "2026-000136" is also a Guangzhou landline: a whole phone number or a reference part.
@@ -53,7 +93,7 @@ def search_complaints(queryset: QuerySet, term: str, *, pii: bool = True) -> Que
         )
         return queryset.filter(Q(customer_id__in=customer_ids) | partial_reference)
 
-    customers = Q(name__icontains=term) | Q(external_id=term)
+    customers = matches("name", term, vendor=vendor) | Q(external_id=term)
     digits = term.replace(" ", "").replace("-", "")
     if PHONE_TAIL_RE.fullmatch(digits):
         # icontains uses the trigram index; endswith keeps it to the end of the number.
@@ -64,7 +104,7 @@ def search_complaints(queryset: QuerySet, term: str, *, pii: bool = True) -> Que
         Customer.objects.filter(customers).values_list("pk", flat=True)[:CUSTOMER_LIMIT]
     )
 
-    condition = Q(subject__icontains=term) | Q(external_ref=term) | partial_reference
+    condition = subject | Q(external_ref=term) | partial_reference
     if customer_ids:
         condition |= Q(customer_id__in=customer_ids)
     return queryset.filter(condition)

@@ -1,8 +1,16 @@
-"""A paginator that does not COUNT(*) millions of rows on every admin page.
+"""A paginator for admin lists of millions of rows: no exact COUNT(*) scans, no deep OFFSETs.
 
-On PostgreSQL it asks the planner for its row estimate (EXPLAIN, which reads the table
-statistics in well under a millisecond); only when the estimate is small is an exact
-COUNT(*) cheap enough to run. Other databases count exactly (they are for development).
+- Count: on PostgreSQL the planner's row estimate (EXPLAIN reads the table statistics in well
+  under a millisecond) when it is at least REDRESS_ESTIMATED_COUNT_THRESHOLD, shown as
+  "≈ 5,000,000". Below that the rows are counted, but at most threshold + 1 of them
+  (SELECT count(*) FROM (... LIMIT threshold + 1)): the estimate of a filtered list can be
+  far too low (several filters on correlated columns), and an exact COUNT would then read
+  every matching row of five years. More than the threshold shows as "10,000+". Other
+  databases use the capped count alone (they are for development).
+- Pages: only the first threshold / per-page pages are offered (200 pages of 50 at the
+  default threshold), so an OFFSET never skips more than the threshold rows, and the pager
+  does not link the 100,000th page. A request for a page beyond shows the last offered one
+  with a hint to narrow the list (filters, search, date range) instead of an error.
 """
 
 import json
@@ -28,11 +36,43 @@ def estimated_count(queryset) -> int | None:
 
 
 class EstimatedCountPaginator(Paginator):
+    template_name = "complaints/admin/pagination.html"  # unfold includes it in the pager
+    is_estimate = is_capped = False
+
+    @property
+    def threshold(self) -> int:
+        return settings.REDRESS_ESTIMATED_COUNT_THRESHOLD
+
     @cached_property
     def count(self) -> int:
         estimate = estimated_count(self.object_list)
-        if estimate is not None and estimate >= settings.REDRESS_ESTIMATED_COUNT_THRESHOLD:
+        if estimate is not None and estimate >= self.threshold:
             self.is_estimate = True
             return estimate
-        self.is_estimate = False
-        return self.object_list.count()
+        counted = self.object_list.order_by()[: self.threshold + 1].count()
+        if counted > self.threshold:
+            self.is_capped = True
+            return self.threshold
+        return counted
+
+    @cached_property
+    def all_pages(self) -> int:
+        return Paginator.num_pages.func(self)
+
+    @cached_property
+    def num_pages(self) -> int:
+        return min(self.all_pages, max(1, self.threshold // self.per_page))
+
+    @property
+    def is_truncated(self) -> bool:
+        """Some rows lie beyond the pages offered."""
+        return self.is_capped or self.all_pages > self.num_pages
+
+    def validate_number(self, number):
+        try:
+            wanted = int(number)
+        except (TypeError, ValueError):
+            return super().validate_number(number)  # raises PageNotAnInteger
+        if wanted > self.num_pages and self.is_truncated:
+            return self.num_pages
+        return super().validate_number(number)

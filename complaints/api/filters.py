@@ -10,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from django_filters.fields import IsoDateTimeField
 
 from ..models import OPEN_STATUSES, Channel, Complaint, Severity, Status
+from ..search import search_complaints
+from .auth import caller
 
 
 class InstantField(IsoDateTimeField):
@@ -47,6 +49,13 @@ class ComplaintFilter(django_filters.FilterSet):
         help_text=_("Changed at or after this time (complaint or anything on it)."),
     )
     overdue = django_filters.BooleanFilter(method="filter_overdue")
+    q = django_filters.CharFilter(
+        method="filter_q",
+        help_text=_(
+            "Words from the subject, or with the pii:read scope also from the customer's name "
+            "(Chinese terms of two or more characters use the bigram index)."
+        ),
+    )
 
     class Meta:
         model = Complaint
@@ -55,3 +64,10 @@ class ComplaintFilter(django_filters.FilterSet):
     def filter_overdue(self, queryset, name, value):
         overdue = Q(status__in=OPEN_STATUSES, due_at__lt=timezone.now())
         return queryset.filter(overdue) if value else queryset.exclude(overdue)
+
+    def filter_q(self, queryset, name, value):
+        term = " ".join(value.split())
+        if not term:
+            return queryset
+        names = caller(self.request).has_scope("pii:read")
+        return search_complaints(queryset, term, pii=names)

@@ -115,6 +115,7 @@ class Complaint(models.Model):
         null=True,
         blank=True,
         related_name="complaints",
+        db_index=False,  # complaint_cat_recv_idx leads with category_id
     )
     severity = models.PositiveSmallIntegerField(
         _("severity"), choices=Severity, default=Severity.GENERAL
@@ -144,6 +145,7 @@ class Complaint(models.Model):
         null=True,
         blank=True,
         related_name="complaints",
+        db_index=False,  # complaint_dept_recv_idx leads with department_id
     )
     assisting_departments = models.ManyToManyField(
         Department,
@@ -158,6 +160,7 @@ class Complaint(models.Model):
         null=True,
         blank=True,
         related_name="assigned_complaints",
+        db_index=False,  # complaint_asgn_recv_idx leads with assignee_id
     )
     fault = models.CharField(
         _("fault attribution"), max_length=16, choices=Fault, default=Fault.UNDETERMINED

@@ -33,6 +33,7 @@ from ..models import (
     Status,
 )
 from . import sla
+from .bulk import update_rows
 from .calendars import clock_for_policy
 from .email import build_email
 from .isolation import describe, load_each
@@ -236,7 +237,8 @@ def process(complaints: list[Complaint], ctx: sla.Context, *, now: datetime) -> 
     events += _reassign_on_breach(reassigned, ctx, audience, now=now)
     Notification.objects.bulk_create(notifications)
     ComplaintEvent.objects.bulk_create(events)
-    Complaint.objects.bulk_update(
+    update_rows(  # one UPDATE ... FROM (VALUES ...), not bulk_update's CASE per row
+        Complaint,
         changed,
         [
             "next_alert_at",

@@ -31,7 +31,6 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -51,26 +50,9 @@ RECENT_DAYS = 60
 
 def claim_database(url: str) -> None:
     """Create the database with a marker table, or accept it only if it carries the marker."""
-    import psycopg
+    from tests.benchmarks.guard import claim_database as claim
 
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
-            with psycopg.connect(url, autocommit=True) as own:
-                own.execute(f"CREATE TABLE {MARKER} (created_at timestamptz DEFAULT now())")
-            print(f"created database {name}")
-            return
-    with psycopg.connect(url) as conn:
-        owned = conn.execute("SELECT to_regclass(%s)", [MARKER]).fetchone()[0]
-    if owned is None:
-        raise SystemExit(
-            f"bench_dashboard: database {name} was not created by this benchmark; "
-            "refusing to touch it (set DATABASE_URL to a database of its own)."
-        )
+    claim(url, "bench_dashboard", legacy_marker=MARKER)
 
 
 def _rand(salt: int) -> str:

@@ -29,6 +29,9 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=100_000)
     args = parser.parse_args()
+    from tests.benchmarks.guard import claim_database
+
+    claim_database(os.environ["DATABASE_URL"], "bench_deadlines")
 
     import django
 

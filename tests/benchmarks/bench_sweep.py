@@ -20,7 +20,6 @@ import os
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -34,17 +33,11 @@ CUSTOMERS = 100_000
 
 
 def ensure_database(url: str) -> None:
-    """CREATE DATABASE if it does not exist (connecting to the `postgres` database)."""
-    import psycopg
+    """Create the benchmark database, or accept it only if a benchmark created it (the guard:
+    an exported DATABASE_URL pointing at a real database is refused, nothing touched)."""
+    from tests.benchmarks.guard import claim_database
 
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
-            print(f"created database {name}")
+    claim_database(url, "bench_sweep")
 
 
 def insert_select(model, count: int, expressions: dict[str, str], *, start: int = 1) -> None:

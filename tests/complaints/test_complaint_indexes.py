@@ -1,0 +1,28 @@
+"""The complaint table carries no index that another one already covers (each is paid on
+every write: the deadline sweep updates thousands of complaints a minute)."""
+
+import pytest
+from django.db import connection
+
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+
+
+def _indexes() -> dict[str, str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'complaints_complaint'"
+        )
+        return dict(cursor.fetchall())
+
+
+@pytest.mark.parametrize("column", ["category_id", "department_id", "assignee_id"])
+def test_foreign_key_is_served_by_its_composite_index_only(column):
+    definitions = _indexes().values()
+    assert not [d for d in definitions if d.endswith(f"btree ({column})")]
+    assert [d for d in definitions if f"btree ({column}, received_at DESC, id DESC)" in d]
+
+
+def test_sweep_claim_index_and_bigram_index_exist():
+    names = _indexes()
+    assert "complaint_open_alert_idx" in names
+    assert "complaint_subject_bigram" in names
