@@ -47,6 +47,7 @@ class FollowUpFilter(filters.FilterSet):
 
 
 class FollowUpViewSet(ApiView, viewsets.ReadOnlyModelViewSet):
+    queryset = FollowUp.objects.none()  # for the schema (model, filters); see get_queryset
     serializer_class = FollowUpSerializer
     pagination_class = ByIdCursor
     required_scopes = {"*": "followups:read"}
@@ -77,6 +78,7 @@ class SurveyFilter(filters.FilterSet):
 
 
 class SurveyViewSet(ApiView, viewsets.ReadOnlyModelViewSet):
+    queryset = SurveyInvitation.objects.none()  # for the schema (model, filters); see get_queryset
     serializer_class = SurveySerializer
     pagination_class = ByIdCursor
     required_scopes = {"*": "followups:read"}
@@ -95,6 +97,7 @@ class SurveyViewSet(ApiView, viewsets.ReadOnlyModelViewSet):
 
 
 class RepeatLinkViewSet(ApiView, viewsets.ReadOnlyModelViewSet):
+    queryset = RepeatLink.objects.none()  # for the schema (model, filters); see get_queryset
     serializer_class = RepeatLinkSerializer
     pagination_class = ByIdCursor
     required_scopes = {"*": "followups:read"}
@@ -112,6 +115,7 @@ class RepeatLinkViewSet(ApiView, viewsets.ReadOnlyModelViewSet):
 
 
 class ImprovementActionViewSet(ApiView, viewsets.ReadOnlyModelViewSet):
+    queryset = ImprovementAction.objects.none()  # for the schema (model, filters); see get_queryset
     serializer_class = ImprovementActionSerializer
     pagination_class = ByIdCursor
     required_scopes = {"*": "improvements:read"}

@@ -227,3 +227,18 @@ def test_admin_csv_of_a_department_handler_is_isolated_and_masked(more, login_cl
         assert more["theirs"].reference not in text, model
         if model is SurveyInvitation:
             assert "zhang.wei" not in text and "@example.com" in text
+
+
+def test_schema_documents_the_exports(api):
+    schema = api().get("/api/schema/", {"format": "json"}).json()
+    for endpoint in ENDPOINTS:
+        operation = schema["paths"][f"/api/v1/{endpoint}/export/"]["get"]
+        parameters = {p["name"]: p for p in operation["parameters"]}
+        assert parameters["format"]["schema"]["enum"] == ["csv", "jsonl"]
+        content = operation["responses"]["200"]["content"]
+        assert set(content) == {"text/csv", "application/x-ndjson"}
+        assert {"400", "401", "403"} <= set(operation["responses"])
+    followups = schema["paths"]["/api/v1/followups/export/"]["get"]
+    assert {"status", "kind", "complaint"} <= {p["name"] for p in followups["parameters"]}
+    surveys = schema["paths"]["/api/v1/surveys/export/"]["get"]
+    assert "answered" in {p["name"] for p in surveys["parameters"]}
