@@ -311,3 +311,17 @@ def test_the_setting_switches_reminder_digests_off(manager, team, settings):
     assert not DigestEntry.objects.exists()
     assert tasks.deliver_alerts(ids) == {"sent": 2}
     assert len(mail.outbox) == 2
+
+
+def test_the_admin_shows_each_address_s_digest_state(manager, team, login_client, superuser):
+    many(manager, team, [None])
+    (alert_id,) = alerts.sweep(now=SWEEP).alert_ids
+    digests.deliver_digest(team["members"][0].email, now=WINDOW)
+    client = login_client(superuser)
+    response = client.get(f"/admin/complaints/deadlinealert/{alert_id}/change/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert f"{team['members'][0].email} (Sent)" in page
+    assert f"{team['members'][1].email} (Waiting to be sent)" in page
+    listing = client.get("/admin/complaints/deadlinealert/").content.decode()
+    assert "In the recipients&#x27; digests" in listing or "In the recipients' digests" in listing
