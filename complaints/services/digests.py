@@ -129,7 +129,7 @@ def render_digest(address: str, entries: list[DigestEntry]) -> EmailMultiAlterna
             body = render_to_string(
                 "complaints/email/digest.txt", {"heading": heading, "items": items}
             )
-            parts.append({"heading": heading, "body": body})
+            parts.append({"heading": heading, "body": body.strip() + "\n"})
     subject = f"[Redress] {parts[0]['heading']} / {parts[1]['heading']}"
     body = "\n\n----------------------------------------\n\n".join(p["body"] for p in parts)
     return build_email(subject=subject, body=body, to=[address])
