@@ -5,7 +5,7 @@ import logging
 
 from celery import shared_task
 
-from .services import alerts, compensation_alerts, incidents, recompute, severity
+from .services import alerts, compensation_alerts, digests, incidents, recompute, severity
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +41,16 @@ def process_complaint(complaint_id: int) -> int:
 
 @shared_task(acks_late=True)
 def deliver_alerts(alert_ids: list[int]) -> dict:
-    return alerts.deliver_many(alert_ids)
+    """These alerts' emails: the single ones, and the digests of their addresses now due."""
+    outcome = alerts.deliver_many(digests.single_deliveries(alert_ids))
+    return outcome | digests.deliver_digests(digests.pending_digests(alert_ids=alert_ids))
 
 
 @shared_task(acks_late=True)
 def deliver_pending_alerts() -> dict:
-    return alerts.deliver_many(alerts.pending_deliveries())
+    """Beat's minutely delivery: retries, emails of lost tasks, and every digest now due."""
+    outcome = alerts.deliver_many(alerts.pending_deliveries())
+    return outcome | digests.deliver_digests(digests.pending_digests())
 
 
 @shared_task(acks_late=True)

@@ -53,6 +53,20 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env_str(name, default or " ").split(",") if item.strip()]
 
 
+def env_digest(name: str, default: str) -> int | None:
+    """Minutes to gather a recipient's alerts into one digest email, or None ("off")."""
+    value = env_str(name, default).strip().lower()
+    if value in {"off", "no", "false", "none"}:
+        return None
+    try:
+        minutes = int(value)
+    except ValueError:
+        minutes = -1
+    if minutes < 0:
+        raise ImproperlyConfigured(f"{name} must be a number of minutes or 'off', got {value!r}.")
+    return minutes
+
+
 ENVIRONMENT = env_str("DJANGO_ENV", "development")
 if ENVIRONMENT not in {"development", "production"}:
     raise ImproperlyConfigured("DJANGO_ENV must be 'development' or 'production'.")
@@ -239,6 +253,15 @@ else:
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Redress <redress@localhost>")
 # Absolute address of the admin, for links in emails.
 REDRESS_BASE_URL = env_str("REDRESS_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Deadline alert emails: one digest per recipient address instead of one email per alert.
+# Minutes a recipient's alerts are gathered before their digest goes (0: at once, together
+# with whatever else is waiting), or "off" to send each alert on its own. Crisis notices and
+# every alert about a crisis complaint always go at once and on their own.
+REDRESS_ALERT_DIGEST = {
+    "reminder": env_digest("REDRESS_ALERT_DIGEST_REMINDER", "5"),
+    "escalation": env_digest("REDRESS_ALERT_DIGEST_ESCALATION", "off"),
+}
 # A compensation waiting this many hours for approval is escalated (once).
 REDRESS_APPROVAL_ESCALATION_HOURS = env_int("REDRESS_APPROVAL_ESCALATION_HOURS", 24)
 # Follow-ups: a complaint repeats an earlier one of the same customer and category or item

@@ -70,6 +70,12 @@ def _celery_eager():
 
 
 @pytest.fixture
+def single_emails(settings):
+    """Every deadline alert emailed on its own (reminders go by digest by default)."""
+    settings.REDRESS_ALERT_DIGEST = {"reminder": None, "escalation": None}
+
+
+@pytest.fixture
 def department(db):
     return DepartmentFactory(code="property", name="Property management")
 

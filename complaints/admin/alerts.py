@@ -14,7 +14,7 @@ from django.db.models import Count, F
 from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -38,6 +38,7 @@ DELIVERY_COLOURS = {
     Delivery.SENT: "success",
     Delivery.FAILED: "danger",
     Delivery.NONE: None,
+    Delivery.DIGEST: "info",
 }
 LEVEL_COLOURS = {0: "info", 1: "warning", 2: "danger"}
 
@@ -337,7 +338,15 @@ class DeadlineAlertAdmin(ModelAdmin):
 
     @display(description=gettext_lazy("email addresses"))
     def email_addresses(self, obj):
-        return ", ".join(obj.emails) or "—"
+        """Each address, with how its copy went when the alert goes by digest."""
+        if obj.delivery != Delivery.DIGEST and not obj.digest_entries.exists():
+            return ", ".join(obj.emails) or "—"
+        entries = obj.digest_entries.order_by("email")
+        return format_html_join(
+            ", ",
+            "{} ({})",
+            ((entry.email, entry.get_delivery_display()) for entry in entries),
+        )
 
     @action(description=gettext_lazy("Retry email now"), permissions=["retry"])
     def retry_email(self, request, queryset):

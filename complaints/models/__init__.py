@@ -1,4 +1,4 @@
-from .alerts import DeadlineAlert, Notification, NotificationList
+from .alerts import DeadlineAlert, DigestEntry, Notification, NotificationList
 from .api import SCOPES, ApiClient, IdempotencyRecord
 from .categories import Category
 from .compensation import (
@@ -75,6 +75,7 @@ __all__ = [
     "ComplaintEvent",
     "Customer",
     "DeadlineAlert",
+    "DigestEntry",
     "Department",
     "DepartmentMembership",
     "Fault",

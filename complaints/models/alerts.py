@@ -59,6 +59,7 @@ class DeadlineAlert(models.Model):
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed (retries exhausted)")
         NONE = "none", _("No email recipients")
+        DIGEST = "digest", _("In the recipients' digests")
 
     complaint = models.ForeignKey(
         Complaint, verbose_name=_("complaint"), on_delete=models.PROTECT, related_name="alerts"
@@ -100,6 +101,52 @@ class DeadlineAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.complaint_id} {self.kind} L{self.level}"
+
+
+class DigestEntry(models.Model):
+    """One address's copy of an alert that goes out in that address's next digest email (one
+    email listing every alert waiting for the address). Each entry is claimed, sent and marked
+    on its own, so a digest that fails is retried without losing or repeating any alert."""
+
+    Delivery = DeadlineAlert.Delivery
+
+    alert = models.ForeignKey(
+        DeadlineAlert,
+        verbose_name=_("reminder or escalation"),
+        on_delete=models.PROTECT,
+        related_name="digest_entries",
+    )
+    email = models.CharField(_("email address"), max_length=254)
+    delivery = models.CharField(
+        _("email delivery"), max_length=8, choices=Delivery, default=Delivery.PENDING
+    )
+    # When the digest may go at the latest (created + gathering window, or the next retry).
+    next_attempt_at = models.DateTimeField(_("next attempt"))
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    claim = models.CharField(max_length=32, blank=True, editable=False)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("digest entry")
+        verbose_name_plural = _("digest entries")
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["alert", "email"], name="one_digest_entry_per_address")
+        ]
+        indexes = [
+            # pending_digests() and the per-address claim: entries still to send.
+            models.Index(
+                fields=["email", "next_attempt_at"],
+                name="digest_entry_due_idx",
+                condition=Q(delivery__in=["pending", "sending"]),
+            ),
+            models.Index(fields=["claim"], name="digest_entry_claim_idx", condition=~Q(claim="")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.alert_id} {self.email}"
 
 
 class Notification(models.Model):

@@ -1,5 +1,5 @@
 """Deadline enforcement: reminders at the warning point, escalations after a missed deadline,
-crisis notices, the staff inbox and email delivery.
+crisis notices, the staff inbox and email delivery (alone, or in digests: see digests.py).
 
 The sweep claims open complaints whose `next_alert_at` has come (row locks, SKIP LOCKED on
 PostgreSQL), writes one DeadlineAlert per (complaint, deadline, level, deadline instant) —
@@ -27,12 +27,13 @@ from ..models import (
     ComplaintEvent,
     DeadlineAlert,
     DepartmentMembership,
+    DigestEntry,
     Notification,
     NotificationList,
     Severity,
     Status,
 )
-from . import sla
+from . import digests, sla
 from .bulk import update_rows
 from .calendars import clock_for_policy
 from .email import build_email
@@ -204,8 +205,11 @@ def process(complaints: list[Complaint], ctx: sla.Context, *, now: datetime) -> 
         alert.emails = list(dict.fromkeys(personal + alert.emails))
         if not alert.emails:
             alert.delivery = Delivery.NONE
+        elif digests.window(alert) is not None:
+            alert.delivery = Delivery.DIGEST  # one email per address, with its other alerts
         alert.complaint.updated_at = now
     DeadlineAlert.objects.bulk_create(new_alerts)
+    DigestEntry.objects.bulk_create(digests.entries_for(new_alerts, now))
     for alert in new_alerts:
         title = alert_title(alert.complaint, alert.kind, alert.level)
         notifications += [
@@ -469,6 +473,7 @@ def retry_deliveries(alert_ids) -> int:
     """Staff asked to send these emails again now (pending or failed ones; an alert a worker
     has claimed or sent meanwhile is left alone). Returns how many were queued."""
     retryable = [Delivery.PENDING, Delivery.FAILED]
+    in_digests = digests.requeue(alert_ids)  # failed digest alerts: their failed entries
     ids = list(
         DeadlineAlert.objects.filter(pk__in=list(alert_ids), delivery__in=retryable).values_list(
             "pk", flat=True
@@ -476,7 +481,8 @@ def retry_deliveries(alert_ids) -> int:
     )
     count = DeadlineAlert.objects.filter(pk__in=ids, delivery__in=retryable).update(
         delivery=Delivery.PENDING, next_attempt_at=None
-    )
+    ) + len(in_digests)
+    ids += in_digests
     if count:
         from ..tasks import deliver_alerts, enqueue
 

@@ -17,9 +17,10 @@ from complaints.models import Department, DepartmentMembership
 from complaints.selectors import sees_all, visible_complaints
 from complaints.services.errors import ServiceError
 
+from ..api import export as exports
 from ..models import OPEN_ACTION_STATUSES, ActionStatus, ImprovementAction
 from ..services import actions as service
-from .common import csv_response
+from .common import csv_export
 
 
 class OverdueActionFilter(admin.SimpleListFilter):
@@ -208,45 +209,7 @@ class ImprovementActionAdmin(ModelAdmin):
 
     @action(description=gettext_lazy("Export selected as CSV"))
     def export_csv(self, request, queryset):
-        rows = queryset.select_related("root_cause", "department", "owner").order_by("pk")
-        return csv_response(
-            "improvement_actions.csv",
-            [
-                "id",
-                "title",
-                "root_cause",
-                "department",
-                "owner",
-                "due_date",
-                "status",
-                "completed_at",
-                "review_days",
-                "before_complaints",
-                "before_repeats",
-                "after_complaints",
-                "after_repeats",
-                "verdict",
-            ],
-            (
-                [
-                    a.pk,
-                    a.title,
-                    a.root_cause.code,
-                    a.department.code,
-                    a.owner.get_username(),
-                    a.due_date,
-                    a.status,
-                    a.completed_at,
-                    a.review_days,
-                    a.before_complaints,
-                    a.before_repeats,
-                    a.after_complaints,
-                    a.after_repeats,
-                    a.verdict,
-                ]
-                for a in rows.iterator(chunk_size=2000)
-            ),
-        )
+        return csv_export(request, queryset, exports.IMPROVEMENT_ACTIONS)
 
     def get_urls(self):
         wrap = self.admin_site.admin_view

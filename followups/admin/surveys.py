@@ -14,9 +14,10 @@ from unfold.decorators import action
 from complaints.selectors import visible_complaints
 from complaints.services.errors import ServiceError
 
+from ..api import export as exports
 from ..models import LANGUAGES, MessageTemplate, RepeatLink, SurveyInvitation
 from ..services import surveys
-from .common import action_page, csv_response, isolated
+from .common import action_page, csv_export, isolated
 
 
 class SurveyLinkForm(forms.Form):
@@ -70,35 +71,7 @@ class SurveyInvitationAdmin(ModelAdmin):
 
     @action(description=gettext_lazy("Export selected as CSV"))
     def export_csv(self, request, queryset):
-        rows = queryset.select_related("complaint").order_by("pk")
-        return csv_response(
-            "surveys.csv",
-            [
-                "complaint",
-                "created_at",
-                "expires_at",
-                "answered_at",
-                "outcome",
-                "handling",
-                "solved",
-                "comment",
-                "language",
-            ],
-            (
-                [
-                    s.complaint.reference,
-                    s.created_at,
-                    s.expires_at,
-                    s.used_at,
-                    s.outcome_score,
-                    s.handling_score,
-                    s.solved,
-                    s.comment,
-                    s.answered_language,
-                ]
-                for s in rows.iterator(chunk_size=2000)
-            ),
-        )
+        return csv_export(request, queryset, exports.SURVEYS)
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
@@ -212,12 +185,4 @@ class RepeatLinkAdmin(ModelAdmin):
 
     @action(description=gettext_lazy("Export selected as CSV"))
     def export_csv(self, request, queryset):
-        rows = queryset.select_related("complaint", "earlier").order_by("pk")
-        return csv_response(
-            "repeats.csv",
-            ["complaint", "earlier", "basis", "days_between", "linked_at"],
-            (
-                [r.complaint.reference, r.earlier.reference, r.basis, r.days_between, r.created_at]
-                for r in rows.iterator(chunk_size=2000)
-            ),
-        )
+        return csv_export(request, queryset, exports.REPEATS)

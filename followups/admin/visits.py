@@ -15,9 +15,10 @@ from unfold.decorators import action, display
 from complaints.selectors import visible_complaints
 from complaints.services.errors import ServiceError
 
+from ..api import export as exports
 from ..models import FollowUp, FollowUpPolicy, FollowUpStep, FollowUpWaiver, Reminder, Status
 from ..services import visits
-from .common import action_page, complaint_url, csv_response, isolated
+from .common import action_page, complaint_url, csv_export, isolated
 
 
 class StepInline(TabularInline):
@@ -204,41 +205,7 @@ class FollowUpAdmin(ModelAdmin):
 
     @action(description=gettext_lazy("Export selected as CSV"))
     def export_csv(self, request, queryset):
-        rows = queryset.select_related("complaint", "assignee").order_by("pk")
-        return csv_response(
-            "followups.csv",
-            [
-                "complaint",
-                "round",
-                "kind",
-                "due_at",
-                "assignee",
-                "method",
-                "status",
-                "reached",
-                "solved",
-                "satisfaction",
-                "comment",
-                "done_at",
-            ],
-            (
-                [
-                    f.complaint.reference,
-                    f.round,
-                    f.kind,
-                    f.due_at,
-                    f.assignee.get_username() if f.assignee else "",
-                    f.method,
-                    f.status,
-                    f.reached,
-                    f.solved,
-                    f.satisfaction,
-                    f.comment,
-                    f.done_at,
-                ]
-                for f in rows.iterator(chunk_size=2000)
-            ),
-        )
+        return csv_export(request, queryset, exports.FOLLOWUPS)
 
     def get_urls(self):
         wrap = self.admin_site.admin_view

@@ -1,19 +1,24 @@
 """REST API v1 (read): follow-ups, satisfaction surveys, repeat links, improvement actions.
 
 Same authentication, scopes, throttling and department isolation as the complaint API
-(complaints.api.auth); cursor pagination, so deep pages cost the same as the first."""
+(complaints.api.auth); cursor pagination, so deep pages cost the same as the first. Each list
+has an `export/` action: the same rows, filters and isolation as one streamed CSV or JSON Lines
+file (followups/api/export.py)."""
 
 from django.db.models import Q
 from django.utils import timezone
 from django_filters import rest_framework as filters
 from rest_framework import viewsets
+from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
 
 from complaints.api.auth import caller
+from complaints.api.export import EXPORT_ACTION
 from complaints.api.views import ApiView
 from complaints.models import Complaint, DepartmentMembership
 
 from ..models import FollowUp, ImprovementAction, RepeatLink, SurveyInvitation
+from . import export as exports
 from .serializers import (
     FollowUpSerializer,
     ImprovementActionSerializer,
@@ -42,6 +47,7 @@ class FollowUpFilter(filters.FilterSet):
 
 
 class FollowUpViewSet(ApiView, viewsets.ReadOnlyModelViewSet):
+    queryset = FollowUp.objects.none()  # for the schema (model, filters); see get_queryset
     serializer_class = FollowUpSerializer
     pagination_class = ByIdCursor
     required_scopes = {"*": "followups:read"}
@@ -56,6 +62,11 @@ class FollowUpViewSet(ApiView, viewsets.ReadOnlyModelViewSet):
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "now": timezone.now()}
 
+    @exports.export_schema("follow-ups", "followups:read")
+    @action(detail=False, **EXPORT_ACTION)
+    def export(self, request, format=None):
+        return exports.export_action(self, request, exports.FOLLOWUPS, format)
+
 
 class SurveyFilter(filters.FilterSet):
     complaint = filters.CharFilter(field_name="complaint__reference")
@@ -67,6 +78,7 @@ class SurveyFilter(filters.FilterSet):
 
 
 class SurveyViewSet(ApiView, viewsets.ReadOnlyModelViewSet):
+    queryset = SurveyInvitation.objects.none()  # for the schema (model, filters); see get_queryset
     serializer_class = SurveySerializer
     pagination_class = ByIdCursor
     required_scopes = {"*": "followups:read"}
@@ -78,8 +90,14 @@ class SurveyViewSet(ApiView, viewsets.ReadOnlyModelViewSet):
             complaint__in=visible_complaint_ids(self.request)
         ).select_related("complaint")
 
+    @exports.export_schema("surveys", "followups:read")
+    @action(detail=False, **EXPORT_ACTION)
+    def export(self, request, format=None):
+        return exports.export_action(self, request, exports.SURVEYS, format)
+
 
 class RepeatLinkViewSet(ApiView, viewsets.ReadOnlyModelViewSet):
+    queryset = RepeatLink.objects.none()  # for the schema (model, filters); see get_queryset
     serializer_class = RepeatLinkSerializer
     pagination_class = ByIdCursor
     required_scopes = {"*": "followups:read"}
@@ -90,8 +108,14 @@ class RepeatLinkViewSet(ApiView, viewsets.ReadOnlyModelViewSet):
             "complaint", "earlier"
         )
 
+    @exports.export_schema("repeat links", "followups:read")
+    @action(detail=False, **EXPORT_ACTION)
+    def export(self, request, format=None):
+        return exports.export_action(self, request, exports.REPEATS, format)
+
 
 class ImprovementActionViewSet(ApiView, viewsets.ReadOnlyModelViewSet):
+    queryset = ImprovementAction.objects.none()  # for the schema (model, filters); see get_queryset
     serializer_class = ImprovementActionSerializer
     pagination_class = ByIdCursor
     required_scopes = {"*": "improvements:read"}
@@ -113,3 +137,8 @@ class ImprovementActionViewSet(ApiView, viewsets.ReadOnlyModelViewSet):
             return rows
         departments = DepartmentMembership.objects.filter(user=who.user).values("department_id")
         return rows.filter(Q(department_id__in=departments) | Q(owner=who.user))
+
+    @exports.export_schema("improvement actions", "improvements:read")
+    @action(detail=False, **EXPORT_ACTION)
+    def export(self, request, format=None):
+        return exports.export_action(self, request, exports.IMPROVEMENT_ACTIONS, format)

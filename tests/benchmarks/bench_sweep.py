@@ -265,6 +265,9 @@ def make_due(now, due: int) -> int:
         policies = dict(cursor.fetchall())
     due_ids = "SELECT id FROM complaints_complaint WHERE item_ref = %s"
     with transaction.atomic(), connection.cursor() as cursor:
+        alerts_sql = f"SELECT id FROM complaints_deadlinealert WHERE complaint_id IN ({due_ids})"  # noqa: S608
+        digest_sql = f"DELETE FROM complaints_digestentry WHERE alert_id IN ({alerts_sql})"  # noqa: S608
+        cursor.execute(digest_sql, [DUE_MARK])
         for table in (
             "complaints_notification",
             "complaints_deadlinealert",

@@ -218,7 +218,7 @@ def test_sweep_query_count_does_not_grow_with_batch_size(manager, team):
     assert run(3, 2) == run(30, 3)
 
 
-def test_email_is_bilingual_and_sent_once(manager, team):
+def test_email_is_bilingual_and_sent_once(manager, team, single_emails):
     record(sh(2026, 11, 2, 9, 0), manager, team, assignee=team["members"][0])
     (alert_id,) = sweep_at(sh(2026, 11, 2, 16, 0)).alert_ids
     assert alerts.deliver(alert_id) == "sent"
@@ -231,7 +231,9 @@ def test_email_is_bilingual_and_sent_once(manager, team):
     assert (alert.delivery, alert.attempts) == (DeadlineAlert.Delivery.SENT, 1)
 
 
-def test_failed_email_is_retried_with_backoff_and_never_blocks_others(manager, team, monkeypatch):
+def test_failed_email_is_retried_with_backoff_and_never_blocks_others(
+    manager, team, monkeypatch, single_emails
+):
     for member in team["members"]:
         record(sh(2026, 11, 2, 9, 0), manager, team, assignee=member)
     ids = sweep_at(sh(2026, 11, 2, 16, 0)).alert_ids
@@ -297,7 +299,7 @@ def test_enqueue_survives_a_dead_broker(monkeypatch):
     assert tasks.enqueue(tasks.deliver_alerts, [1]) is False
 
 
-def test_tasks_run_the_services(manager, team):
+def test_tasks_run_the_services(manager, team, single_emails):
     record(sh(2026, 11, 2, 9, 0), manager, team, assignee=team["members"][0])
     with time_machine.travel(sh(2026, 11, 2, 16, 0), tick=False):
         assert tasks.sweep_deadlines() == {"complaints": 1, "alerts": 1}

@@ -120,7 +120,7 @@ def test_a_complaint_that_fails_while_processed_is_isolated_too(manager, team, m
     assert DeadlineAlert.objects.filter(complaint=failed).exists()
 
 
-def test_delivery_isolates_an_alert_whose_complaint_cannot_be_read(manager, team):
+def test_delivery_isolates_an_alert_whose_complaint_cannot_be_read(manager, team, single_emails):
     complaints = record_many(manager, team, n=3)
     ids = alerts.sweep(now=sh(2026, 11, 2, 16, 0)).alert_ids
     assert len(ids) == 3

@@ -165,7 +165,7 @@ def test_follow_up_list_overdue_filter_and_csv(complaint, login_client, fmanager
     )
     body = b"".join(response.streaming_content).decode("utf-8-sig")
     lines = body.strip().splitlines()
-    assert lines[0].startswith("complaint,round,kind,due_at")
+    assert lines[0].startswith('"id","complaint","round","kind","due_at"')  # the API export
     assert len(lines) == 3 and complaint.reference in lines[1]
 
 

@@ -147,6 +147,9 @@ class Cluster:
     tmp_path: Path
     token: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
     workers: list[Worker] = field(default_factory=list)
+    # Settings of the workers (environment): each alert emailed on its own unless a test
+    # switches reminder digests on (the digest tests do).
+    env: dict[str, str] = field(default_factory=lambda: {"REDRESS_ALERT_DIGEST_REMINDER": "off"})
     _publisher: Celery | None = None
 
     @property
@@ -161,7 +164,9 @@ class Cluster:
     def mail_dir(self) -> Path:
         return self.tmp_path / "mail"
 
-    def start(self, *, visibility_timeout: int | None = None, wait=True) -> Worker:
+    def start(
+        self, *, visibility_timeout: int | None = None, wait=True, mail_delay: float = 0
+    ) -> Worker:
         name = f"w{len(self.workers) + 1}-{self.token}"
         env = {
             key: value
@@ -178,7 +183,11 @@ class Cluster:
             EMAIL_FILE_PATH=str(self.mail_dir),
             LOG_LEVEL="INFO",
             PYTHONUNBUFFERED="1",
+            **self.env,
         )
+        if mail_delay:  # each email takes this long to send (a slow SMTP server)
+            env["EMAIL_BACKEND"] = "tests.integration.slow_mail.SlowFileBackend"
+            env["REDRESS_IT_MAIL_DELAY"] = str(mail_delay)
         if visibility_timeout is not None:
             env["REDRESS_IT_VISIBILITY_TIMEOUT"] = str(visibility_timeout)
         ready_path = self.tmp_path / f"{name}.ready"

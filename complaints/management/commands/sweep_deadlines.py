@@ -1,4 +1,5 @@
-"""Run the deadline sweep now, in this process, then send the emails still pending.
+"""Run the deadline sweep now, in this process, then send the emails still pending
+(single ones, and the digests now due).
 
     python manage.py sweep_deadlines [--no-email] [--batch-size 500]
 
@@ -12,7 +13,7 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from ...services import alerts
+from ...services import alerts, digests
 
 
 class Command(BaseCommand):
@@ -30,5 +31,6 @@ class Command(BaseCommand):
         result = alerts.sweep(batch_size=options["batch_size"])
         outcome = {"complaints": result.complaints, "alerts": result.alerts}
         if not options["no_email"]:
-            outcome["emails"] = alerts.deliver_many(alerts.pending_deliveries())
+            emails = alerts.deliver_many(alerts.pending_deliveries())
+            outcome["emails"] = emails | digests.deliver_digests(digests.pending_digests())
         self.stdout.write(json.dumps(outcome))
