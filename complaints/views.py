@@ -70,5 +70,4 @@ def view_attachment(request, pk: int):
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = PDF_CSP if mime == "application/pdf" else IMAGE_CSP
     response["Cross-Origin-Resource-Policy"] = "same-origin"
-    response["Cache-Control"] = "private, max-age=600"
     return response
