@@ -104,10 +104,8 @@ def test_the_attachment_row_has_a_thumbnail_and_a_working_download(team, complai
     client = login_client(team["handler.service"])
     html = client.get(reverse("admin:complaints_complaint_change", args=[complaint.pk])).content
     html = html.decode()
-    assert re.search(
-        rf'<a class="attachment-preview" href="{view_url(image)}"[^>]*><img src="{view_url(image)}"',
-        html,
-    )
+    url = view_url(image)
+    assert re.search(rf'<a class="attachment-preview" href="{url}"[^>]*><img src="{url}"', html)
     assert f'href="{view_url(pdf)}"' in html and "View PDF" in html
     # Issue #11 defect 8: the row's own download link answered 404. Follow every link.
     downloads = set(re.findall(r'href="(/attachments/\d+/)"', html))

@@ -14,8 +14,14 @@ from tests.factories import make_complaint
 
 pytestmark = pytest.mark.django_db
 
-BODY = "尊敬的{customer_name}，您的投诉 {reference}（{subject}）将于 {due_date} 前处理完毕。{agent_name}，{department}"
-BODY_EN = "Dear {customer_name}, your complaint {reference} ({subject}) will be resolved by {due_date}. {agent_name}, {department}"
+BODY = (
+    "尊敬的{customer_name}，您的投诉 {reference}（{subject}）将于 {due_date} 前处理完毕。"
+    "{agent_name}，{department}"
+)
+BODY_EN = (
+    "Dear {customer_name}, your complaint {reference} ({subject}) will be resolved by "
+    "{due_date}. {agent_name}, {department}"
+)
 
 
 def template(**fields) -> ReplyTemplate:
