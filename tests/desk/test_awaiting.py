@@ -5,7 +5,6 @@ from datetime import date, timedelta
 
 import pytest
 import time_machine
-from django.db import connection
 from django.urls import reverse
 from django.utils import translation
 
@@ -378,7 +377,6 @@ def test_contact_page_resumes_when_the_customer_answered(team, login_client):
     )
 
 
-@pytest.mark.skipif(connection.vendor != "sqlite", reason="the task runs eagerly on SQLite")
 def test_the_task_runs_the_sweep(team):
     from complaints import tasks
 
