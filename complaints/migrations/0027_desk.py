@@ -8,7 +8,11 @@ from django.db import migrations, models
 
 from django.contrib.auth.management import create_permissions
 
-SCHEDULE = ("Awaiting customer: follow-up reminders and auto-close", "complaints.tasks.sweep_awaiting", 1)
+SCHEDULE = (
+    "Awaiting customer: follow-up reminders and auto-close",
+    "complaints.tasks.sweep_awaiting",
+    1,
+)
 # Heads keep their department's reply templates, managers everyone's; auditors read them.
 ROLE_PERMISSIONS = {
     "Department head · 部门负责人": ["view", "add", "change"],
@@ -26,9 +30,41 @@ def schedule(apps, schema_editor):
 
 
 def unschedule(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(
-        name=SCHEDULE[0]
-    ).delete()
+    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=SCHEDULE[0]).delete()
+
+
+def open_periods(apps, schema_editor):
+    """Complaints already awaiting the customer get a wait: since the clock stopped, to be
+    followed up three days after the upgrade (their reminder then comes like any other)."""
+    import datetime
+
+    from django.utils import timezone
+
+    Complaint = apps.get_model("complaints", "Complaint")
+    AwaitingPeriod = apps.get_model("complaints", "AwaitingPeriod")
+    now = timezone.now()
+    follow_up_on = timezone.localdate(now) + datetime.timedelta(days=3)
+    remind_at = datetime.datetime.combine(
+        follow_up_on, datetime.time(9, 0), tzinfo=timezone.get_current_timezone()
+    )
+    rows = Complaint.objects.filter(status="awaiting_customer").values_list(
+        "pk", "sla_paused_at", "updated_at"
+    )
+    batch = []
+    for pk, since, updated in rows.iterator(chunk_size=2000):
+        batch.append(
+            AwaitingPeriod(
+                complaint_id=pk,
+                started_at=since or updated,
+                follow_up_on=follow_up_on,
+                remind_at=remind_at,
+                silent_since=since or updated,
+            )
+        )
+        if len(batch) == 2000:
+            AwaitingPeriod.objects.bulk_create(batch)
+            batch = []
+    AwaitingPeriod.objects.bulk_create(batch)
 
 
 def grant(apps, schema_editor):
@@ -50,69 +86,227 @@ def grant(apps, schema_editor):
         )
 
 
-
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('complaints', '0026_fewer_complaint_indexes'),
+        ("complaints", "0026_fewer_complaint_indexes"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='deadlinealert',
-            name='kind',
-            field=models.CharField(choices=[('ack', 'acknowledge'), ('response', 'first response'), ('resolve', 'resolve'), ('crisis', 'crisis notice'), ('awaiting', 'customer follow-up')], max_length=8, verbose_name='which deadline'),
+            model_name="deadlinealert",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("ack", "acknowledge"),
+                    ("response", "first response"),
+                    ("resolve", "resolve"),
+                    ("crisis", "crisis notice"),
+                    ("awaiting", "customer follow-up"),
+                ],
+                max_length=8,
+                verbose_name="which deadline",
+            ),
         ),
         migrations.CreateModel(
-            name='AwaitingPeriod',
+            name="AwaitingPeriod",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('started_at', models.DateTimeField(verbose_name='waiting since')),
-                ('follow_up_on', models.DateField(verbose_name='follow up on')),
-                ('remind_at', models.DateTimeField(verbose_name='reminder due')),
-                ('reminded_at', models.DateTimeField(blank=True, null=True, verbose_name='reminded at')),
-                ('silent_since', models.DateTimeField(help_text='The start of the wait or the last contact logged while waiting.', verbose_name='customer silent since')),
-                ('ended_at', models.DateTimeField(blank=True, null=True, verbose_name='ended at')),
-                ('end', models.CharField(blank=True, choices=[('left', 'The complaint moved on'), ('auto_closed', "Closed automatically after the customer's silence")], max_length=12, verbose_name='how it ended')),
-                ('failures', models.PositiveSmallIntegerField(default=0, verbose_name='failures')),
-                ('last_error', models.TextField(blank=True, verbose_name='last error')),
-                ('retry_at', models.DateTimeField(blank=True, null=True, verbose_name='retry at')),
-                ('alert', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='complaints.deadlinealert', verbose_name='reminder')),
-                ('complaint', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='awaiting_periods', to='complaints.complaint', verbose_name='complaint')),
-                ('started_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='set by')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("started_at", models.DateTimeField(verbose_name="waiting since")),
+                ("follow_up_on", models.DateField(verbose_name="follow up on")),
+                ("remind_at", models.DateTimeField(verbose_name="reminder due")),
+                (
+                    "reminded_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="reminded at"),
+                ),
+                (
+                    "silent_since",
+                    models.DateTimeField(
+                        help_text="The start of the wait or the last contact logged while waiting.",
+                        verbose_name="customer silent since",
+                    ),
+                ),
+                ("ended_at", models.DateTimeField(blank=True, null=True, verbose_name="ended at")),
+                (
+                    "end",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("left", "The complaint moved on"),
+                            ("auto_closed", "Closed automatically after the customer's silence"),
+                        ],
+                        max_length=12,
+                        verbose_name="how it ended",
+                    ),
+                ),
+                ("failures", models.PositiveSmallIntegerField(default=0, verbose_name="failures")),
+                ("last_error", models.TextField(blank=True, verbose_name="last error")),
+                ("retry_at", models.DateTimeField(blank=True, null=True, verbose_name="retry at")),
+                (
+                    "alert",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="complaints.deadlinealert",
+                        verbose_name="reminder",
+                    ),
+                ),
+                (
+                    "complaint",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="awaiting_periods",
+                        to="complaints.complaint",
+                        verbose_name="complaint",
+                    ),
+                ),
+                (
+                    "started_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="set by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'wait for the customer',
-                'verbose_name_plural': 'waits for the customer',
-                'ordering': ['-started_at', '-pk'],
-                'indexes': [models.Index(condition=models.Q(('ended_at__isnull', True), ('reminded_at__isnull', True)), fields=['remind_at'], name='awaiting_remind_due_idx'), models.Index(condition=models.Q(('ended_at__isnull', True)), fields=['silent_since'], name='awaiting_silent_idx')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('ended_at__isnull', True)), fields=('complaint',), name='one_open_awaiting_period'), models.CheckConstraint(condition=models.Q(('ended_at__isnull', True), models.Q(('end', ''), _negated=True), _connector='OR'), name='awaiting_end_has_reason')],
+                "verbose_name": "wait for the customer",
+                "verbose_name_plural": "waits for the customer",
+                "ordering": ["-started_at", "-pk"],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(
+                            ("ended_at__isnull", True), ("reminded_at__isnull", True)
+                        ),
+                        fields=["remind_at"],
+                        name="awaiting_remind_due_idx",
+                    ),
+                    models.Index(
+                        condition=models.Q(("ended_at__isnull", True)),
+                        fields=["silent_since"],
+                        name="awaiting_silent_idx",
+                    ),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("ended_at__isnull", True)),
+                        fields=("complaint",),
+                        name="one_open_awaiting_period",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("ended_at__isnull", True),
+                            models.Q(("end", ""), _negated=True),
+                            _connector="OR",
+                        ),
+                        name="awaiting_end_has_reason",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ReplyTemplate',
+            name="ReplyTemplate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, verbose_name='name (Chinese)')),
-                ('name_en', models.CharField(blank=True, max_length=120, verbose_name='name (English)')),
-                ('body', models.TextField(help_text='Placeholders: {customer_name} {reference} {subject} {due_date} {agent_name} {department}.', validators=[complaints.models.desk.validate_placeholders], verbose_name='text (Chinese)')),
-                ('body_en', models.TextField(blank=True, validators=[complaints.models.desk.validate_placeholders], verbose_name='text (English)')),
-                ('kind', models.CharField(choices=[('contact', 'Customer contact'), ('note', 'Internal note'), ('both', 'Contact and note')], default='contact', max_length=8, verbose_name='used for')),
-                ('active', models.BooleanField(default=True, verbose_name='active')),
-                ('sort_order', models.PositiveIntegerField(default=0, verbose_name='sort order')),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='last changed')),
-                ('department', models.ForeignKey(blank=True, help_text='Empty: offered to everyone.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='reply_templates', to='complaints.department', verbose_name='department')),
-                ('updated_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='last changed by')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120, verbose_name="name (Chinese)")),
+                (
+                    "name_en",
+                    models.CharField(blank=True, max_length=120, verbose_name="name (English)"),
+                ),
+                (
+                    "body",
+                    models.TextField(
+                        help_text="Placeholders: {customer_name} {reference} {subject} {due_date} {agent_name} {department}.",
+                        validators=[complaints.models.desk.validate_placeholders],
+                        verbose_name="text (Chinese)",
+                    ),
+                ),
+                (
+                    "body_en",
+                    models.TextField(
+                        blank=True,
+                        validators=[complaints.models.desk.validate_placeholders],
+                        verbose_name="text (English)",
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("contact", "Customer contact"),
+                            ("note", "Internal note"),
+                            ("both", "Contact and note"),
+                        ],
+                        default="contact",
+                        max_length=8,
+                        verbose_name="used for",
+                    ),
+                ),
+                ("active", models.BooleanField(default=True, verbose_name="active")),
+                ("sort_order", models.PositiveIntegerField(default=0, verbose_name="sort order")),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now,
+                        editable=False,
+                        verbose_name="last changed",
+                    ),
+                ),
+                (
+                    "department",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Empty: offered to everyone.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reply_templates",
+                        to="complaints.department",
+                        verbose_name="department",
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="last changed by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'reply template',
-                'verbose_name_plural': 'reply templates',
-                'ordering': ['sort_order', 'name'],
-                'indexes': [models.Index(condition=models.Q(('active', True)), fields=['department', 'sort_order'], name='replytemplate_active_idx')],
+                "verbose_name": "reply template",
+                "verbose_name_plural": "reply templates",
+                "ordering": ["sort_order", "name"],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("active", True)),
+                        fields=["department", "sort_order"],
+                        name="replytemplate_active_idx",
+                    )
+                ],
             },
         ),
         migrations.RunPython(schedule, unschedule),
+        migrations.RunPython(open_periods, migrations.RunPython.noop),
         migrations.RunPython(grant, migrations.RunPython.noop),
     ]

@@ -409,3 +409,30 @@ def sweep(*, now: datetime | None = None, batch_size: int = BATCH_SIZE, on_alert
         ).filter(complaint__status=Status.AWAITING_CUSTOMER)
         result.closed = len(_run(silent, "silent_since", _close, now, batch_size, result))
     return result
+
+
+def open_missing_periods(*, now: datetime | None = None, batch_size: int = 2000) -> int:
+    """Give complaints awaiting the customer without an open wait (written in bulk, e.g. by
+    the demo data) one: waiting since the clock stopped, follow-up date the default ahead."""
+    now = now or timezone.now()
+    follow_up_on = default_follow_up(now)
+    remind_at = remind_time(follow_up_on, now=now)
+    missing = (
+        Complaint.objects.filter(status=Status.AWAITING_CUSTOMER)
+        .exclude(
+            pk__in=AwaitingPeriod.objects.filter(ended_at__isnull=True).values("complaint_id")
+        )
+        .values_list("pk", "sla_paused_at", "updated_at")
+    )
+    rows = [
+        AwaitingPeriod(
+            complaint_id=pk,
+            started_at=since or updated or now,
+            follow_up_on=follow_up_on,
+            remind_at=remind_at,
+            silent_since=since or updated or now,
+        )
+        for pk, since, updated in missing.iterator(chunk_size=batch_size)
+    ]
+    AwaitingPeriod.objects.bulk_create(rows, batch_size=batch_size)
+    return len(rows)

@@ -257,3 +257,23 @@ def test_roles_from_the_migration():
     }
     assert perms("Auditor · 审计员") == {"view_replytemplate"}
     assert perms("Handler · 处理专员") == set()
+
+
+def test_demo_templates_are_valid_bilingual_and_seeded(db):
+    from django.core.management import call_command
+
+    from complaints.demo.replies import TEMPLATES
+    from complaints.models import AwaitingPeriod, Complaint, Status
+
+    for name, name_en, kind, _dept, body, body_en in TEMPLATES:
+        ReplyTemplate(
+            name=name, name_en=name_en, kind=kind, body=body, body_en=body_en
+        ).full_clean()
+    call_command("seed_demo", complaints=150, verbosity=0)
+    assert ReplyTemplate.objects.count() == len(TEMPLATES)
+    assert ReplyTemplate.objects.filter(department__code="property").exists()
+    call_command("seed_demo", complaints=0, verbosity=0)  # again: nothing doubled
+    assert ReplyTemplate.objects.count() == len(TEMPLATES)
+    # The demo's complaints awaiting the customer have a wait to follow up.
+    waiting = Complaint.objects.filter(status=Status.AWAITING_CUSTOMER)
+    assert AwaitingPeriod.objects.filter(ended_at__isnull=True).count() == waiting.count()
