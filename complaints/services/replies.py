@@ -13,24 +13,22 @@ from django.utils.translation import override
 from ..models import Complaint, DepartmentMembership, ReplyTemplate
 from ..models.desk import BRACED, PLACEHOLDERS
 from ..privacy import can_read, mask_name
-from ..selectors import sees_all
 
 LANGUAGES = ("zh-hans", "en")
 
 
 def usable_templates(user, complaint: Complaint, *, kind: str) -> QuerySet:
     """Active templates for a contact or a note on this complaint: the ones for everyone, the
-    user's departments' and the complaint's department's."""
+    user's departments' and the complaint's department's (also for complaint managers, who
+    would otherwise scroll through every department's)."""
     kinds = [kind, ReplyTemplate.Kind.BOTH]
     rows = ReplyTemplate.objects.filter(active=True, kind__in=kinds)
     departments = Q(department__isnull=True)
     if complaint.department_id:
         departments |= Q(department_id=complaint.department_id)
-    if not sees_all(user):
+    if user is not None:
         own = DepartmentMembership.objects.filter(user=user).values("department_id")
         departments |= Q(department_id__in=own)
-    else:
-        departments = Q()  # complaint managers work for every department
     return rows.filter(departments).order_by("sort_order", "name", "pk")
 
 

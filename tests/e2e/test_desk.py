@@ -123,3 +123,33 @@ def test_template_contact_awaiting_and_image_preview(logged_in, desk, language):
     assert response.headers["content-security-policy"].startswith("sandbox")
     assert response.headers["x-content-type-options"] == "nosniff"
     popup.close()
+
+
+def test_show_older_entries_loads_in_place(logged_in, desk):
+    from datetime import timedelta
+
+    from complaints.models import ComplaintEvent
+
+    page, handler = logged_in("handler", departments=[desk["department"]])
+    complaint = investigating(desk, handler)
+    start = timezone.now() - timedelta(days=2)
+    ComplaintEvent.objects.bulk_create(
+        ComplaintEvent(
+            complaint=complaint,
+            kind=ComplaintEvent.Kind.NOTE,
+            note=f"call {i:02d}",
+            created_at=start + timedelta(minutes=i),
+        )
+        for i in range(45)
+    )
+    total = ComplaintEvent.objects.filter(complaint=complaint).count()
+    assert 40 < total <= 60
+    page.goto(f"/admin/complaints/complaint/{complaint.pk}/change/")
+    events = page.locator("#timeline-events li.timeline-event")
+    expect(events).to_have_count(20)
+    page.locator("a.timeline-older").click()
+    expect(events).to_have_count(40)
+    assert page.url.endswith("/change/")  # loaded in place, not a new page
+    page.locator("a.timeline-older").click()
+    expect(events).to_have_count(total)
+    expect(page.locator("a.timeline-older")).to_have_count(0)
