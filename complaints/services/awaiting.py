@@ -419,9 +419,7 @@ def open_missing_periods(*, now: datetime | None = None, batch_size: int = 2000)
     remind_at = remind_time(follow_up_on, now=now)
     missing = (
         Complaint.objects.filter(status=Status.AWAITING_CUSTOMER)
-        .exclude(
-            pk__in=AwaitingPeriod.objects.filter(ended_at__isnull=True).values("complaint_id")
-        )
+        .exclude(pk__in=AwaitingPeriod.objects.filter(ended_at__isnull=True).values("complaint_id"))
         .values_list("pk", "sla_paused_at", "updated_at")
     )
     rows = [
