@@ -769,6 +769,11 @@ class ComplaintAdmin(ModelAdmin):
             ),
             path("<path:object_id>/note/", wrap(self.note_view), name="complaints_complaint_note"),
             path(
+                "<path:object_id>/follow-up/",
+                wrap(lambda request, object_id: desk.follow_up_view(self, request, object_id)),
+                name="complaints_complaint_follow_up",
+            ),
+            path(
                 "<path:object_id>/timeline/",
                 wrap(lambda request, object_id: desk.timeline_view(self, request, object_id)),
                 name="complaints_complaint_timeline",

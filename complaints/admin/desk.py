@@ -4,6 +4,7 @@ their reply-template picker, and what the page shows of a wait for the customer.
 ComplaintAdmin (admin/complaints.py) routes its URLs here; the rules live in the services
 (lifecycle, replies, awaiting)."""
 
+from django import forms
 from django.contrib import messages
 from django.db import transaction
 from django.db.models import Q
@@ -51,6 +52,9 @@ def page_context(request, complaint, *, can_change: bool) -> dict:
     context.update(
         awaiting=period,
         awaiting_close_at=awaiting.close_due_at(period) if period else None,
+        follow_up_url=reverse("admin:complaints_complaint_follow_up", args=[complaint.pk])
+        if period and can_change
+        else None,
         template_language=template_language(request),
         contact_templates=[],
         note_templates=[],
@@ -95,6 +99,34 @@ def timeline_view(model_admin, request, object_id):
         change_url=reverse("admin:complaints_complaint_change", args=[complaint.pk]),
     )
     return TemplateResponse(request, "complaints/admin/timeline_page.html", context)
+
+
+class FollowUpForm(forms.Form):
+    follow_up_on = forms.DateField(label=_("follow up on"))
+
+
+def follow_up_view(model_admin, request, object_id):
+    """Move the follow-up date of a complaint waiting for the customer (from its page)."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    complaint = model_admin._get_changeable(request, object_id)
+    form = FollowUpForm(request.POST)
+    url = reverse("admin:complaints_complaint_change", args=[complaint.pk]) + "#awaiting"
+    if not form.is_valid():
+        messages.error(request, _("Enter a valid follow-up date."))
+        return HttpResponseRedirect(url)
+    try:
+        period = awaiting.reschedule(
+            complaint.pk, user=request.user, follow_up_on=form.cleaned_data["follow_up_on"]
+        )
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _("Follow-up date set to %(date)s.") % {"date": period.follow_up_on.isoformat()},
+        )
+    return HttpResponseRedirect(url)
 
 
 def entry_view(model_admin, request, object_id, *, kind: str):

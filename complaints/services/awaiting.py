@@ -110,6 +110,50 @@ def contact_logged(complaint_id: int, *, contacted_at: datetime) -> None:
     )
 
 
+def reschedule(
+    complaint_id: int, *, user, follow_up_on: date, now: datetime | None = None
+) -> AwaitingPeriod:
+    """Move the follow-up date of the current wait; its reminder comes on the new date (also
+    when the old one was already sent)."""
+    now = now or timezone.now()
+    if user is None or not user.has_perm("complaints.change_complaint"):
+        raise ServiceError(_("You do not have permission to do this."))
+    check_follow_up(follow_up_on, now=now)
+    with transaction.atomic():
+        complaint = Complaint.objects.select_for_update().get(pk=complaint_id)
+        period = (
+            AwaitingPeriod.objects.select_for_update()
+            .filter(complaint=complaint, ended_at__isnull=True)
+            .first()
+        )
+        if complaint.status != Status.AWAITING_CUSTOMER or period is None:
+            raise ServiceError(_("The complaint is not waiting for the customer."))
+        if period.follow_up_on == follow_up_on:
+            return period
+        old = period.follow_up_on
+        period.follow_up_on = follow_up_on
+        period.remind_at = remind_time(follow_up_on, now=now)
+        period.reminded_at = period.alert = period.retry_at = None
+        period.failures, period.last_error = 0, ""
+        period.save()
+        ComplaintEvent.objects.create(
+            complaint=complaint,
+            kind=ComplaintEvent.Kind.DEADLINES,
+            actor=user,
+            created_at=now,
+            data={
+                "message": stored(
+                    gettext_noop("Follow-up date moved from %(old)s to %(new)s."),
+                    old=old.isoformat(),
+                    new=follow_up_on.isoformat(),
+                ),
+                "follow_up_on": follow_up_on.isoformat(),
+            },
+        )
+        Complaint.objects.filter(pk=complaint.pk).update(updated_at=now)
+    return period
+
+
 def current(complaint: Complaint) -> AwaitingPeriod | None:
     if complaint.status != Status.AWAITING_CUSTOMER:
         return None

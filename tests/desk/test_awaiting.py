@@ -383,3 +383,47 @@ def test_the_task_runs_the_sweep(team):
     waiting(team)
     with time_machine.travel(sh(2026, 12, 3, 9, 0), tick=False):
         assert tasks.sweep_awaiting.delay().get() == {"reminded": 1, "closed": 0, "failed": 0}
+
+
+def test_moving_the_follow_up_date_reminds_again_on_the_new_date(team, login_client):
+    complaint = waiting(team)
+    awaiting.sweep(now=sh(2026, 12, 3, 9, 0))
+    client = login_client(team["handler.service"])
+    url = reverse("admin:complaints_complaint_follow_up", args=[complaint.pk])
+    with time_machine.travel(sh(2026, 12, 3, 10, 0), tick=False):
+        assert (
+            'name="follow_up_on"'
+            in client.get(
+                reverse("admin:complaints_complaint_change", args=[complaint.pk])
+            ).content.decode()
+        )
+        assert client.get(url).status_code == 405
+        refused = client.post(url, {"follow_up_on": "2026-12-01"}, follow=True)
+        assert "cannot be in the past" in refused.content.decode()
+        assert client.post(url, {"follow_up_on": "2026-12-07"}).status_code == 302
+    period = period_of(complaint)
+    assert (period.follow_up_on, period.reminded_at) == (date(2026, 12, 7), None)
+    moved = ComplaintEvent.objects.filter(complaint=complaint, kind="deadlines").last()
+    assert render(moved.data["message"]) == "Follow-up date moved from 2026-12-03 to 2026-12-07."
+    assert moved.actor == team["handler.service"]
+    assert awaiting.sweep(now=sh(2026, 12, 6, 9, 0)).reminded == 0
+    assert awaiting.sweep(now=sh(2026, 12, 7, 9, 0)).reminded == 1
+    assert DeadlineAlert.objects.filter(complaint=complaint).count() == 2
+
+
+def test_only_staff_who_see_the_complaint_move_its_date(team, login_client):
+    complaint = waiting(team)
+    url = reverse("admin:complaints_complaint_follow_up", args=[complaint.pk])
+    with time_machine.travel(START, tick=False):
+        other = login_client(team["handler.property"])
+        assert other.post(url, {"follow_up_on": "2026-12-09"}).status_code == 404
+        lifecycle.transition(complaint.pk, Status.INVESTIGATING, user=team["manager"])
+        with pytest.raises(ServiceError, match="not waiting"):
+            awaiting.reschedule(
+                complaint.pk, user=team["handler.service"], follow_up_on=date(2026, 12, 9)
+            )
+    assert period_of_any(complaint).follow_up_on == date(2026, 12, 3)
+
+
+def period_of_any(complaint) -> AwaitingPeriod:
+    return AwaitingPeriod.objects.filter(complaint=complaint).latest("started_at")
