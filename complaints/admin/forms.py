@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -190,10 +192,15 @@ class TransitionForm(forms.Form):
             self.fields["note"].label = edge.note_label
         if edge.target == Status.AWAITING_CUSTOMER:
             # Saved with the step (lifecycle.transition); the assignee is reminded that day.
+            today = timezone.localdate()
+            limits = {
+                "min": today.isoformat(),
+                "max": (today + timedelta(days=awaiting.MAX_AHEAD_DAYS)).isoformat(),
+            }
             self.fields["follow_up_on"] = forms.DateField(
                 label=_("follow up on"),
                 initial=awaiting.default_follow_up,
-                widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                widget=forms.DateInput(attrs={"type": "date", **limits}, format="%Y-%m-%d"),
                 help_text=_(
                     "If the customer has not answered by then, the assignee is reminded that "
                     "morning (inbox and email)."

@@ -427,3 +427,23 @@ def test_only_staff_who_see_the_complaint_move_its_date(team, login_client):
 
 def period_of_any(complaint) -> AwaitingPeriod:
     return AwaitingPeriod.objects.filter(complaint=complaint).latest("started_at")
+
+
+def test_the_upgrade_gives_complaints_already_waiting_a_wait(team):
+    """Migration 0027's data step (run here with the current models)."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("complaints.migrations.0027_desk")
+    complaint = waiting(team)
+    AwaitingPeriod.objects.filter(complaint=complaint).delete()  # as before the upgrade
+    other = waiting(team)
+    lifecycle.transition(other.pk, Status.INVESTIGATING, user=team["manager"], now=START)
+    AwaitingPeriod.objects.filter(complaint=other).delete()
+    with time_machine.travel(sh(2026, 12, 2, 15, 0), tick=False):
+        migration.open_periods(apps, None)
+    period = AwaitingPeriod.objects.get(complaint=complaint)
+    assert period.started_at == period.silent_since == START  # since the clock stopped
+    assert (period.follow_up_on, period.remind_at) == (date(2026, 12, 5), sh(2026, 12, 5, 9, 0))
+    assert not AwaitingPeriod.objects.filter(complaint=other).exists()
