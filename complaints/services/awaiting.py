@@ -233,34 +233,30 @@ def _title(message: dict) -> str:
 
 
 def _recipients(periods: list[AwaitingPeriod]) -> tuple[dict[int, list[int]], dict[int, str]]:
-    """Per period: the assignee, else the department's members; active users' emails."""
-    departments = {
-        p.complaint.department_id
-        for p in periods
-        if not p.complaint.assignee_id and p.complaint.department_id
-    }
-    members: dict[int, list[int]] = {}
-    if departments:
-        rows = DepartmentMembership.objects.filter(
-            department_id__in=departments, user__is_active=True
-        ).order_by("pk")
-        for department_id, user_id in rows.values_list("department_id", "user_id"):
-            members.setdefault(department_id, []).append(user_id)
-    wanted = {
-        p.pk: (
-            [p.complaint.assignee_id]
-            if p.complaint.assignee_id
-            else members.get(p.complaint.department_id, [])
-        )
-        for p in periods
-    }
+    """Per period: the assignee, else (none, or no longer active) the department's active
+    members; and the active recipients' emails. Three queries for the batch."""
     from django.contrib.auth import get_user_model
 
-    ids = {u for users in wanted.values() for u in users}
+    departments = {p.complaint.department_id for p in periods if p.complaint.department_id}
+    members: dict[int, list[int]] = {}
+    rows = DepartmentMembership.objects.filter(
+        department_id__in=departments, user__is_active=True
+    ).order_by("pk")
+    for department_id, user_id in rows.values_list("department_id", "user_id"):
+        members.setdefault(department_id, []).append(user_id)
+    assignees = {p.complaint.assignee_id for p in periods if p.complaint.assignee_id}
+    ids = assignees | {u for users in members.values() for u in users}
     emails = dict(
         get_user_model().objects.filter(pk__in=ids, is_active=True).values_list("pk", "email")
     )
-    return {pk: [u for u in users if u in emails] for pk, users in wanted.items()}, emails
+    found = {}
+    for period in periods:
+        assignee = period.complaint.assignee_id
+        users = (
+            [assignee] if assignee in emails else members.get(period.complaint.department_id, [])
+        )
+        found[period.pk] = list(dict.fromkeys(u for u in users if u in emails))
+    return found, emails
 
 
 def _remind(periods: list[AwaitingPeriod], now: datetime) -> tuple[list[int], list[int]]:

@@ -447,3 +447,12 @@ def test_the_upgrade_gives_complaints_already_waiting_a_wait(team):
     assert period.started_at == period.silent_since == START  # since the clock stopped
     assert (period.follow_up_on, period.remind_at) == (date(2026, 12, 5), sh(2026, 12, 5, 9, 0))
     assert not AwaitingPeriod.objects.filter(complaint=other).exists()
+
+
+def test_an_assignee_who_left_is_replaced_by_the_department(team):
+    complaint = waiting(team)
+    team["handler.service"].is_active = False
+    team["handler.service"].save()
+    awaiting.sweep(now=sh(2026, 12, 3, 9, 0))
+    alert = DeadlineAlert.objects.get(complaint=complaint)
+    assert set(alert.recipients) == {team["head.service"].pk, team["masked"].pk}
