@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import Q
 from django.db.models.functions import Greatest
@@ -234,9 +235,7 @@ def _title(message: dict) -> str:
 
 def _recipients(periods: list[AwaitingPeriod]) -> tuple[dict[int, list[int]], dict[int, str]]:
     """Per period: the assignee, else (none, or no longer active) the department's active
-    members; and the active recipients' emails. Three queries for the batch."""
-    from django.contrib.auth import get_user_model
-
+    members; and the active recipients' emails. Two queries for the batch."""
     departments = {p.complaint.department_id for p in periods if p.complaint.department_id}
     members: dict[int, list[int]] = {}
     rows = DepartmentMembership.objects.filter(

@@ -336,9 +336,7 @@ def test_an_earlier_contact_logged_late_does_not_shorten_the_silence(team):
     assert period_of(complaint).silent_since == later
 
 
-def test_auto_close_skips_a_complaint_someone_holds_and_goes_on(team, settings):
-    """A complaint locked by a person at the moment is left for the next sweep (not waited
-    for, not retried in a loop); the others close."""
+def test_auto_close_isolates_a_poisoned_complaint_and_goes_on(team, settings):
     settings.REDRESS_AWAITING_AUTO_CLOSE_DAYS = 1
     first, second = waiting(team), waiting(team)
     poison(first.pk, column="resolve_due_at")
@@ -456,3 +454,45 @@ def test_an_assignee_who_left_is_replaced_by_the_department(team):
     awaiting.sweep(now=sh(2026, 12, 3, 9, 0))
     alert = DeadlineAlert.objects.get(complaint=complaint)
     assert set(alert.recipients) == {team["head.service"].pk, team["masked"].pk}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_auto_close_leaves_a_complaint_someone_holds_for_the_next_sweep(team, settings):
+    """A complaint locked by someone at that moment is skipped (not waited for, not claimed
+    again and again in the same sweep); the others close; the next sweep closes it."""
+    import threading
+
+    from django.db import connection as main_connection
+    from django.db import transaction
+
+    settings.REDRESS_AWAITING_AUTO_CLOSE_DAYS = 1
+    later = date(2026, 12, 10)  # no reminder in the way: only the close is tested
+    held, free = waiting(team, follow_up_on=later), waiting(team, follow_up_on=later)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold():
+        try:
+            with transaction.atomic():
+                Complaint.objects.select_for_update().get(pk=held.pk)
+                locked.set()
+                release.wait(30)
+        finally:
+            from django.db import connection
+
+            connection.close()
+
+    worker = threading.Thread(target=hold)
+    worker.start()
+    try:
+        assert locked.wait(10)
+        result = awaiting.sweep(now=START + timedelta(days=2))
+    finally:
+        release.set()
+        worker.join(10)
+    assert (result.closed, result.failed) == (1, 0)
+    assert Complaint.objects.get(pk=free.pk).status == Status.CLOSED
+    assert Complaint.objects.get(pk=held.pk).status == Status.AWAITING_CUSTOMER
+    assert awaiting.sweep(now=START + timedelta(days=2, minutes=1)).closed == 1
+    assert Complaint.objects.get(pk=held.pk).status == Status.CLOSED
+    assert main_connection.vendor == "postgresql"
