@@ -496,3 +496,16 @@ def test_auto_close_leaves_a_complaint_someone_holds_for_the_next_sweep(team, se
     assert awaiting.sweep(now=START + timedelta(days=2, minutes=1)).closed == 1
     assert Complaint.objects.get(pk=held.pk).status == Status.CLOSED
     assert main_connection.vendor == "postgresql"
+
+
+def test_a_failed_wait_shows_its_error_on_the_complaint(team, login_client):
+    complaint = waiting(team)
+    AwaitingPeriod.objects.filter(complaint=complaint).update(
+        failures=2, last_error="OverflowError: date value out of range"
+    )
+    client = login_client(team["handler.service"])
+    url = reverse("admin:complaints_complaint_change", args=[complaint.pk])
+    html = client.get(url).content.decode()
+    assert "The follow-up sweep failed 2 times: OverflowError" in html
+    zh = client.get(url, headers={"accept-language": "zh-hans"}).content.decode()
+    assert "跟进提醒处理失败 2 次：OverflowError" in zh
