@@ -5,7 +5,15 @@ import logging
 
 from celery import shared_task
 
-from .services import alerts, compensation_alerts, digests, incidents, recompute, severity
+from .services import (
+    alerts,
+    awaiting,
+    compensation_alerts,
+    digests,
+    incidents,
+    recompute,
+    severity,
+)
 
 log = logging.getLogger(__name__)
 
@@ -82,3 +90,10 @@ def deliver_approval_alerts(alert_ids: list[int]) -> dict:
 @shared_task(acks_late=True)
 def apply_incident_remedy(remedy_id: int) -> int:
     return incidents.apply_remedy(remedy_id)
+
+
+@shared_task(acks_late=True)
+def sweep_awaiting() -> dict:
+    """Follow-up reminders of complaints awaiting the customer, and auto-close (if on)."""
+    result = awaiting.sweep(on_alerts=_deliver_later)
+    return {"reminded": result.reminded, "closed": result.closed, "failed": result.failed}

@@ -264,6 +264,10 @@ REDRESS_ALERT_DIGEST = {
 }
 # A compensation waiting this many hours for approval is escalated (once).
 REDRESS_APPROVAL_ESCALATION_HOURS = env_int("REDRESS_APPROVAL_ESCALATION_HOURS", 24)
+# Awaiting customer: the follow-up date offered (days ahead) and, when above 0, the days of
+# the customer's silence after which the complaint is closed automatically (0: never).
+REDRESS_AWAITING_FOLLOW_UP_DAYS = env_int("REDRESS_AWAITING_FOLLOW_UP_DAYS", 3)
+REDRESS_AWAITING_AUTO_CLOSE_DAYS = env_int("REDRESS_AWAITING_AUTO_CLOSE_DAYS", 0)
 # Follow-ups: a complaint repeats an earlier one of the same customer and category or item
 # within this many days; survey page requests allowed per client address and minute.
 REDRESS_REPEAT_WINDOW_DAYS = env_int("REDRESS_REPEAT_WINDOW_DAYS", 90)
@@ -411,6 +415,11 @@ UNFOLD = {
                         "title": _("Customers"),
                         "icon": "person",
                         "link": reverse_lazy("admin:complaints_customer_changelist"),
+                    },
+                    {
+                        "title": _("Reply templates"),
+                        "icon": "quickreply",
+                        "link": reverse_lazy("admin:complaints_replytemplate_changelist"),
                     },
                 ],
             },

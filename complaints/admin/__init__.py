@@ -13,5 +13,6 @@ from . import (  # noqa: F401  (registers the admins)
     organisation,
     schedule,
     sla,
+    templates_admin,
     users,
 )

@@ -4,7 +4,7 @@ from datetime import datetime, time, timedelta
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db.models import F
+from django.db.models import F, Q
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -33,11 +33,11 @@ from ..services import lifecycle, severity, sla
 from ..services.attachments import add_attachment
 from ..services.calendars import calendars_by_id, clock_for_policy
 from ..services.errors import ServiceError, StaleVersion
+from . import desk
 from .compensation import complaint_panel_context
 from .forms import (
     AttachmentForm,
     ComplaintForm,
-    ContactForm,
     NoteForm,
     SeverityOverrideForm,
     TransitionForm,
@@ -193,8 +193,25 @@ class AttachmentInline(TabularInline):
     form = AttachmentForm
     extra = 1
     can_delete = False
-    fields = ("file", "download", "content_type", "size", "sha256", "uploaded_by", "uploaded_at")
-    readonly_fields = ("download", "content_type", "size", "sha256", "uploaded_by", "uploaded_at")
+    fields = (
+        "file",
+        "preview",
+        "download",
+        "content_type",
+        "size",
+        "sha256",
+        "uploaded_by",
+        "uploaded_at",
+    )
+    readonly_fields = (
+        "preview",
+        "download",
+        "content_type",
+        "size",
+        "sha256",
+        "uploaded_by",
+        "uploaded_at",
+    )
     verbose_name_plural = gettext_lazy("attachments (evidence)")
 
     def get_queryset(self, request):
@@ -206,6 +223,10 @@ class AttachmentInline(TabularInline):
             return "-"
         url = reverse("complaints:attachment-download", args=[obj.pk])
         return format_html('<a class="text-primary-600" href="{}">{}</a>', url, obj.original_name)
+
+    @display(description=gettext_lazy("preview"))
+    def preview(self, obj):
+        return desk.attachment_preview(obj)
 
     # Evidence follows the complaint's permissions (there are no attachment roles): without
     # this, only superusers saw the inline, so nobody else could upload or list evidence.
@@ -278,8 +299,8 @@ class ComplaintAdmin(ModelAdmin):
     inlines = [AttachmentInline]
     _page = threading.local()  # per-request state shared by list columns
     actions = ["acknowledge_selected"]
-    change_form_outer_before_template = "complaints/admin/workflow_panel.html"
-    change_form_outer_after_template = "complaints/admin/timeline.html"
+    # Workflow panel, then the timeline with the contact and note forms, then the details.
+    change_form_outer_before_template = "complaints/admin/change_top.html"
 
     intake_fields = (
         "channel",
@@ -670,7 +691,6 @@ class ComplaintAdmin(ModelAdmin):
                     or (edge.needs_department and complaint.department_id is None),
                 }
             )
-        events = timeline_events(complaint)
         can_change = self.has_change_permission(request, complaint)
         can_override = (
             can_change
@@ -689,10 +709,9 @@ class ComplaintAdmin(ModelAdmin):
             "is_overdue": complaint.is_overdue(),
             "status_variant": STATUS_COLOURS.get(complaint.status) or "",
             "severity_variant": SEVERITY_COLOURS.get(complaint.severity) or "",
-            "timeline": events,
-            "status_labels": dict(Status.choices),
             "note_form": NoteForm() if can_change else None,
-            "contact_form": ContactForm() if can_change else None,
+            "contact_form": desk.contact_form(complaint) if can_change else None,
+            **desk.page_context(request, complaint, can_change=can_change),
             "note_url": reverse("admin:complaints_complaint_note", args=[complaint.pk]),
             "contact_url": reverse("admin:complaints_complaint_contact", args=[complaint.pk]),
             **complaint_panel_context(request, complaint),
@@ -749,6 +768,16 @@ class ComplaintAdmin(ModelAdmin):
                 name="complaints_complaint_transition",
             ),
             path("<path:object_id>/note/", wrap(self.note_view), name="complaints_complaint_note"),
+            path(
+                "<path:object_id>/follow-up/",
+                wrap(lambda request, object_id: desk.follow_up_view(self, request, object_id)),
+                name="complaints_complaint_follow_up",
+            ),
+            path(
+                "<path:object_id>/timeline/",
+                wrap(lambda request, object_id: desk.timeline_view(self, request, object_id)),
+                name="complaints_complaint_timeline",
+            ),
             path(
                 "<path:object_id>/contact/",
                 wrap(self.contact_view),
@@ -816,6 +845,7 @@ class ComplaintAdmin(ModelAdmin):
                 expected_version=form.cleaned_data["version"],
                 merge_into=form.cleaned_data.get("merge_into"),
                 changes=form.changes(),
+                follow_up_on=form.cleaned_data.get("follow_up_on"),
             )
         except ServiceError as exc:
             if isinstance(exc, StaleVersion):
@@ -884,69 +914,28 @@ class ComplaintAdmin(ModelAdmin):
         return HttpResponseRedirect(self._change_url(complaint))
 
     def note_view(self, request, object_id):
-        return self._timeline_post(
-            request,
-            object_id,
-            NoteForm,
-            title=_("Add note"),
-            apply=lambda c, data: lifecycle.add_note(c.pk, user=request.user, text=data["text"]),
-            done=_("Note added."),
-        )
+        return desk.entry_view(self, request, object_id, kind="note")
 
     def contact_view(self, request, object_id):
-        return self._timeline_post(
-            request,
-            object_id,
-            ContactForm,
-            title=_("Log customer contact"),
-            apply=lambda c, data: lifecycle.log_contact(
-                c.pk,
-                user=request.user,
-                channel=data["channel"],
-                direction=data["direction"],
-                summary=data["summary"],
-                contacted_at=data.get("contacted_at"),
-            ),
-            done=_("Contact logged."),
-        )
-
-    def _timeline_post(self, request, object_id, form_class, *, title, apply, done):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        complaint = self._get_changeable(request, object_id)
-        form = form_class(request.POST)
-        title = f"{complaint.reference} · {title}"
-        if not form.is_valid():
-            return self._action_page(
-                request, complaint, title=title, form=form, submit_label=_("Save")
-            )
-        try:
-            apply(complaint, form.cleaned_data)
-        except ServiceError as exc:
-            return self._action_page(
-                request,
-                complaint,
-                title=title,
-                form=form,
-                submit_label=_("Save"),
-                error=exc.message,
-            )
-        messages.success(request, done)
-        return HttpResponseRedirect(self._change_url(complaint, "#timeline"))
+        return desk.entry_view(self, request, object_id, kind="contact")
 
 
-def timeline_events(complaint) -> list[ComplaintEvent]:
+def timeline_events(complaint, *, before=None, limit=None) -> list[ComplaintEvent]:
     """The complaint's events, newest first, with what the alert entries need to read well.
 
-    Alert events get `alert_info` (the deadline, level and audience as text); assignments the
-    deadline sweep made store user ids, which become names (one query for all of them)."""
+    `before` (an event) and `limit` page through a long timeline by keyset (the timeline
+    index), never by offset. Alert events get `alert_info` (the deadline, level and audience
+    as text); assignments the deadline sweep made store user ids, which become names (one
+    query for all of them)."""
     # A merged duplicate's history continues on the complaint it was merged into.
     merged = dict(complaint.merged_complaints.values_list("pk", "reference"))
-    events = list(
-        ComplaintEvent.objects.filter(complaint_id__in=[complaint.pk, *merged])
-        .select_related("actor")
-        .order_by("-created_at", "-pk")
-    )
+    rows = ComplaintEvent.objects.filter(complaint_id__in=[complaint.pk, *merged])
+    if before is not None:
+        rows = rows.filter(
+            Q(created_at__lt=before.created_at) | Q(created_at=before.created_at, pk__lt=before.pk)
+        )
+    rows = rows.select_related("actor").order_by("-created_at", "-pk")
+    events = list(rows[:limit] if limit else rows)
     user_ids = set()
     for event in events:
         if event.kind == ComplaintEvent.Kind.ASSIGNMENT and (event.data or {}).get("automatic"):

@@ -1,5 +1,8 @@
+from datetime import timedelta
+
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from unfold.widgets import UnfoldAdminEmailInputWidget, UnfoldAdminTextInputWidget
 
@@ -11,9 +14,10 @@ from ..models import (
     Customer,
     Department,
     Severity,
+    Status,
 )
 from ..selectors import visible_complaints
-from ..services import intake, lifecycle
+from ..services import awaiting, intake, lifecycle
 from ..services.attachments import validate_upload
 from ..services.customers import normalize_phone
 from ..services.errors import ServiceError, StaleVersion
@@ -186,10 +190,34 @@ class TransitionForm(forms.Form):
         if edge.note_required:
             self.fields["note"].required = True
             self.fields["note"].label = edge.note_label
+        if edge.target == Status.AWAITING_CUSTOMER:
+            # Saved with the step (lifecycle.transition); the assignee is reminded that day.
+            today = timezone.localdate()
+            limits = {
+                "min": today.isoformat(),
+                "max": (today + timedelta(days=awaiting.MAX_AHEAD_DAYS)).isoformat(),
+            }
+            self.fields["follow_up_on"] = forms.DateField(
+                label=_("follow up on"),
+                initial=awaiting.default_follow_up,
+                widget=forms.DateInput(attrs={"type": "date", **limits}, format="%Y-%m-%d"),
+                help_text=_(
+                    "If the customer has not answered by then, the assignee is reminded that "
+                    "morning (inbox and email)."
+                ),
+            )
         if not edge.needs_merge_target:
             del self.fields["merge_into"]
         else:
             self.fields["merge_into"].required = True
+
+    def clean_follow_up_on(self):
+        value = self.cleaned_data["follow_up_on"]
+        try:
+            awaiting.check_follow_up(value, now=timezone.now())
+        except ServiceError as exc:
+            raise forms.ValidationError(exc.message) from exc
+        return value
 
     def changes(self) -> dict:
         """The complaint fields to fill in with the step (for lifecycle.transition)."""
@@ -230,6 +258,16 @@ class ContactForm(forms.Form):
         help_text=_("Leave empty for now."),
     )
     summary = forms.CharField(label=_("summary"), widget=forms.Textarea(attrs={"rows": 3}))
+    resume = forms.BooleanField(
+        label=_("The customer answered: resume the investigation"),
+        required=False,
+        help_text=_("Any contact logged while waiting restarts the wait for the customer."),
+    )
+
+    def __init__(self, *args, awaiting: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not awaiting:  # offered only while the complaint waits for the customer
+            del self.fields["resume"]
 
 
 class AttachmentForm(forms.ModelForm):

@@ -24,6 +24,7 @@ from .complaint import (
     Status,
 )
 from .customers import Customer
+from .desk import AwaitingPeriod, ReplyTemplate
 from .events import AppendOnlyError, Attachment, ComplaintEvent
 from .incidents import Incident, IncidentLink, IncidentRemedy
 from .jobs import RecomputeJob
@@ -41,6 +42,8 @@ from .sla import (
 )
 
 __all__ = [
+    "AwaitingPeriod",
+    "ReplyTemplate",
     "GRANTED",
     "MONETARY_KINDS",
     "ApprovalAlert",

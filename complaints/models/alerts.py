@@ -47,6 +47,8 @@ class DeadlineAlert(models.Model):
         RESPONSE = "response", _("first response")
         RESOLVE = "resolve", _("resolve")
         CRISIS = "crisis", _("crisis notice")
+        # The follow-up date of a wait for the customer (services/awaiting.py).
+        FOLLOW_UP = "awaiting", _("customer follow-up")
 
     class Level(models.IntegerChoices):
         WARNING = 0, _("Reminder (warning point)")

@@ -138,6 +138,8 @@ def alert_title(complaint: Complaint, kind: str, level: int) -> str:
     what = Kind(kind).label
     if kind == Kind.CRISIS:
         text = _("Crisis: %(reference)s %(subject)s")
+    elif kind == Kind.FOLLOW_UP:  # services/awaiting.py
+        text = _("Follow up with the customer: %(reference)s %(subject)s")
     elif level == Level.WARNING:
         text = _("Reminder: %(what)s %(reference)s soon due")
     elif level == Level.ESCALATION_1:

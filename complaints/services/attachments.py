@@ -32,6 +32,10 @@ ALLOWED_TYPES: dict[str, tuple[str, ...]] = {
     "text/plain": (".txt", ".csv"),
 }
 TEXT_EXTENSIONS = (".txt", ".csv")
+# Shown in the browser (preview, thumbnail) when the stored bytes sniff as one of these;
+# never SVG, HTML or text, which a browser could run or render as a page.
+INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"})
+IMAGE_TYPES = INLINE_TYPES - {"application/pdf"}
 SNIFF_BYTES = 8192
 
 

@@ -24,7 +24,7 @@ from ..models import (
 )
 from ..selectors import visible_customers
 from ..validators import check_entered_time
-from . import alerts, severity, sla
+from . import alerts, awaiting, severity, sla
 from .deadlines import next_due_at
 from .errors import NotPermitted, ServiceError, TransitionNotAllowed
 from .locking import check_version as _check_version
@@ -321,6 +321,7 @@ def transition(
     now=None,
     system: bool = False,
     data: dict | None = None,
+    follow_up_on=None,
 ) -> Complaint:
     """Move a complaint along one edge of the workflow, or change nothing and raise.
 
@@ -332,10 +333,17 @@ def transition(
     `system=True` is a rule of another service taking the step (e.g. a dissatisfied
     follow-up reopens the complaint): permission checks are skipped, `user` (may be None) is
     recorded as the actor, and `data` (e.g. a stored ``message`` giving the reason) goes on
-    the timeline event in place of a typed note."""
+    the timeline event in place of a typed note.
+
+    `follow_up_on` (a date) is when to follow up with the customer when the step is
+    "awaiting customer" (services/awaiting.py; default REDRESS_AWAITING_FOLLOW_UP_DAYS)."""
     now = now or timezone.now()
     note = (note or "").strip()
     data = dict(data or {})
+    if follow_up_on is not None:
+        if target != Status.AWAITING_CUSTOMER:
+            raise ServiceError(_("A follow-up date is set only when waiting for the customer."))
+        awaiting.check_follow_up(follow_up_on, now=now)
     with transaction.atomic():
         if target == Status.MERGED and merge_into is not None:
             # A merge locks two complaints: always in id order, so that two opposite merges
@@ -398,6 +406,9 @@ def transition(
         complaint.updated_at = now
         if target_complaint:
             data["merged_into"] = target_complaint.reference
+        if target == Status.AWAITING_CUSTOMER:
+            follow_up_on = follow_up_on or awaiting.default_follow_up(now)
+            data["follow_up_on"] = follow_up_on.isoformat()
         _event(
             complaint,
             ComplaintEvent.Kind.STATUS,
@@ -409,6 +420,10 @@ def transition(
             data=data,
         )
         _move_clock(complaint, source, target, user=user, now=now)
+        if source == Status.AWAITING_CUSTOMER:
+            awaiting.finish(complaint.pk, now=now)
+        if target == Status.AWAITING_CUSTOMER:
+            awaiting.start(complaint, user=user, now=now, follow_up_on=follow_up_on)
         if target in (Status.RESOLVED, Status.REOPENED):
             sla.record_work_durations(complaint)
         complaint.due_at = next_due_at(complaint)
@@ -550,6 +565,8 @@ def log_contact(
         )
         fields = ["updated_at"]
         complaint.updated_at = now
+        if complaint.status == Status.AWAITING_CUSTOMER:
+            awaiting.contact_logged(complaint.pk, contacted_at=contacted_at)
         # Contacts are often logged after the fact and out of order: the earliest outbound
         # contact is the first response.
         if direction == ComplaintEvent.Direction.OUTBOUND and (

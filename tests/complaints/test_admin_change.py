@@ -720,10 +720,14 @@ def test_contact_in_the_future_is_refused(manager_client, manager):
     assert not events(complaint, ComplaintEvent.Kind.CONTACT)
 
 
-def test_note_and_contact_reject_get(manager_client, manager):
+def test_note_and_contact_pages_get_a_form_and_refuse_other_methods(manager_client, manager):
+    # GET opens the page of its own (with the reply-template picker); it writes nothing.
     complaint = make_complaint(user=manager)
-    assert manager_client.get(note_url(complaint)).status_code == 405
-    assert manager_client.get(contact_url(complaint)).status_code == 405
+    assert manager_client.get(note_url(complaint)).status_code == 200
+    assert manager_client.get(contact_url(complaint)).status_code == 200
+    assert manager_client.put(note_url(complaint)).status_code == 405
+    assert manager_client.delete(contact_url(complaint)).status_code == 405
+    assert not events(complaint, ComplaintEvent.Kind.NOTE)
 
 
 def test_unknown_complaint_is_404_for_actions(manager_client):

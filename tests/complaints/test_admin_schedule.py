@@ -14,6 +14,8 @@ def test_schedule_has_the_deadline_machinery():
         "complaints.tasks.reevaluate_severity": 60,
         "complaints.tasks.run_unfinished_recompute_jobs": 5,
         "complaints.tasks.sweep_compensation_approvals": 1,
+        # complaints/migrations/0027_desk.py: follow-up reminders and auto-close
+        "complaints.tasks.sweep_awaiting": 1,
         # followups/migrations/0002_followup_defaults.py
         "followups.tasks.schedule_missing": 10,
         "followups.tasks.remind_due": 5,

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from ... import demo_data as D
 from ...demo import accounts as A
+from ...demo import replies as R
 from ...models import (
     Category,
     Channel,
@@ -37,9 +38,10 @@ from ...models import (
     DepartmentMembership,
     Fault,
     NotificationList,
+    ReplyTemplate,
     Status,
 )
-from ...services import sla
+from ...services import awaiting, sla
 from ...services.categories import rebuild_paths
 from ...services.customers import normalize_phone
 from ...services.references import format_reference, reserve_numbers
@@ -95,6 +97,7 @@ class Command(BaseCommand):
             seeder.reference_data()
             seeder.customers(max(50, complaints // 3))
             seeder.complaints(complaints, batch_size)
+            awaiting.open_missing_periods()  # the waits of the complaints written in bulk
         elapsed = time.monotonic() - started
         rate = round(complaints / elapsed) if elapsed else 0
         say(self.style.SUCCESS(
@@ -154,6 +157,13 @@ class Seeder:
             user.groups.add(groups[role_group])
             if dept_code:
                 DepartmentMembership.objects.get_or_create(department=depts[dept_code], user=user)
+        for order, (name, name_en, kind, dept, body, body_en) in enumerate(R.TEMPLATES, start=1):
+            ReplyTemplate.objects.get_or_create(
+                name=name,
+                department=depts.get(dept) if dept else None,
+                defaults={"name_en": name_en, "kind": kind, "body": body, "body_en": body_en,
+                          "sort_order": order},
+            )  # fmt: skip
         # Level-2 escalations and crisis notices reach real people (empty lists: W003).
         User = get_user_model()
         for code, usernames in A.NOTIFICATION_LISTS.items():
