@@ -1,0 +1,360 @@
+"""Export of the complaint list as the user sees it: CSV or XLSX, streamed.
+
+`/admin/complaints/complaint/export/<csv|xlsx>/?<the list's query string>` builds the list's
+own ChangeList from the query string, so the rows are exactly the list's: its filters, search,
+ordering and department isolation; customers' names and phones are masked for readers without
+the personal-data right (complaints/privacy.py). Headers and labels (status, severity, channel,
+yes/no) are in the reader's language; times are local (the current time zone).
+
+- CSV on PostgreSQL: one `COPY (SELECT ...) TO STDOUT` (api/export.py's machinery): values are
+  formatted, labelled and masked in SQL, memory stays flat, no Python touches a row.
+- CSV elsewhere and XLSX: a chunked server-side iterator over `values_list` (no query per row),
+  formatted in Python; XLSX is written by complaints/xlsx.py (stream-zip) while rows arrive.
+
+Each export is written to the admin's change log (who, format, filter, row count); the count
+is filled in when the stream ends.
+"""
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib import messages
+from django.contrib.admin.models import LogEntry
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
+from django.db import connections
+from django.db.models import Case, CharField, F, Func, Q, TextField, Value, When
+from django.db.models.functions import Cast, Coalesce, NullIf
+from django.http import HttpResponseRedirect, StreamingHttpResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
+
+from .. import xlsx
+from ..api.export import (
+    BOM,
+    CHUNK_BYTES,
+    FORMULA_START,
+    ITERATOR_ROWS,
+    _has_copy,
+    copy_stream,
+    csv_copy_sql,
+    without_redundant_distinct,
+)
+from ..models import OPEN_STATUSES, Complaint
+from ..privacy import MaskSQL, can_read, mask
+
+EXPORT_FLAG = 4  # LogEntry.action_flag of an export (1-3 are Django's add/change/delete)
+FORMATS = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+@dataclass(frozen=True)
+class ListColumn:
+    key: str
+    header: str  # lazy, translated when the export starts
+    path: str
+    kind: str = "text"  # text, name, phone, time, choice, ref (bilingual name), due, overdue, int
+    width: int = 14
+
+    @property
+    def guarded(self) -> bool:
+        """Free text: a leading = + - @ gets an apostrophe in CSV (formula injection)."""
+        return self.kind in ("text", "name", "ref")
+
+
+COLUMNS = [
+    ListColumn("reference", gettext_lazy("reference"), "reference", width=16),
+    ListColumn("received_at", gettext_lazy("received at"), "received_at", "time", 17),
+    ListColumn("customer", gettext_lazy("customer"), "customer__name", "name"),
+    ListColumn("phone", gettext_lazy("phone"), "customer__phone", "phone", 16),
+    ListColumn("subject", gettext_lazy("subject"), "subject", width=40),
+    ListColumn("severity", gettext_lazy("severity"), "severity", "choice", 12),
+    ListColumn("status", gettext_lazy("status"), "status", "choice", 12),
+    ListColumn("channel", gettext_lazy("channel"), "channel", "choice", 12),
+    ListColumn("category", gettext_lazy("category"), "category__name", "ref", 18),
+    ListColumn("department", gettext_lazy("department"), "department__name", "ref", 18),
+    ListColumn("assignee", gettext_lazy("assignee"), "assignee__username"),
+    ListColumn("due_at", gettext_lazy("next deadline"), "due_at", "due", 17),
+    ListColumn("overdue", gettext_lazy("overdue"), "due_at", "overdue", 8),
+    ListColumn("escalation", gettext_lazy("escalation level"), "escalation_level", "int", 8),
+    ListColumn("resolved_at", gettext_lazy("resolved at"), "resolved_at", "time", 17),
+    ListColumn("closed_at", gettext_lazy("closed at"), "closed_at", "time", 17),
+]
+_STATUS_INDEX = [c.path for c in COLUMNS].index("status")
+TIME_FORMAT = "%Y-%m-%d %H:%M"
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Everything language- and zone-dependent, fixed when the request starts (the stream is
+    produced after the view returned)."""
+
+    header: list[str]
+    choices: dict[str, dict]  # path -> {value: label}
+    yes: str
+    no: str
+    zone: object
+    english: bool
+
+    @classmethod
+    def now(cls) -> "Labels":
+        choices = {}
+        for column in COLUMNS:
+            if column.kind == "choice":
+                field = Complaint._meta.get_field(column.path)
+                choices[column.path] = {value: str(label) for value, label in field.flatchoices}
+        return cls(
+            header=[str(c.header) for c in COLUMNS],
+            choices=choices,
+            yes=_("yes"),
+            no=_("no"),
+            zone=timezone.get_current_timezone(),
+            english=(get_language() or "").lower().startswith("en"),
+        )
+
+
+def _bilingual(path: str, english: bool):
+    """`category__name`: the English name for English readers where the model has one."""
+    relation, _name = path.split("__", 1)
+    model = Complaint._meta.get_field(relation).related_model
+    if english and any(f.name == "name_en" for f in model._meta.get_fields()):
+        english_path = f"{relation}__name_en"
+        return Coalesce(NullIf(F(english_path), Value("")), F(path)), english_path
+    return F(path), None
+
+
+# -- the rows in Python (CSV elsewhere, XLSX everywhere) ------------------------------------------
+
+
+def python_rows(
+    queryset, *, pii: bool, now: datetime, labels: Labels, as_text: bool
+) -> Iterator[list]:
+    """Each complaint as the export shows it (COLUMNS order). `as_text`: times as text (CSV);
+    otherwise local datetimes without zone (XLSX date cells)."""
+    zone = labels.zone
+    plain = [c.path for c in COLUMNS]
+    english = {}
+    extra = []
+    for index, column in enumerate(COLUMNS):
+        if column.kind == "ref":
+            _expr, english_path = _bilingual(column.path, labels.english)
+            if english_path:
+                english[index] = len(plain) + len(extra)
+                extra.append(english_path)
+    for row in queryset.values_list(*plain, *extra).iterator(chunk_size=ITERATOR_ROWS):
+        status = row[_STATUS_INDEX]
+        out = []
+        for index, column in enumerate(COLUMNS):
+            value = row[index]
+            kind = column.kind
+            if kind == "time" or kind == "due":
+                if kind == "due" and status not in OPEN_STATUSES:
+                    value = None
+                if value is not None:
+                    local = timezone.localtime(value, zone)
+                    value = local.strftime(TIME_FORMAT) if as_text else local.replace(tzinfo=None)
+            elif kind in ("name", "phone") and not pii:
+                value = mask(kind, value)
+            elif kind == "choice":
+                value = labels.choices[column.path].get(value, value)
+            elif kind == "ref" and index in english:
+                value = row[english[index]] or value
+            elif kind == "overdue":
+                late = status in OPEN_STATUSES and value is not None and value < now
+                value = labels.yes if late else labels.no
+            out.append(value)
+        yield out
+
+
+def _csv_writer(buffer):
+    return csv.writer(buffer, quoting=csv.QUOTE_NOTNULL, lineterminator="\n")
+
+
+def _csv_cell(column: ListColumn, value):
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if column.guarded and value.startswith(FORMULA_START):
+            return "'" + value
+        return value
+    return str(value)
+
+
+def csv_header(labels: Labels) -> bytes:
+    buffer = io.StringIO()
+    _csv_writer(buffer).writerow(labels.header)
+    return BOM + buffer.getvalue().encode()
+
+
+def python_csv(queryset, *, pii, now, labels, counter) -> Iterator[bytes]:
+    yield csv_header(labels)
+    buffer = io.StringIO()
+    writer = _csv_writer(buffer)
+    for values in python_rows(queryset, pii=pii, now=now, labels=labels, as_text=True):
+        writer.writerow([_csv_cell(c, v) for c, v in zip(COLUMNS, values, strict=True)])
+        counter[0] += 1
+        if buffer.tell() >= CHUNK_BYTES:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue().encode()
+
+
+def xlsx_stream(queryset, *, pii, now, labels, counter) -> Iterator[bytes]:
+    def rows():
+        for values in python_rows(queryset, pii=pii, now=now, labels=labels, as_text=False):
+            counter[0] += 1
+            yield values
+
+    return xlsx.stream_workbook(
+        labels.header,
+        rows(),
+        sheet=_("Complaints"),
+        widths=[c.width for c in COLUMNS],
+        now=timezone.localtime(now, labels.zone),
+    )
+
+
+# -- CSV on PostgreSQL: COPY ------------------------------------------------------------------
+
+
+class LocalMinute(Func):
+    """yyyy-mm-dd hh:mi in the session time zone (copy_stream sets it): TIME_FORMAT."""
+
+    template = "to_char(%(expressions)s, 'YYYY-MM-DD HH24:MI')"
+    output_field = TextField()
+
+
+def _sql_value(column: ListColumn, *, pii: bool, now: datetime, labels: Labels):
+    value = F(column.path)
+    kind = column.kind
+    is_open = Q(status__in=OPEN_STATUSES)
+    if kind == "time":
+        return LocalMinute(value)
+    if kind == "due":
+        return Case(When(is_open, then=LocalMinute(value)), default=None, output_field=TextField())
+    if kind in ("name", "phone") and not pii:
+        return MaskSQL(kind, value)
+    if kind == "choice":
+        whens = [
+            When(**{column.path: key}, then=Value(label))
+            for key, label in labels.choices[column.path].items()
+        ]
+        return Case(*whens, default=Cast(value, TextField()), output_field=TextField())
+    if kind == "ref":
+        return _bilingual(column.path, labels.english)[0]
+    if kind == "overdue":
+        late = is_open & Q(due_at__isnull=False, due_at__lt=now)
+        return Case(
+            When(late, then=Value(labels.yes)), default=Value(labels.no), output_field=CharField()
+        )
+    return value
+
+
+def copy_csv(queryset, *, pii, now, labels, counter) -> Iterator[bytes]:
+    yield csv_header(labels)
+    values = [_sql_value(c, pii=pii, now=now, labels=labels) for c in COLUMNS]
+    statement = csv_copy_sql(queryset, values, [c.guarded for c in COLUMNS])
+    if statement is None:
+        return
+    yield from copy_stream(queryset.db, statement, time_zone=str(labels.zone.key), counter=counter)
+
+
+def export_chunks(queryset, fmt: str, *, pii: bool, now: datetime, labels: Labels, counter):
+    """The file's bytes. `counter` (a one-item list) counts the rows as they are written."""
+    queryset = without_redundant_distinct(queryset)
+    if fmt == "xlsx":
+        return xlsx_stream(queryset, pii=pii, now=now, labels=labels, counter=counter)
+    postgres = connections[queryset.db].vendor == "postgresql" and _has_copy()
+    if postgres and hasattr(labels.zone, "key"):
+        return copy_csv(queryset, pii=pii, now=now, labels=labels, counter=counter)
+    return python_csv(queryset, pii=pii, now=now, labels=labels, counter=counter)
+
+
+# -- the view -------------------------------------------------------------------------------------
+
+
+def list_queryset(model_admin, request):
+    """The complaint list's rows for this request's query string: the ChangeList's own
+    queryset (filters, search, ordering with its tiebreak, isolation)."""
+    changelist = model_admin.get_changelist_instance(request)
+    return changelist.queryset
+
+
+def export_view(model_admin, request, fmt: str):
+    if fmt not in FORMATS:
+        raise PermissionDenied
+    if not model_admin.has_view_or_change_permission(request):
+        raise PermissionDenied
+    changelist_url = reverse("admin:complaints_complaint_changelist")
+    try:
+        queryset = list_queryset(model_admin, request)
+    except IncorrectLookupParameters:
+        messages.error(request, _("The list's filters are not valid; nothing was exported."))
+        return HttpResponseRedirect(changelist_url)
+    now = timezone.now()
+    pii = can_read(request.user)
+    labels = Labels.now()
+    query = request.GET.urlencode()
+    entry = LogEntry.objects.create(
+        user_id=request.user.pk,
+        content_type=ContentType.objects.get_for_model(Complaint),
+        object_repr=f"export {fmt}"[:200],
+        action_flag=EXPORT_FLAG,
+        change_message=json.dumps(
+            {"export": {"format": fmt, "query": query, "rows": None, "masked": not pii}}
+        ),
+    )
+    counter = [0]
+
+    def stream():
+        yield from export_chunks(queryset, fmt, pii=pii, now=now, labels=labels, counter=counter)
+        LogEntry.objects.filter(pk=entry.pk).update(
+            change_message=json.dumps(
+                {
+                    "export": {
+                        "format": fmt,
+                        "query": query,
+                        "rows": counter[0],
+                        "masked": not pii,
+                    }
+                }
+            )
+        )
+
+    response = StreamingHttpResponse(stream(), content_type=FORMATS[fmt])
+    day = timezone.localtime(now, labels.zone).strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="complaints-{day}.{fmt}"'
+    response["Cache-Control"] = "private, no-store"  # personal data
+    return response
+
+
+def describe(entry: LogEntry) -> str | None:
+    """The change log's text for an export entry (None for other entries)."""
+    if entry.action_flag != EXPORT_FLAG:
+        return None
+    try:
+        data = json.loads(entry.change_message)["export"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    rows = data.get("rows")
+    text = (
+        _("%(rows)s complaints exported as %(format)s")
+        % {"rows": f"{rows:,}", "format": data.get("format", "?").upper()}
+        if rows is not None
+        else _("Export as %(format)s not completed") % {"format": data.get("format", "?").upper()}
+    )
+    text += "; " + (_("filter: %(query)s") % {"query": data.get("query") or "—"})
+    if data.get("masked"):
+        text += "; " + _("personal data masked")
+    return text
