@@ -29,7 +29,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db import connections
 from django.db.models import Case, CharField, F, Func, Q, TextField, Value, When
-from django.db.models.functions import Cast, Coalesce, NullIf
+from django.db.models.functions import Cast, Coalesce, Concat, NullIf, Trim
 from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -62,13 +62,14 @@ class ListColumn:
     key: str
     header: str  # lazy, translated when the export starts
     path: str
-    kind: str = "text"  # text, name, phone, time, choice, ref (bilingual name), due, overdue, int
+    # text, name, phone, time, choice, ref (bilingual name), person, due, overdue, int
+    kind: str = "text"
     width: int = 14
 
     @property
     def guarded(self) -> bool:
         """Free text: a leading = + - @ gets an apostrophe in CSV (formula injection)."""
-        return self.kind in ("text", "name", "ref")
+        return self.kind in ("text", "name", "ref", "person")
 
 
 COLUMNS = [
@@ -82,7 +83,7 @@ COLUMNS = [
     ListColumn("channel", gettext_lazy("channel"), "channel", "choice", 12),
     ListColumn("category", gettext_lazy("category"), "category__name", "ref", 18),
     ListColumn("department", gettext_lazy("department"), "department__name", "ref", 18),
-    ListColumn("assignee", gettext_lazy("assignee"), "assignee__username"),
+    ListColumn("assignee", gettext_lazy("assignee"), "assignee", "person"),
     ListColumn("due_at", gettext_lazy("next deadline"), "due_at", "due", 17),
     ListColumn("overdue", gettext_lazy("overdue"), "due_at", "overdue", 8),
     ListColumn("escalation", gettext_lazy("escalation level"), "escalation_level", "int", 8),
@@ -122,14 +123,22 @@ class Labels:
         )
 
 
-def _bilingual(path: str, english: bool):
-    """`category__name`: the English name for English readers where the model has one."""
-    relation, _name = path.split("__", 1)
-    model = Complaint._meta.get_field(relation).related_model
-    if english and any(f.name == "name_en" for f in model._meta.get_fields()):
-        english_path = f"{relation}__name_en"
-        return Coalesce(NullIf(F(english_path), Value("")), F(path)), english_path
-    return F(path), None
+def _source(column: ListColumn, labels: Labels):
+    """What the column reads: a field path, or an expression computed by the database (the
+    same in both paths)."""
+    if column.kind == "ref":
+        # `category__name`: the English name for English readers where the model has one.
+        relation, _name = column.path.split("__", 1)
+        model = Complaint._meta.get_field(relation).related_model
+        if labels.english and any(f.name == "name_en" for f in model._meta.get_fields()):
+            return Coalesce(NullIf(F(f"{relation}__name_en"), Value("")), F(column.path))
+    if column.kind == "person":
+        # How the admin names a user (complaints/apps.py): full name, else the username.
+        full = Trim(
+            Concat(F(f"{column.path}__first_name"), Value(" "), F(f"{column.path}__last_name"))
+        )
+        return Coalesce(NullIf(full, Value("")), F(f"{column.path}__username"))
+    return column.path
 
 
 # -- the rows in Python (CSV elsewhere, XLSX everywhere) ------------------------------------------
@@ -141,16 +150,8 @@ def python_rows(
     """Each complaint as the export shows it (COLUMNS order). `as_text`: times as text (CSV);
     otherwise local datetimes without zone (XLSX date cells)."""
     zone = labels.zone
-    plain = [c.path for c in COLUMNS]
-    english = {}
-    extra = []
-    for index, column in enumerate(COLUMNS):
-        if column.kind == "ref":
-            _expr, english_path = _bilingual(column.path, labels.english)
-            if english_path:
-                english[index] = len(plain) + len(extra)
-                extra.append(english_path)
-    for row in queryset.values_list(*plain, *extra).iterator(chunk_size=ITERATOR_ROWS):
+    sources = [_source(c, labels) for c in COLUMNS]
+    for row in queryset.values_list(*sources).iterator(chunk_size=ITERATOR_ROWS):
         status = row[_STATUS_INDEX]
         out = []
         for index, column in enumerate(COLUMNS):
@@ -166,8 +167,6 @@ def python_rows(
                 value = mask(kind, value)
             elif kind == "choice":
                 value = labels.choices[column.path].get(value, value)
-            elif kind == "ref" and index in english:
-                value = row[english[index]] or value
             elif kind == "overdue":
                 late = status in OPEN_STATUSES and value is not None and value < now
                 value = labels.yes if late else labels.no
@@ -251,8 +250,9 @@ def _sql_value(column: ListColumn, *, pii: bool, now: datetime, labels: Labels):
             for key, label in labels.choices[column.path].items()
         ]
         return Case(*whens, default=Cast(value, TextField()), output_field=TextField())
-    if kind == "ref":
-        return _bilingual(column.path, labels.english)[0]
+    if kind in ("ref", "person"):
+        source = _source(column, labels)
+        return F(source) if isinstance(source, str) else source
     if kind == "overdue":
         late = is_open & Q(due_at__isnull=False, due_at__lt=now)
         return Case(
