@@ -11,7 +11,7 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 from unfold.decorators import action
 from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextareaWidget
 
@@ -184,7 +184,7 @@ class DailyWorkMixin:
             will_do=counts["open_with_department"],
             will_do_label=_("open complaints with a responsible department will be assigned"),
             skipped=[
-                (counts["finished"], _("already finished")),
+                (counts["finished"], pgettext("bulk selection", "already finished")),
                 (counts["no_department"], _("without a responsible department")),
             ],
             no_candidates=not candidates.exists(),
@@ -215,8 +215,8 @@ class DailyWorkMixin:
                 "required return visit done or waived)"
             ),
             skipped=[
-                (counts["open"], _("not resolved yet")),
-                (counts["closed"], _("already closed")),
+                (counts["open"], pgettext("bulk selection", "not resolved yet")),
+                (counts["closed"], pgettext("bulk selection", "already closed")),
                 (counts["invalid_or_merged"], _("invalid or merged")),
             ],
         )
