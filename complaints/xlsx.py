@@ -75,24 +75,42 @@ def excel_number(value: datetime | date) -> float:
 
 
 def clean_text(value: str) -> str:
-    text = _ILLEGAL.sub("", value)
-    return text[:MAX_TEXT] if len(text) > MAX_TEXT else text
+    if not value.isprintable():  # fast path: most texts have no control characters
+        value = _ILLEGAL.sub("", value)
+    return value[:MAX_TEXT] if len(value) > MAX_TEXT else value
+
+
+def _text(value: str) -> str:
+    value = clean_text(value)
+    if "&" in value or "<" in value or ">" in value:
+        value = escape(value)
+    return value
 
 
 def _cell(ref: str, value, style: int = 0) -> str:
     if value is None or value == "":
         return ""
     s = f' s="{style}"' if style else ""
-    if isinstance(value, bool):
+    kind = type(value)
+    if kind is str:
+        return f'<c r="{ref}" t="inlineStr"{s}><is><t xml:space="preserve">{_text(value)}</t></is></c>'
+    if kind is bool:
         return f'<c r="{ref}" t="b"{s}><v>{int(value)}</v></c>'
+    if kind is int or kind is float or kind is Decimal:
+        return f'<c r="{ref}"{s}><v>{value}</v></c>'
+    if kind is datetime:
+        return f'<c r="{ref}" s="{_STYLE_DATETIME}"><v>{excel_number(value):.10g}</v></c>'
+    if kind is date:
+        return f'<c r="{ref}" s="{_STYLE_DATE}"><v>{excel_number(value):.10g}</v></c>'
+    if isinstance(value, bool):
+        return _cell(ref, bool(value), style)
     if isinstance(value, (int, float, Decimal)):
         return f'<c r="{ref}"{s}><v>{value}</v></c>'
     if isinstance(value, datetime):
-        return f'<c r="{ref}" s="{_STYLE_DATETIME}"><v>{excel_number(value):.10g}</v></c>'
+        return _cell(ref, datetime.fromisoformat(value.isoformat()), style)
     if isinstance(value, date):
-        return f'<c r="{ref}" s="{_STYLE_DATE}"><v>{excel_number(value):.10g}</v></c>'
-    text = escape(clean_text(str(value)))
-    return f'<c r="{ref}" t="inlineStr"{s}><is><t xml:space="preserve">{text}</t></is></c>'
+        return _cell(ref, date(value.year, value.month, value.day), style)
+    return _cell(ref, str(value), style)
 
 
 def _sheet(

@@ -148,29 +148,50 @@ def python_rows(
     queryset, *, pii: bool, now: datetime, labels: Labels, as_text: bool
 ) -> Iterator[list]:
     """Each complaint as the export shows it (COLUMNS order). `as_text`: times as text (CSV);
-    otherwise local datetimes without zone (XLSX date cells)."""
+    otherwise local datetimes without zone (XLSX date cells). On PostgreSQL the masking is
+    done by the database (the same rule, privacy.MaskSQL)."""
     zone = labels.zone
-    sources = [_source(c, labels) for c in COLUMNS]
+    open_statuses = frozenset(str(s) for s in OPEN_STATUSES)
+    mask_in_sql = not pii and connections[queryset.db].vendor == "postgresql"
+    sources = []
+    for column in COLUMNS:
+        if column.kind in ("name", "phone") and mask_in_sql:
+            sources.append(MaskSQL(column.kind, F(column.path)))
+        else:
+            sources.append(_source(column, labels))
+
+    def local_time(value):
+        if value is None:
+            return None
+        local = value.astimezone(zone)
+        return local.strftime(TIME_FORMAT) if as_text else local.replace(tzinfo=None)
+
+    # One converter per column (None: the value as read).
+    converters = []
+    for column in COLUMNS:
+        kind = column.kind
+        if kind in ("time", "due"):
+            converters.append(local_time)
+        elif kind in ("name", "phone") and not pii and not mask_in_sql:
+            converters.append(lambda value, kind=kind: mask(kind, value))
+        elif kind == "choice":
+            choices = labels.choices[column.path]
+            converters.append(lambda value, choices=choices: choices.get(value, value))
+        else:
+            converters.append(None)
+    due_index = next(i for i, c in enumerate(COLUMNS) if c.kind == "due")
+    overdue_index = next(i for i, c in enumerate(COLUMNS) if c.kind == "overdue")
+    yes, no = labels.yes, labels.no
     for row in queryset.values_list(*sources).iterator(chunk_size=ITERATOR_ROWS):
-        status = row[_STATUS_INDEX]
-        out = []
-        for index, column in enumerate(COLUMNS):
-            value = row[index]
-            kind = column.kind
-            if kind == "time" or kind == "due":
-                if kind == "due" and status not in OPEN_STATUSES:
-                    value = None
-                if value is not None:
-                    local = timezone.localtime(value, zone)
-                    value = local.strftime(TIME_FORMAT) if as_text else local.replace(tzinfo=None)
-            elif kind in ("name", "phone") and not pii:
-                value = mask(kind, value)
-            elif kind == "choice":
-                value = labels.choices[column.path].get(value, value)
-            elif kind == "overdue":
-                late = status in OPEN_STATUSES and value is not None and value < now
-                value = labels.yes if late else labels.no
-            out.append(value)
+        out = [
+            value if convert is None or value is None else convert(value)
+            for convert, value in zip(converters, row, strict=True)
+        ]
+        is_open = row[_STATUS_INDEX] in open_statuses
+        due = row[overdue_index]
+        out[overdue_index] = yes if is_open and due is not None and due < now else no
+        if not is_open:
+            out[due_index] = None
         yield out
 
 
