@@ -93,7 +93,9 @@ def _cell(ref: str, value, style: int = 0) -> str:
     s = f' s="{style}"' if style else ""
     kind = type(value)
     if kind is str:
-        return f'<c r="{ref}" t="inlineStr"{s}><is><t xml:space="preserve">{_text(value)}</t></is></c>'
+        return (
+            f'<c r="{ref}" t="inlineStr"{s}><is><t xml:space="preserve">{_text(value)}</t></is></c>'
+        )
     if kind is bool:
         return f'<c r="{ref}" t="b"{s}><v>{int(value)}</v></c>'
     if kind is int or kind is float or kind is Decimal:

@@ -134,14 +134,12 @@ def test_take_bulk_close_save_view_and_export(logged_in, make_staff, language):
         no_english(page, data)
 
     # 5. Export the current list: the same rows in the same order, CSV and XLSX.
-    listed = [
-        link.inner_text()
-        for link in page.locator("#result_list .field-reference a").all()
-    ]
+    listed = [link.inner_text() for link in page.locator("#result_list .field-reference a").all()]
     assert len(listed) == 6
     with page.expect_download() as download_info:
         page.locator("#export-csv").click()
-    body = open(download_info.value.path(), encoding="utf-8-sig").read()
+    with open(download_info.value.path(), encoding="utf-8-sig") as handle:
+        body = handle.read()
     rows = list(csv.reader(io.StringIO(body)))
     assert rows[0][0] == text["reference_header"]
     assert [r[0] for r in rows[1:]] == listed
