@@ -368,3 +368,23 @@ def test_assigned_to_me_hides_finished_work_unless_asked(team, login_client):
     assert set(default) == {open_one, resolved}  # resolved: still to verify and close
     everything = client.get(CHANGELIST + "?mine=assigned_all").context["cl"].queryset
     assert set(everything) == {open_one, resolved, closed}
+
+
+@pytest.mark.parametrize("action", ["assign_selected", "close_selected"])
+def test_confirm_pages_in_chinese_have_no_english(team, login_client, action):
+    from tests.i18n.test_zh_pages import english_words
+
+    complaints = [
+        complaint_in(team["department"], user=team["boss"], status="resolved"),
+        complaint_in(team["department"], user=team["boss"]),
+    ]
+    client = login_client(team["boss"])
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "zh-hans"
+    page = client.post(
+        CHANGELIST, {"action": action, "_selected_action": [c.pk for c in complaints]}
+    )
+    html = page.content.decode()
+    assert 'lang="zh-hans"' in html and 'id="bulk-form"' in html
+    names = {"boss", team["boss"].first_name, "Alice (alice)", "Bob (bob)"}
+    data = {c.reference for c in complaints} | names
+    assert not english_words(html, data)
