@@ -182,7 +182,7 @@ class DailyWorkMixin:
             submit_label=_("Assign"),
             counts=counts,
             will_do=counts["open_with_department"],
-            will_do_label=_("open complaints with a responsible department will be assigned"),
+            will_do_label=_("open complaints with a responsible department will be assigned."),
             skipped=[
                 (counts["finished"], pgettext("bulk selection", "already finished")),
                 (counts["no_department"], _("without a responsible department")),
@@ -212,7 +212,7 @@ class DailyWorkMixin:
             will_do=counts["resolved"],
             will_do_label=_(
                 "resolved complaints will be closed if their closing rules are met (e.g. the "
-                "required return visit done or waived)"
+                "required return visit done or waived)."
             ),
             skipped=[
                 (counts["open"], pgettext("bulk selection", "not resolved yet")),

@@ -30,7 +30,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import connections
 from django.db.models import Case, CharField, F, Func, Q, TextField, Value, When
 from django.db.models.functions import Cast, Coalesce, Concat, NullIf, Trim
-from django.http import HttpResponseRedirect, StreamingHttpResponse
+from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
@@ -314,7 +314,7 @@ def list_queryset(model_admin, request):
 
 def export_view(model_admin, request, fmt: str):
     if fmt not in FORMATS:
-        raise PermissionDenied
+        raise Http404
     if not model_admin.has_view_or_change_permission(request):
         raise PermissionDenied
     changelist_url = reverse("admin:complaints_complaint_changelist")

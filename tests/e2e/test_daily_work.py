@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from complaints.models import Complaint, Status
+from tests.e2e.conftest import SCREENSHOTS
 from tests.factories import DepartmentFactory, make_complaint, walk_to
 from tests.i18n.test_zh_pages import english_words
 
@@ -87,6 +88,9 @@ def test_take_bulk_close_save_view_and_export(logged_in, make_staff, language):
     page.goto(f"/admin/complaints/complaint/{single.pk}/change/")
     if language != "en":
         no_english(page, data, "#take-it")
+    expect(page.locator("#take-it button")).to_have_text(text["take"])
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"daily-work-take-it-{language}.png")
     page.locator("#take-it button").click()
     page.wait_for_load_state()
     expect(page.locator("#assignee-now")).to_contain_text(handler.first_name)
@@ -111,6 +115,7 @@ def test_take_bulk_close_save_view_and_export(logged_in, make_staff, language):
         page.locator(f"input.action-select[value='{c.pk}']").check()
     run_action(page, text["close"])
     expect(page.locator("#bulk-form")).to_be_visible()
+    page.screenshot(path=SCREENSHOTS / f"daily-work-close-confirm-{language}.png")
     if language != "en":
         no_english(page, data)
     page.locator("#bulk-form textarea[name=note]").fill("每周清理")
