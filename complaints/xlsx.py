@@ -56,6 +56,11 @@ _SHEET_START = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/></sheetView></sheetViews><cols>{cols}</cols><sheetData>"""
 
 
+class ExcelDate(float):
+    """A date-time already given as Excel's day number (e.g. computed by the database):
+    written as a number with the date-time format."""
+
+
 def column_letter(index: int) -> str:
     """0 -> A, 25 -> Z, 26 -> AA."""
     name = ""
@@ -96,6 +101,8 @@ def _cell(ref: str, value, style: int = 0) -> str:
         return (
             f'<c r="{ref}" t="inlineStr"{s}><is><t xml:space="preserve">{_text(value)}</t></is></c>'
         )
+    if kind is ExcelDate:
+        return f'<c r="{ref}" s="{_STYLE_DATETIME}"><v>{value:.10g}</v></c>'
     if kind is bool:
         return f'<c r="{ref}" t="b"{s}><v>{int(value)}</v></c>'
     if kind is int or kind is float or kind is Decimal:

@@ -28,7 +28,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db import connections
-from django.db.models import Case, CharField, F, Func, Q, TextField, Value, When
+from django.db.models import Case, CharField, F, FloatField, Func, Q, TextField, Value, When
 from django.db.models.functions import Cast, Coalesce, Concat, NullIf, Trim
 from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
 from django.urls import reverse
@@ -231,8 +231,13 @@ def python_csv(queryset, *, pii, now, labels, counter) -> Iterator[bytes]:
 
 
 def xlsx_stream(queryset, *, pii, now, labels, counter) -> Iterator[bytes]:
+    if connections[queryset.db].vendor == "postgresql" and hasattr(labels.zone, "key"):
+        source = sql_rows(queryset, pii=pii, now=now, labels=labels)
+    else:
+        source = python_rows(queryset, pii=pii, now=now, labels=labels, as_text=False)
+
     def rows():
-        for values in python_rows(queryset, pii=pii, now=now, labels=labels, as_text=False):
+        for values in source:
             counter[0] += 1
             yield values
 
@@ -255,14 +260,40 @@ class LocalMinute(Func):
     output_field = TextField()
 
 
-def _sql_value(column: ListColumn, *, pii: bool, now: datetime, labels: Labels):
+class ExcelSerial(Func):
+    """The local wall-clock time as Excel's day number (days since 1899-12-30), computed by
+    PostgreSQL: no timestamp is parsed in Python (a year PostgreSQL stores but Python cannot
+    represent becomes a number, not an error that would cut the file)."""
+
+    output_field = FloatField()
+
+    def __init__(self, expression, zone: str):
+        super().__init__(expression, Value(zone))
+
+    def as_sql(self, compiler, connection, **extra):
+        value, params = compiler.compile(self.source_expressions[0])
+        zone, zone_params = compiler.compile(self.source_expressions[1])
+        sql = f"(EXTRACT(EPOCH FROM ({value}) AT TIME ZONE {zone}) / 86400.0 + 25569)::float8"
+        return sql, (*params, *zone_params)
+
+
+def _sql_value(
+    column: ListColumn, *, pii: bool, now: datetime, labels: Labels, excel: bool = False
+):
+    """The column's value formatted by PostgreSQL: text for CSV; with `excel`, times as
+    day numbers (XLSX date cells)."""
     value = F(column.path)
     kind = column.kind
     is_open = Q(status__in=OPEN_STATUSES)
-    if kind == "time":
-        return LocalMinute(value)
-    if kind == "due":
-        return Case(When(is_open, then=LocalMinute(value)), default=None, output_field=TextField())
+    if kind in ("time", "due"):
+        if excel:
+            shown = ExcelSerial(value, str(labels.zone.key))
+            field = FloatField()
+        else:
+            shown, field = LocalMinute(value), TextField()
+        if kind == "time":
+            return shown
+        return Case(When(is_open, then=shown), default=None, output_field=field)
     if kind in ("name", "phone") and not pii:
         return MaskSQL(kind, value)
     if kind == "choice":
@@ -280,6 +311,20 @@ def _sql_value(column: ListColumn, *, pii: bool, now: datetime, labels: Labels):
             When(late, then=Value(labels.yes)), default=Value(labels.no), output_field=CharField()
         )
     return value
+
+
+def sql_rows(queryset, *, pii, now, labels) -> Iterator[list]:
+    """python_rows' values for XLSX, formatted, labelled and masked by PostgreSQL (a chunked
+    server-side cursor); times as xlsx.ExcelDate day numbers."""
+    values = [_sql_value(c, pii=pii, now=now, labels=labels, excel=True) for c in COLUMNS]
+    times = [i for i, c in enumerate(COLUMNS) if c.kind in ("time", "due")]
+    ExcelDate = xlsx.ExcelDate
+    for row in queryset.values_list(*values).iterator(chunk_size=ITERATOR_ROWS):
+        row = list(row)
+        for index in times:
+            if row[index] is not None:
+                row[index] = ExcelDate(row[index])
+        yield row
 
 
 def copy_csv(queryset, *, pii, now, labels, counter) -> Iterator[bytes]:

@@ -217,3 +217,17 @@ def test_export_follows_every_list_order(manager, login_client, department, quer
     assert len(listed) >= 4
     assert [r[0] for r in csv_rows(client.get(CSV + query))[1:]] == listed
     assert [r[0] for r in xlsx_rows(client.get(XLSX + query))[1:]] == listed
+
+
+@pytest.mark.postgres
+def test_an_unreadable_timestamp_does_not_cut_the_file(manager_client, data):
+    """A received time PostgreSQL stores but Python cannot read: both files still hold every
+    row (times are formatted by the database)."""
+    from tests.complaints.test_poisoned_rows import poison
+
+    poison(data["ours"][1].pk)
+    expected = {c.reference for c in [*data["ours"], data["theirs"]]}
+    rows = csv_rows(manager_client.get(CSV))
+    assert {r[0] for r in rows[1:]} == expected
+    sheet = xlsx_rows(manager_client.get(XLSX))
+    assert {r[0] for r in sheet[1:]} == expected
