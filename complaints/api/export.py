@@ -409,6 +409,24 @@ def copy_chunks(queryset: QuerySet, fmt: str, *, pii: bool, now: datetime) -> It
 def copy_stream(alias: str, statement: str, *, time_zone: str, counter=None) -> Iterator[bytes]:
     """Run a COPY ... TO STDOUT and yield its output in chunks of ~CHUNK_BYTES. `counter`
     (a one-item list) counts the rows (PostgreSQL sends one message per row)."""
+    buffer = bytearray()
+    rows = 0
+    for row in copy_rows(alias, statement, time_zone=time_zone):
+        buffer += row
+        rows += 1
+        if len(buffer) >= CHUNK_BYTES:
+            if counter is not None:
+                counter[0] = rows
+            yield bytes(buffer)
+            buffer.clear()
+    if counter is not None:
+        counter[0] = rows
+    if buffer:
+        yield bytes(buffer)
+
+
+def copy_rows(alias: str, statement: str, *, time_zone: str) -> Iterator[memoryview]:
+    """Run a COPY ... TO STDOUT on the request's connection and yield each row's data."""
     connection = connections[alias]
     with transaction.atomic(using=alias), connection.cursor() as cursor:
         # For this transaction only: times in the given zone; no JIT compilation, which
@@ -417,21 +435,8 @@ def copy_stream(alias: str, statement: str, *, time_zone: str, counter=None) -> 
             "SELECT set_config('TimeZone', %s, true), set_config('jit', 'off', true)",
             [time_zone],
         )
-        buffer = bytearray()
-        rows = 0
         with cursor.cursor.copy(statement) as copy:
-            for row in copy:
-                buffer += row
-                rows += 1
-                if len(buffer) >= CHUNK_BYTES:
-                    if counter is not None:
-                        counter[0] = rows
-                    yield bytes(buffer)
-                    buffer.clear()
-        if counter is not None:
-            counter[0] = rows
-        if buffer:
-            yield bytes(buffer)
+            yield from copy
         transaction.set_rollback(True, using=alias)  # read only; ends the SET LOCALs
 
 
