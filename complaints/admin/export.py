@@ -6,10 +6,12 @@ ordering and department isolation; customers' names and phones are masked for re
 the personal-data right (complaints/privacy.py). Headers and labels (status, severity, channel,
 yes/no) are in the reader's language; times are local (the current time zone).
 
-- CSV on PostgreSQL: one `COPY (SELECT ...) TO STDOUT` (api/export.py's machinery): values are
-  formatted, labelled and masked in SQL, memory stays flat, no Python touches a row.
-- CSV elsewhere and XLSX: a chunked server-side iterator over `values_list` (no query per row),
-  formatted in Python; XLSX is written by complaints/xlsx.py (stream-zip) while rows arrive.
+- PostgreSQL: one `COPY (SELECT ...) TO STDOUT` per file (api/export.py's machinery): values
+  are formatted, labelled and masked in SQL; for XLSX the database writes each row's cells as
+  XML (escaped, times as Excel day numbers) and complaints/xlsx.py adds the row numbers and
+  zips while the rows arrive. Memory stays flat; an unreadable timestamp cuts nothing.
+- Other databases (SQLite in development): a chunked iterator over `values_list` (no query
+  per row) formatted in Python, the same values (tests compare the two).
 
 Each export is written to the admin's change log (who, format, filter, row count); the count
 is filled in when the stream ends.
