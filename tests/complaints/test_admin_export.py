@@ -268,3 +268,14 @@ def test_xlsx_written_by_the_database_reads_like_the_python_one(manager, departm
                 else:
                     assert a == b
         assert database[2][4] == 'A <b> & "c" line\nnext'
+
+
+def test_the_change_log_shows_exports_to_auditors(manager_client, superuser, login_client, data):
+    b"".join(manager_client.get(CSV + "?q=Leak").streaming_content)
+    page = login_client(superuser).get(reverse("admin:admin_logentry_changelist"))
+    html = page.content.decode()
+    assert "exported" in html and "3 complaints exported as CSV; filter: q=Leak" in html
+    # Handlers do not read the log of complaint data (it names what was searched for).
+    handler = UserFactory(username="h2", perms=["admin.view_logentry"])
+    hidden = login_client(handler).get(reverse("admin:admin_logentry_changelist"))
+    assert "complaints exported" not in hidden.content.decode()
