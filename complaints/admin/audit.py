@@ -36,11 +36,15 @@ class LogEntryAdmin(ModelAdmin):
 
     @display(description=_("action"))
     def action(self, obj):
-        return {1: _("added"), 2: _("changed"), 3: _("deleted")}.get(obj.action_flag, "?")
+        return {1: _("added"), 2: _("changed"), 3: _("deleted"), 4: _("exported")}.get(
+            obj.action_flag, "?"
+        )
 
     @display(description=_("what changed"))
     def message(self, obj):
-        return obj.get_change_message()
+        from .export import describe  # an export of the complaint list (admin/export.py)
+
+        return describe(obj) or obj.get_change_message()
 
     def has_add_permission(self, request):
         return False

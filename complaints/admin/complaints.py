@@ -30,10 +30,12 @@ from ..privacy import can_read, customer_label, mask_email, mask_name, mask_phon
 from ..search import search_complaints
 from ..selectors import visible_complaints, visible_customers
 from ..services import lifecycle, severity, sla
+from ..services.assignment import assignee_candidates
 from ..services.attachments import add_attachment
 from ..services.calendars import calendars_by_id, clock_for_policy
 from ..services.errors import ServiceError, StaleVersion
 from . import desk
+from .bulk import DailyWorkMixin
 from .compensation import complaint_panel_context
 from .forms import (
     AttachmentForm,
@@ -77,6 +79,7 @@ class MineFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         return [
             ("assigned", gettext_lazy("Assigned to me")),
+            ("assigned_all", gettext_lazy("Assigned to me, finished ones too")),
             ("departments", gettext_lazy("My departments")),
             ("recorded", gettext_lazy("Recorded by me")),
         ]
@@ -84,8 +87,12 @@ class MineFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         user = request.user
         if self.value() == "assigned":
-            # Work on the desk: finished complaints are found with the status filter.
-            return queryset.filter(assignee=user).open()
+            # Work on the desk: open ones and resolved ones (still to verify and close after
+            # the return visit, DOMAIN step 9); closed, invalid and merged ones are done.
+            done = [Status.CLOSED, Status.INVALID, Status.MERGED]
+            return queryset.filter(assignee=user).exclude(status__in=done)
+        if self.value() == "assigned_all":
+            return queryset.filter(assignee=user)
         if self.value() == "departments":
             departments = list(user.department_memberships.values_list("department_id", flat=True))
             return queryset.filter(department_id__in=departments)
@@ -247,7 +254,7 @@ class AttachmentInline(TabularInline):
 
 
 @admin.register(Complaint)
-class ComplaintAdmin(ModelAdmin):
+class ComplaintAdmin(DailyWorkMixin, ModelAdmin):
     form = ComplaintForm
     paginator = EstimatedCountPaginator
     show_full_result_count = False
@@ -298,7 +305,7 @@ class ComplaintAdmin(ModelAdmin):
     )
     inlines = [AttachmentInline]
     _page = threading.local()  # per-request state shared by list columns
-    actions = ["acknowledge_selected"]
+    actions = ["acknowledge_selected", *DailyWorkMixin.daily_work_actions]
     # Workflow panel, then the timeline with the contact and note forms, then the details.
     change_form_outer_before_template = "complaints/admin/change_top.html"
 
@@ -320,11 +327,15 @@ class ComplaintAdmin(ModelAdmin):
         if field is not None:
             # Only people who may take it: active members of the responsible department
             # (of any department while none is chosen; saving checks the chosen one).
-            members = get_user_model().objects.filter(is_active=True)
+            # The same rule as "Assign to…" in the list (services.assignment).
             if obj is not None and obj.department_id:
-                members = members.filter(department_memberships__department_id=obj.department_id)
+                members = assignee_candidates([obj.department_id])
             else:
-                members = members.filter(department_memberships__isnull=False).distinct()
+                members = (
+                    get_user_model()
+                    .objects.filter(is_active=True, department_memberships__isnull=False)
+                    .distinct()
+                )
             field.queryset = members.order_by("first_name", "last_name", "username")
             field.help_text = _("Staff of the responsible department.")
         return form
@@ -715,6 +726,7 @@ class ComplaintAdmin(ModelAdmin):
             "note_url": reverse("admin:complaints_complaint_note", args=[complaint.pk]),
             "contact_url": reverse("admin:complaints_complaint_contact", args=[complaint.pk]),
             **complaint_panel_context(request, complaint),
+            **self.take_context(request, complaint),
             "extension_panels": hooks.panels(request, complaint),
         }
 

@@ -331,6 +331,44 @@ def copy_sql(queryset: QuerySet, fmt: str, *, pii: bool, now: datetime) -> str |
     """The COPY statement of the export (all values bound), None when nothing can match."""
     as_json = fmt == "jsonl"
     values = [_sql_value(c, pii=pii, now=now, as_json=as_json) for c in COLUMNS]
+    if as_json:
+
+        def select(refs):
+            pairs, customer = [], []
+            for ref, column in zip(refs, COLUMNS, strict=True):
+                if column.group:
+                    if not customer:
+                        pairs.append((column.group, customer))
+                    customer.append((column.name, ref))
+                else:
+                    pairs.append((column.name, ref))
+            return _json_object_sql(pairs)
+
+        # One json text per line. CSV with delimiter and quote characters that json text
+        # never contains raw (it escapes every control character) leaves each value exactly
+        # as PostgreSQL wrote it; the text format would double every backslash.
+        options = "FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02'"
+        return copy_statement(queryset, values, select, options)
+    return csv_copy_sql(queryset, values, [c.kind in FORMULA_GUARDED for c in COLUMNS])
+
+
+def csv_copy_sql(queryset: QuerySet, values: list, guarded: list[bool]) -> str | None:
+    """COPY of these value expressions as CSV (every value quoted, NULL empty), the free-text
+    ones (`guarded`) with the spreadsheet-formula guard. Also used by the admin's export."""
+
+    def select(refs):
+        return ", ".join(
+            FORMULA_SAFE_SQL.replace("{x}", ref) if guard else ref
+            for ref, guard in zip(refs, guarded, strict=True)
+        )
+
+    return copy_statement(queryset, values, select, "FORMAT csv, FORCE_QUOTE *")
+
+
+def copy_statement(queryset: QuerySet, values: list, select, options: str) -> str | None:
+    """`COPY (SELECT select(refs) FROM (<queryset with these values>) t ORDER BY ...) TO
+    STDOUT WITH (options)`, all values bound; None when nothing can match. `select` turns the
+    subquery's column references (t."c0", ...) into the selected SQL."""
     connection = connections[queryset.db]
     quote_name = connection.ops.quote_name
     # The row is built over a subquery of its values that keeps the order. Built in one
@@ -346,25 +384,8 @@ def copy_sql(queryset: QuerySet, fmt: str, *, pii: bool, now: datetime) -> str |
         keys[f"k{index}"] = F(item.lstrip("-"))
         order.append(f"t.{quote_name(f'k{index}')}" + (" DESC" if item[0] == "-" else ""))
     rows = queryset.values(**{f"c{i}": v for i, v in enumerate(values)}, **keys)
-    if as_json:
-        pairs, customer = [], []
-        for index, column in enumerate(COLUMNS):
-            ref = f"t.{quote_name(f'c{index}')}"
-            if column.group:
-                if not customer:
-                    pairs.append((column.group, customer))
-                customer.append((column.name, ref))
-            else:
-                pairs.append((column.name, ref))
-        selected = _json_object_sql(pairs)
-    else:
-        cells = []
-        for index, column in enumerate(COLUMNS):
-            ref = f"t.{quote_name(f'c{index}')}"
-            guarded = column.kind in FORMULA_GUARDED
-            cells.append(FORMULA_SAFE_SQL.replace("{x}", ref) if guarded else ref)
-        selected = ", ".join(cells)
-    wrap = f"SELECT {selected} FROM (%s) t"  # noqa: S608 (constants and quoted names)
+    refs = [f"t.{quote_name(f'c{index}')}" for index in range(len(values))]
+    wrap = f"SELECT {select(refs)} FROM (%s) t"  # noqa: S608 (constants and quoted names)
     if order:
         wrap += " ORDER BY " + ", ".join(order)
     try:
@@ -373,13 +394,6 @@ def copy_sql(queryset: QuerySet, fmt: str, *, pii: bool, now: datetime) -> str |
         return None
     # COPY takes no parameters: psycopg binds them client-side with its literal quoting.
     bound = wrap.replace("%s", connection.ops.compose_sql(sql, params), 1)
-    if as_json:
-        # One json text per line. CSV with delimiter and quote characters that json text
-        # never contains raw (it escapes every control character) leaves each value exactly
-        # as PostgreSQL wrote it; the text format would double every backslash.
-        options = "FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02'"
-    else:
-        options = "FORMAT csv, FORCE_QUOTE *"
     return f"COPY ({bound}) TO STDOUT WITH ({options})"
 
 
@@ -389,24 +403,40 @@ def copy_chunks(queryset: QuerySet, fmt: str, *, pii: bool, now: datetime) -> It
     statement = copy_sql(queryset, fmt, pii=pii, now=now)
     if statement is None:
         return
-    alias = queryset.db
+    yield from copy_stream(queryset.db, statement, time_zone=settings.TIME_ZONE)
+
+
+def copy_stream(alias: str, statement: str, *, time_zone: str, counter=None) -> Iterator[bytes]:
+    """Run a COPY ... TO STDOUT and yield its output in chunks of ~CHUNK_BYTES. `counter`
+    (a one-item list) counts the rows (PostgreSQL sends one message per row)."""
+    buffer = bytearray()
+    rows = 0
+    for row in copy_rows(alias, statement, time_zone=time_zone):
+        buffer += row
+        rows += 1
+        if len(buffer) >= CHUNK_BYTES:
+            if counter is not None:
+                counter[0] = rows
+            yield bytes(buffer)
+            buffer.clear()
+    if counter is not None:
+        counter[0] = rows
+    if buffer:
+        yield bytes(buffer)
+
+
+def copy_rows(alias: str, statement: str, *, time_zone: str) -> Iterator[memoryview]:
+    """Run a COPY ... TO STDOUT on the request's connection and yield each row's data."""
     connection = connections[alias]
     with transaction.atomic(using=alias), connection.cursor() as cursor:
-        # For this transaction only: times in the configured zone; no JIT compilation, which
+        # For this transaction only: times in the given zone; no JIT compilation, which
         # costs most of a second before the first row and gains nothing on a plain scan.
         cursor.execute(
             "SELECT set_config('TimeZone', %s, true), set_config('jit', 'off', true)",
-            [settings.TIME_ZONE],
+            [time_zone],
         )
-        buffer = bytearray()
         with cursor.cursor.copy(statement) as copy:
-            for row in copy:
-                buffer += row
-                if len(buffer) >= CHUNK_BYTES:
-                    yield bytes(buffer)
-                    buffer.clear()
-        if buffer:
-            yield bytes(buffer)
+            yield from copy
         transaction.set_rollback(True, using=alias)  # read only; ends the SET LOCALs
 
 

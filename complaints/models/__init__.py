@@ -30,6 +30,7 @@ from .incidents import Incident, IncidentLink, IncidentRemedy
 from .jobs import RecomputeJob
 from .organisation import Department, DepartmentMembership
 from .responsibility import RootCause, Validity, localized_name
+from .saved_views import SavedListView
 from .security import LoginThrottle
 from .sla import (
     BusinessCalendar,
@@ -44,6 +45,7 @@ from .sla import (
 __all__ = [
     "AwaitingPeriod",
     "ReplyTemplate",
+    "SavedListView",
     "GRANTED",
     "MONETARY_KINDS",
     "ApprovalAlert",
