@@ -184,6 +184,8 @@ class SummaryState(models.Model):
     rebuild_started_at = models.DateTimeField(_("rebuild started"), null=True, blank=True)
     rebuild_months_done = models.PositiveIntegerField(_("months rebuilt"), default=0)
     rebuild_months_total = models.PositiveIntegerField(_("months to rebuild"), default=0)
+    # New whenever summary rows were written: the dashboard cache's key.
+    version = models.UUIDField(null=True, editable=False)
 
     class Meta:
         verbose_name = _("summary state")

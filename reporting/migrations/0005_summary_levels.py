@@ -2,7 +2,8 @@
 
 """The summaries keep no cell level (every dimension at once) any more: at day grain it held
 about one row per complaint. Its rows go; the other levels stay as they are. The measures
-that only the full levels keep become nullable: empty at the narrow levels."""
+that only the full levels keep become nullable: empty at the narrow levels. The summary
+state gets a version (the dashboard cache's key)."""
 
 from django.db import migrations, models
 
@@ -321,6 +322,11 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name='dailysummary',
             index=models.Index(condition=models.Q(('category__isnull', False)), fields=['level', 'category', 'day'], name='summary_level_cat_idx'),
+        ),
+        migrations.AddField(
+            model_name='summarystate',
+            name='version',
+            field=models.UUIDField(editable=False, null=True),
         ),
         migrations.RunPython(migrations.RunPython.noop, empty_summaries),
     ]

@@ -21,6 +21,7 @@ Refresh and rebuild batches take SummaryState's row lock, so they never interlea
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -286,6 +287,8 @@ def refresh(*, now: datetime | None = None) -> RefreshResult:
             return RefreshResult(skipped="never built")
         days = _changed_days(state.refreshed_at, now)
         recompute_days(days, now=now)
+        if days:
+            state.version = uuid.uuid4()
         state.refreshed_at = now
         state.refreshed_days = len(days)
         state.refresh_seconds = time.perf_counter() - started
@@ -330,7 +333,8 @@ def rebuild(*, now: datetime | None = None, on_progress=None) -> float:
                 [month + timedelta(days=d) for d in range((next_month - month).days)], now=now
             )
             state.rebuild_months_done = done
-            state.save(update_fields=["rebuild_months_done"])
+            state.version = uuid.uuid4()
+            state.save(update_fields=["rebuild_months_done", "version"])
         if on_progress:
             on_progress(done, len(months))
     seconds = time.perf_counter() - started
@@ -339,6 +343,7 @@ def rebuild(*, now: datetime | None = None, on_progress=None) -> float:
         # Changes made while the months were rebuilt are picked up by the next refresh (the
         # watermark may move back: recomputing a day again is harmless).
         state.refreshed_at = now
+        state.version = uuid.uuid4()
         state.rebuilt_at = timezone.now()
         state.rebuild_seconds = seconds
         state.rebuild_started_at = None

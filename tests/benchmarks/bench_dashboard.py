@@ -24,7 +24,10 @@ Prints, each the median of --runs:
     last refresh read from the complaints) after 1,000 complaints changed, target <= 1 s;
 (d) the incremental refresh of those changes;
 (e) whole HTTP requests (django.test.Client, logged in): the landing page /admin/ and
-    /admin/dashboard/ for a complaint manager and a department head, target <= 50 ms.
+    /admin/dashboard/ for a complaint manager and a department head, target <= 50 ms (the
+    page keeps the built dashboard in the cache until the summaries change: also timed
+    with the cache emptied before each request, as after a refresh), and a plain admin page
+    for scale.
 Every section prints the load average (the machine may be shared).
 Exits 1 when a target is missed.
 """
@@ -301,9 +304,7 @@ def http_requests(departments, runs: int) -> bool:
     /admin/dashboard/ with their defaults, for a complaint manager (every department) and a
     department head (three departments)."""
     from django.conf import settings
-    from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     users = {
@@ -317,6 +318,12 @@ def http_requests(departments, runs: int) -> bool:
         f"\n(e) whole HTTP requests (django.test.Client), median of {runs} "
         f"(target <= {SUMMARY_TARGET_MS} ms); load average {os.getloadavg()[0]:.2f}"
     )
+    from django.core.cache import cache
+
+    def cold(client, url):
+        cache.clear()  # the dashboard is built again (as after each refresh)
+        return client.get(url)
+
     for who, user in users.items():
         client = Client()
         client.force_login(user)
@@ -324,12 +331,21 @@ def http_requests(departments, runs: int) -> bool:
             response = client.get(url)  # warm
             assert response.status_code == 200, (url, response.status_code)
             assert b"reporting-card-value" in response.content, url
-            with CaptureQueriesContext(connection) as queries:
-                client.get(url)
             seconds, _ = timed(lambda c=client, u=url: c.get(u), runs)
+            cold_seconds, _ = timed(lambda c=client, u=url: cold(c, u), runs)
             ms = seconds * 1000
             ok &= ms <= SUMMARY_TARGET_MS
-            print(f"  {who:32s} {url:18s} {ms:8.1f} ms  {len(queries):2d} queries")
+            print(
+                f"  {who:32s} {url:18s} {ms:8.1f} ms  "
+                f"(built again, after a refresh: {cold_seconds * 1000:.1f} ms)"
+            )
+    # For scale: an admin page without the dashboard, same session and load.
+    client = Client()
+    client.force_login(users["complaint manager"])
+    url = "/admin/password_change/"
+    assert client.get(url).status_code == 200
+    seconds, _ = timed(lambda: client.get(url), runs)
+    print(f"  {'(an admin page without it)':32s} {url:18s} {seconds * 1000:8.1f} ms")
     return ok
 
 
