@@ -4,6 +4,8 @@ numbers come from reporting.queries (one aggregate query per widget)."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -202,6 +204,36 @@ def _months(filters: Filters) -> list[date]:
         months.append(month)
         month = (month + timedelta(days=32)).replace(day=1)
     return months
+
+
+CACHE_SECONDS = 600
+
+
+def cached(filters: Filters) -> dict:
+    """build() from the summaries, kept in the cache until summary rows are next written (the
+    key holds SummaryState.version, today's date and the language). Not with two dimensions
+    filtered or more: some widgets then read the complaints. A cache that is down costs only
+    the build."""
+    from django.core.cache import cache
+    from django.utils.translation import get_language
+
+    from .models import SummaryState
+
+    version = SummaryState.objects.filter(pk=1).values_list("version", flat=True).first()
+    if version is None or len(filters.dimension_filters()) > 1:
+        return build(filters)
+    identity = repr((version.hex, queries.today(), filters, get_language()))
+    key = "reporting:dashboard:" + hashlib.sha256(identity.encode()).hexdigest()
+    try:
+        found = cache.get(key)
+    except Exception:  # noqa: BLE001 - the cache is an optimisation only
+        found = None
+    if found is not None:
+        return found
+    result = build(filters)
+    with contextlib.suppress(Exception):
+        cache.set(key, result, CACHE_SECONDS)
+    return result
 
 
 def build(filters: Filters, *, live: bool = False, now: datetime | None = None) -> dict:

@@ -14,7 +14,6 @@ from .kpis import FRT_BUCKETS, TTR_BUCKETS
 class Level(models.IntegerChoices):
     """Which dimensions a summary row keeps (the others are empty, summed over)."""
 
-    CELL = 0, _("day × department × category × channel × severity × root cause")
     DAY = 1, _("day")
     SEVERITY = 2, _("day × severity")
     CATEGORY = 3, _("day × category")
@@ -34,8 +33,9 @@ class Level(models.IntegerChoices):
 
 
 DIMENSIONS = ("department_id", "category_id", "channel", "severity", "root_cause_id")
-# The measures the pair levels keep (what the charts and the league table need); the cell,
-# day and single-dimension levels keep every measure of reporting.kpis.
+# The measures the pair levels and the root-cause level keep (what the charts and the league
+# table need); the day and the other single-dimension levels keep every measure of
+# reporting.kpis.
 NARROW_MEASURES = (
     "received",
     "valid",
@@ -49,25 +49,27 @@ NARROW_MEASURES = (
     "csat_satisfied",
 )
 _D, _C, _CH, _S, _R = DIMENSIONS
-# level: (dimensions kept, every measure?, level it is summed from), in the order built.
+# level: (dimensions kept, every measure?, level it is summed from or None: the complaints).
+# No level keeps three dimensions or more: at day grain such a level holds about one row per
+# complaint (it is as large as the complaint table and as slow to write); figures that would
+# need one are aggregated from the complaints (reporting.queries).
 LEVELS = {
-    Level.CELL: (DIMENSIONS, True, None),
-    Level.SEVERITY: ((_S,), True, Level.CELL),
-    Level.CATEGORY: ((_C,), True, Level.CELL),
-    Level.CHANNEL: ((_CH,), True, Level.CELL),
-    Level.DEPARTMENT: ((_D,), True, Level.CELL),
+    Level.SEVERITY: ((_S,), True, None),
+    Level.CATEGORY: ((_C,), True, None),
+    Level.CHANNEL: ((_CH,), True, None),
+    Level.DEPARTMENT: ((_D,), True, None),
     Level.DAY: ((), True, Level.SEVERITY),
-    Level.DEPARTMENT_CATEGORY: ((_D, _C), False, Level.CELL),
-    Level.DEPARTMENT_CHANNEL: ((_D, _CH), False, Level.CELL),
-    Level.DEPARTMENT_SEVERITY: ((_D, _S), False, Level.CELL),
-    Level.DEPARTMENT_ROOT_CAUSE: ((_D, _R), False, Level.CELL),
-    Level.CATEGORY_CHANNEL: ((_C, _CH), False, Level.CELL),
-    Level.CATEGORY_SEVERITY: ((_C, _S), False, Level.CELL),
-    Level.CATEGORY_ROOT_CAUSE: ((_C, _R), False, Level.CELL),
-    Level.CHANNEL_SEVERITY: ((_CH, _S), False, Level.CELL),
-    Level.CHANNEL_ROOT_CAUSE: ((_CH, _R), False, Level.CELL),
-    Level.SEVERITY_ROOT_CAUSE: ((_S, _R), False, Level.CELL),
-    Level.ROOT_CAUSE: ((_R,), False, Level.SEVERITY_ROOT_CAUSE),
+    Level.ROOT_CAUSE: ((_R,), False, None),
+    Level.DEPARTMENT_CATEGORY: ((_D, _C), False, None),
+    Level.DEPARTMENT_CHANNEL: ((_D, _CH), False, None),
+    Level.DEPARTMENT_SEVERITY: ((_D, _S), False, None),
+    Level.DEPARTMENT_ROOT_CAUSE: ((_D, _R), False, None),
+    Level.CATEGORY_CHANNEL: ((_C, _CH), False, None),
+    Level.CATEGORY_SEVERITY: ((_C, _S), False, None),
+    Level.CATEGORY_ROOT_CAUSE: ((_C, _R), False, None),
+    Level.CHANNEL_SEVERITY: ((_CH, _S), False, None),
+    Level.CHANNEL_ROOT_CAUSE: ((_CH, _R), False, None),
+    Level.SEVERITY_ROOT_CAUSE: ((_S, _R), False, None),
 }
 
 
@@ -96,6 +98,7 @@ class DailySummary(models.Model):
     severity = models.PositiveSmallIntegerField(_("severity"), null=True)
     root_cause = _dimension(RootCause, _("root cause"))
 
+    # NARROW_MEASURES, kept at every level.
     received = models.IntegerField(default=0, db_default=0)
     valid = models.IntegerField(default=0, db_default=0)
     closed = models.IntegerField(default=0, db_default=0)
@@ -103,19 +106,21 @@ class DailySummary(models.Model):
     ack_on_time = models.IntegerField(default=0, db_default=0)
     resolve_measured = models.IntegerField(default=0, db_default=0)
     resolve_on_time = models.IntegerField(default=0, db_default=0)
-    ever_resolved = models.IntegerField(default=0, db_default=0)
-    reopened = models.IntegerField(default=0, db_default=0)
     open = models.IntegerField(default=0, db_default=0)
-    frt_count = models.IntegerField(default=0, db_default=0)
-    frt_seconds = models.BigIntegerField(default=0, db_default=0)
-    ttr_count = models.IntegerField(default=0, db_default=0)
-    ttr_seconds = models.BigIntegerField(default=0, db_default=0)
-    compensated = models.IntegerField(default=0, db_default=0)
-    compensation_cents = models.BigIntegerField(default=0, db_default=0)
-    repeated = models.IntegerField(default=0, db_default=0)
-    overdue = models.IntegerField(default=0, db_default=0)
     csat_measured = models.IntegerField(default=0, db_default=0)
     csat_satisfied = models.IntegerField(default=0, db_default=0)
+    # The other measures: kept at the full levels only, empty (NULL: a bit in the row header
+    # instead of 4 or 8 bytes) at the narrow levels, which hold nearly all the rows.
+    ever_resolved = models.IntegerField(null=True)
+    reopened = models.IntegerField(null=True)
+    frt_count = models.IntegerField(null=True)
+    frt_seconds = models.BigIntegerField(null=True)
+    ttr_count = models.IntegerField(null=True)
+    ttr_seconds = models.BigIntegerField(null=True)
+    compensated = models.IntegerField(null=True)
+    compensation_cents = models.BigIntegerField(null=True)
+    repeated = models.IntegerField(null=True)
+    overdue = models.IntegerField(null=True)
 
     class Meta:
         verbose_name = _("daily summary")
@@ -124,8 +129,17 @@ class DailySummary(models.Model):
             # Every dashboard query: one level, a range of days; narrowed to one or some
             # departments (department heads) or categories, the two next ones.
             models.Index(fields=["level", "day"], name="summary_level_day_idx"),
-            models.Index(fields=["level", "department", "day"], name="summary_level_dept_idx"),
-            models.Index(fields=["level", "category", "day"], name="summary_level_cat_idx"),
+            # (partial: the levels without the dimension need no entries; fewer to write)
+            models.Index(
+                fields=["level", "department", "day"],
+                name="summary_level_dept_idx",
+                condition=Q(department__isnull=False),
+            ),
+            models.Index(
+                fields=["level", "category", "day"],
+                name="summary_level_cat_idx",
+                condition=Q(category__isnull=False),
+            ),
         ]
         permissions = [
             ("view_dashboard", _("Can see the reporting dashboard and KPIs")),
@@ -137,7 +151,7 @@ class DailySummary(models.Model):
 
 
 for _name in (*FRT_BUCKETS, *TTR_BUCKETS):
-    DailySummary.add_to_class(_name, models.IntegerField(default=0, db_default=0))
+    DailySummary.add_to_class(_name, models.IntegerField(null=True))
 
 
 class CountedComplaint(models.Model):
@@ -150,7 +164,6 @@ class CountedComplaint(models.Model):
     class Meta:
         verbose_name = _("counted complaint")
         verbose_name_plural = _("counted complaints")
-        indexes = [models.Index(fields=["day"], name="counted_day_idx")]
 
     def __str__(self) -> str:
         return f"{self.complaint_id}: {self.day}"
@@ -171,6 +184,8 @@ class SummaryState(models.Model):
     rebuild_started_at = models.DateTimeField(_("rebuild started"), null=True, blank=True)
     rebuild_months_done = models.PositiveIntegerField(_("months rebuilt"), default=0)
     rebuild_months_total = models.PositiveIntegerField(_("months to rebuild"), default=0)
+    # New whenever summary rows were written: the dashboard cache's key.
+    version = models.UUIDField(null=True, editable=False)
 
     class Meta:
         verbose_name = _("summary state")

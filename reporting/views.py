@@ -127,7 +127,13 @@ def dashboard_context(request) -> dict:
     return {
         "form": form,
         "scope_empty": scope == (),
-        "dashboard": None if scope == () else dashboard.build(filters, live=live),
+        "dashboard": (
+            None
+            if scope == ()
+            else dashboard.build(filters, live=True)
+            if live
+            else dashboard.cached(filters)
+        ),
     }
 
 

@@ -21,29 +21,34 @@ Refresh and rebuild batches take SummaryState's row lock, so they never interlea
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Max, Min, Q, Sum
+from django.db.models import Max, Min, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from complaints.models import Complaint
 
-from ..kpis import MEASURES, OPEN, local_tz, measures
+from ..kpis import HISTOGRAMS, MEASURES, OPEN, bucket_index, local_tz, measures
 from ..models import (
     LEVELS,
     NARROW_MEASURES,
     CountedComplaint,
     DailySummary,
-    Level,
     SummaryState,
 )
 
 OVERLAP = timedelta(minutes=5)
 DAYS_PER_STATEMENT = 62
 
+BUCKETED = {
+    name: (field_name, i)
+    for field_name, buckets in HISTOGRAMS.items()
+    for i, name in enumerate(buckets)
+}
 SUMMARY = DailySummary._meta.db_table
 COUNTED = CountedComplaint._meta.db_table
 CELL_SOURCE = ("department_id", "category_id", "channel", "severity", "root_cause_category_id")
@@ -64,29 +69,93 @@ def _execute(sql: str, params=()) -> int:
         return cursor.rowcount
 
 
-def _insert_cells(complaints, now: datetime) -> None:
-    cells = (
-        complaints.annotate(day=TruncDate("received_at", tzinfo=local_tz()))
-        .values("day", *CELL_SOURCE)
-        .annotate(**{name: Sum(expr) for name, expr in measures(now).items()})
+def _measures_sql(complaints, now: datetime, names) -> tuple[str, tuple]:
+    """One row per complaint: its local day, its dimensions, the measures `names` (the
+    expressions of reporting.kpis, evaluated once per complaint) except the histogram ones,
+    and for those the complaint's bucket (kpis.bucket_index) as `b_<duration field>`."""
+    expressions = measures(now)
+    columns = {f"m_{n}": expressions[n] for n in names if n not in BUCKETED}
+    for field_name, buckets in HISTOGRAMS.items():
+        if set(buckets) & set(names):
+            columns[f"b_{field_name}"] = bucket_index(field_name)
+    rows = (
+        complaints.annotate(day=TruncDate("received_at", tzinfo=local_tz()), **columns)
+        .values("day", *CELL_SOURCE, *columns)
         .order_by()
     )
-    sql, params = cells.query.sql_with_params()
-    target = ", ".join(_q(c) for c in ("day", "level", *CELL_TARGET, *MEASURES))
-    source = ", ".join(
-        [f"sub.{_q('day')}", str(Level.CELL), *(f"sub.{_q(c)}" for c in (*CELL_SOURCE, *MEASURES))]
-    )
-    # Only quoted identifiers and the ORM's own SQL are interpolated; values are parameters.
-    _execute(f"INSERT INTO {_q(SUMMARY)} ({target}) SELECT {source} FROM ({sql}) sub", params)  # noqa: S608
+    return rows.query.sql_with_params()
 
 
-def _insert_levels(first: date, last: date) -> None:
-    """Every level above the cells for the days first..last, each summed from the level
-    below it (LEVELS), so no level reads the complaints again."""
-    for level, (dimensions, full, source) in LEVELS.items():
+def _sum(name: str) -> str:
+    """The aggregate of measure `name` over the rows of _measures_sql."""
+    if name not in BUCKETED:
+        return f"SUM(sub.{_q('m_' + name)})"
+    field_name, i = BUCKETED[name]
+    bucket = f"sub.{_q('b_' + field_name)}"
+    if connection.vendor == "postgresql":
+        return f"COUNT(*) FILTER (WHERE {bucket} = {i})"
+    return f"SUM(CASE WHEN {bucket} = {i} THEN 1 ELSE 0 END)"
+
+
+def _grouping_bits(dimensions, grouped) -> int:
+    """GROUPING(grouped...) of a level's rows: a bit set for each of the `grouped` dimensions
+    it sums over, the first one the highest."""
+    return sum(1 << (len(grouped) - 1 - i) for i, d in enumerate(grouped) if d not in dimensions)
+
+
+def _insert_from_complaints(complaints, now: datetime, levels, names) -> None:
+    """The summary rows of `levels` (all keeping the measures `names`) from the complaints:
+    PostgreSQL in one pass (GROUPING SETS), elsewhere one statement per level."""
+    sql, params = _measures_sql(complaints, now, names)
+    columns = ", ".join(_q(c) for c in ("day", "level", *CELL_TARGET, *names))
+    sums = ", ".join(_sum(n) for n in names)
+    source = dict(zip(CELL_TARGET, CELL_SOURCE, strict=True))
+    if connection.vendor == "postgresql":
+        # GROUPING() takes only the dimensions some level of this pass keeps.
+        grouped = [d for d in CELL_TARGET if any(d in LEVELS[lv][0] for lv in levels)]
+        keys = ", ".join(f"sub.{_q(source[d])}" if d in grouped else "NULL" for d in CELL_TARGET)
+        level = (
+            f"CASE GROUPING({', '.join(f'sub.{_q(source[d])}' for d in grouped)}) "
+            + " ".join(
+                f"WHEN {_grouping_bits(LEVELS[lv][0], grouped)} THEN {int(lv)}" for lv in levels
+            )
+            + " END"
+        )
+        sets = ", ".join(
+            "("
+            + ", ".join([f"sub.{_q('day')}", *(f"sub.{_q(source[d])}" for d in LEVELS[lv][0])])
+            + ")"
+            for lv in levels
+        )
+        # Quoted identifiers, integers and the ORM's own SQL only; values are parameters.
+        _execute(
+            f"INSERT INTO {_q(SUMMARY)} ({columns}) SELECT sub.{_q('day')}, {level}, "  # noqa: S608
+            f"{keys}, {sums} FROM ({sql}) sub GROUP BY GROUPING SETS ({sets})",
+            params,
+        )
+        return
+    for lv in levels:
+        kept = LEVELS[lv][0]
+        values = ", ".join(f"sub.{_q(source[d])}" if d in kept else "NULL" for d in CELL_TARGET)
+        group = "".join(f", sub.{_q(source[d])}" for d in kept)
+        _execute(
+            f"INSERT INTO {_q(SUMMARY)} ({columns}) SELECT sub.{_q('day')}, {int(lv)}, "  # noqa: S608
+            f"{values}, {sums} FROM ({sql}) sub GROUP BY sub.{_q('day')}{group}",
+            params,
+        )
+
+
+def _insert_levels(complaints, now: datetime, first: date, last: date) -> None:
+    """Every level for the days first..last: those read from the complaints first (the full
+    ones in one pass, the narrow ones in another), then those summed from another level."""
+    full = [lv for lv, (_dims, every, source) in LEVELS.items() if source is None and every]
+    narrow = [lv for lv, (_dims, every, source) in LEVELS.items() if source is None and not every]
+    _insert_from_complaints(complaints, now, full, MEASURES)
+    _insert_from_complaints(complaints, now, narrow, NARROW_MEASURES)
+    for level, (dimensions, every, source) in LEVELS.items():
         if source is None:
             continue
-        names = MEASURES if full else NARROW_MEASURES
+        names = MEASURES if every else NARROW_MEASURES
         keep = "".join(f", {_q(d)}" for d in dimensions)
         sums = ", ".join(f"SUM({_q(m)})" for m in names)
         # Quoted identifiers and integers only; the days are parameters.
@@ -111,41 +180,40 @@ def _runs(days: list[date]) -> list[tuple[date, date]]:
     return runs
 
 
-def recompute_days(days, *, now: datetime, counted: bool = True) -> None:
+def _tune() -> None:
+    """PostgreSQL, for the caller's transaction only: memory for the grouping (hashed in one
+    pass instead of sorted on disk), and the index on the time received for the days' complaints
+    (the planner sometimes prefers reading the whole table for a month of them)."""
+    if connection.vendor == "postgresql":
+        _execute("SET LOCAL work_mem = '256MB'")
+        _execute("SET LOCAL enable_seqscan = off")
+
+
+def recompute_days(days, *, now: datetime) -> None:
     """Replace the summary rows (and the counted days) of these local days, inside the
-    caller's transaction with the state row locked. `counted=False`: the caller refills
-    CountedComplaint itself (the full rebuild)."""
+    caller's transaction with the state row locked."""
+    _tune()
     for first, last in _runs(sorted(set(days))):
         complaints = Complaint.objects.filter(
             received_at__gte=day_start(first), received_at__lt=day_start(last + timedelta(days=1))
         )
         DailySummary.objects.filter(level__in=list(LEVELS), day__gte=first, day__lte=last).delete()
-        _insert_cells(complaints, now)
-        _insert_levels(first, last)
-        CountedComplaint.objects.filter(day__gte=first, day__lte=last).delete()
-        if counted:  # a complaint moved here from another day: its old row goes too
-            CountedComplaint.objects.filter(complaint_id__in=complaints.values("pk")).delete()
+        _insert_levels(complaints, now, first, last)
+        # A complaint that moved here from another day: its row is updated (upsert).
         _insert_counted(complaints)
 
 
 def _insert_counted(complaints) -> None:
     rows = complaints.annotate(d=TruncDate("received_at", tzinfo=local_tz())).values_list("pk", "d")
     sql, params = rows.order_by().query.sql_with_params()
-    # An upsert: during a rebuild a row may already exist (a refresh ran between months).
+    # An upsert that writes only what changed: most complaints are counted on the same day
+    # already (a rebuild after the first one), some moved.
     _execute(
         f"INSERT INTO {_q(COUNTED)} ({_q('complaint_id')}, {_q('day')}) {sql} "
-        f"ON CONFLICT ({_q('complaint_id')}) DO UPDATE SET {_q('day')} = excluded.{_q('day')}",
+        f"ON CONFLICT ({_q('complaint_id')}) DO UPDATE SET {_q('day')} = excluded.{_q('day')} "
+        f"WHERE {_q(COUNTED)}.{_q('day')} <> excluded.{_q('day')}",
         params,
     )
-
-
-def _clear_counted() -> None:
-    """Empty CountedComplaint before a full rebuild refills it (TRUNCATE where there is one:
-    deleting millions of rows one by one is slow)."""
-    if connection.vendor == "postgresql":
-        _execute(f"TRUNCATE {_q(COUNTED)}")
-    else:
-        CountedComplaint.objects.all().delete()
 
 
 def _lock_state(*, wait: bool) -> SummaryState | None:
@@ -175,8 +243,11 @@ def changed_since(since: datetime, now: datetime):
     )
     from followups.models import RepeatLink
 
-    # Linking a repeat does not touch the complaint: its links are looked up too.
-    linked = RepeatLink.objects.filter(created_at__gte=since).values("complaint_id")
+    # Linking a repeat does not touch the complaint: its links are looked up too (first, as
+    # a list: a subquery among the arms would make the database read every complaint).
+    linked = list(
+        RepeatLink.objects.filter(created_at__gte=since).values_list("complaint_id", flat=True)
+    )
     return Complaint.objects.filter(Q(updated_at__gte=since) | deadline_passed | Q(pk__in=linked))
 
 
@@ -216,6 +287,8 @@ def refresh(*, now: datetime | None = None) -> RefreshResult:
             return RefreshResult(skipped="never built")
         days = _changed_days(state.refreshed_at, now)
         recompute_days(days, now=now)
+        if days:
+            state.version = uuid.uuid4()
         state.refreshed_at = now
         state.refreshed_days = len(days)
         state.refresh_seconds = time.perf_counter() - started
@@ -252,18 +325,16 @@ def rebuild(*, now: datetime | None = None, on_progress=None) -> float:
             end = (months[-1] + timedelta(days=32)).replace(day=1)
             stale = stale.filter(Q(day__lt=months[0]) | Q(day__gte=end))
         stale.delete()
-        _clear_counted()
     for done, month in enumerate(months, start=1):
         with transaction.atomic(durable=True):
             state = _lock_state(wait=True)
             next_month = (month + timedelta(days=32)).replace(day=1)
             recompute_days(
-                [month + timedelta(days=d) for d in range((next_month - month).days)],
-                now=now,
-                counted=False,
+                [month + timedelta(days=d) for d in range((next_month - month).days)], now=now
             )
             state.rebuild_months_done = done
-            state.save(update_fields=["rebuild_months_done"])
+            state.version = uuid.uuid4()
+            state.save(update_fields=["rebuild_months_done", "version"])
         if on_progress:
             on_progress(done, len(months))
     seconds = time.perf_counter() - started
@@ -272,6 +343,7 @@ def rebuild(*, now: datetime | None = None, on_progress=None) -> float:
         # Changes made while the months were rebuilt are picked up by the next refresh (the
         # watermark may move back: recomputing a day again is harmless).
         state.refreshed_at = now
+        state.version = uuid.uuid4()
         state.rebuilt_at = timezone.now()
         state.rebuild_seconds = seconds
         state.rebuild_started_at = None

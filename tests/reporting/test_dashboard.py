@@ -204,3 +204,50 @@ def test_department_head_cannot_pick_another_department(head_b, dataset):
 def test_dates_out_of_range_are_reported(manager_dash):
     html = manager_dash.get(URL + "?date_from=9999-12-01&date_to=9999-12-31").content.decode()
     assert "Dates must lie between 1900 and 2999." in html
+
+
+@pytest.mark.parametrize("url", ["/admin/", URL, URL + "?department={a}&category={leak}"])
+def test_pages_read_the_summaries_not_the_complaints(manager_dash, dataset, url):
+    """The landing page and the dashboard with its defaults add up summary rows only (a fixed,
+    small number of queries); the complaint table is not read. Two filters have no summary
+    level with every measure: those widgets read the complaints."""
+    from django.core.signals import request_started
+    from django.db import connection, reset_queries
+    from django.test.utils import CaptureQueriesContext
+
+    url = url.format(a=dataset["a"].pk, leak=dataset["c1"].category_id)
+    manager_dash.get(url)
+    request_started.disconnect(reset_queries)
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            assert manager_dash.get(url).status_code == 200
+    finally:
+        request_started.connect(reset_queries)
+    direct = [q["sql"] for q in queries if '"complaints_complaint"' in q["sql"]]
+    if "category" in url:
+        # department × category keeps the narrow measures only: the cards and the backlog
+        # (every measure, overdue) and the breakdowns by a third dimension read complaints
+        assert 0 < len(direct) <= 5
+    else:
+        assert direct == []
+    assert len(queries) <= 20
+
+
+def test_the_cached_dashboard_follows_the_summaries(manager_dash, dataset):
+    """The page keeps the built dashboard until summary rows change: a change shows after
+    the refresh that writes it (not before: the page reads the summaries)."""
+    from datetime import timedelta
+
+    from complaints.services import lifecycle
+
+    html = manager_dash.get(URL + NOVEMBER).content.decode()
+    assert card_value(html, "valid") == "6"
+    user = UserFactory(username="editor", perms=ALL_COMPLAINT_PERMS)
+    later = NOW + timedelta(minutes=3)
+    lifecycle.transition(dataset["c10"].pk, "invalid", user=user, note="Spam", now=later)
+    assert card_value(manager_dash.get(URL + NOVEMBER).content.decode(), "valid") == "6"
+    assert summaries.refresh(now=later).days == 1
+    assert card_value(manager_dash.get(URL + NOVEMBER).content.decode(), "valid") == "5"
+    summaries.refresh(now=later + timedelta(minutes=10))
+    assert summaries.refresh(now=later + timedelta(minutes=20)).days == 0
+    assert card_value(manager_dash.get(URL + NOVEMBER).content.decode(), "valid") == "5"

@@ -1,6 +1,7 @@
 """The summary tables stay equal to the live figures: full rebuild, incremental refresh after
 service calls, a corrected time received, a deadline passing without any edit."""
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -165,3 +166,71 @@ def test_a_new_repeat_link_is_picked_up_by_the_refresh(dataset):
     assert summaries.refresh(now=later).days == 1  # 20 November
     november = Filters(date_from=date(2026, 11, 1), date_to=date(2026, 11, 30))
     assert SummarySource(later).rows(november)[0]["repeated"] == 2
+
+
+def test_three_dimensions_or_more_are_read_from_the_complaints(dataset):
+    """No summary level keeps three dimensions: two filters and a breakdown by a third are
+    aggregated from the complaints, equal to the live figures; fewer read only summaries."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from reporting.queries import level_for
+
+    summaries.rebuild(now=NOW)
+    a, leak = dataset["a"].pk, dataset["c1"].category_id
+    for filters in (
+        Filters(date_from=date(2026, 10, 1), date_to=date(2026, 11, 30), department=a),
+        Filters(date_from=date(2026, 10, 1), date_to=date(2026, 11, 30), category=leak),
+        Filters(
+            date_from=date(2026, 10, 1), date_to=date(2026, 11, 30), category=leak, channel="web"
+        ),
+        Filters(
+            date_from=date(2026, 10, 1),
+            date_to=date(2026, 11, 30),
+            department=a,
+            category=leak,
+            channel="hotline",
+            severity=4,
+        ),
+    ):
+        assert_same(NOW, filters)
+        for group in GROUPS:
+            with CaptureQueriesContext(connection) as queries:
+                SummarySource(NOW).rows(filters, group)
+            direct = any("complaints_complaint" in q["sql"] for q in queries)
+            assert direct == (level_for(filters, group, MEASURES) is None), (filters, group)
+    two = Filters(date_from=date(2026, 11, 1), date_to=date(2026, 11, 30), department=a)
+    assert level_for(two, ("channel",), MEASURES) is None  # a narrow pair: not every measure
+    assert level_for(two, ("channel",), ("received",)) == Level.DEPARTMENT_CHANNEL
+    assert level_for(replace(two, severity=4), ("channel",), ("received",)) is None
+
+
+@pytest.mark.parametrize(
+    "seconds",
+    [
+        [0, 899, 900, 1799, 1800, 3599, 3600, 7199, 7200, 10799],
+        [10800, 14399, 14400, 86399, 86400, 115200, 431999, 432000, 863999, 864000],
+        [1, 899, 901, 28799, 28800, 43199, 43200, 575999, 576000, 10**8],
+    ],
+)
+def test_histogram_buckets_of_the_summaries_equal_the_live_ones(dataset, seconds):
+    """The rebuild buckets a duration with one CASE (kpis.bucket_index); the live measures
+    with one condition per bucket: equal on both sides of every edge."""
+    from reporting.kpis import FRT_BUCKETS, TTR_BUCKETS
+
+    complaints = Complaint.objects.order_by("pk")
+    for complaint, value in zip(complaints, seconds, strict=True):
+        Complaint.objects.filter(pk=complaint.pk).update(
+            first_response_work_seconds=value, resolution_work_seconds=value + 1
+        )
+    summaries.rebuild(now=NOW)
+    names = (*FRT_BUCKETS, *TTR_BUCKETS)
+    for group in ((), ("severity",), ("department_id",)):
+
+        def key(r, group=group):
+            return tuple(str(r[g]) for g in group)
+
+        live = sorted(LiveSource(NOW).rows(ALL_TIME, group, names), key=key)
+        summary = sorted(SummarySource(NOW).rows(ALL_TIME, group, names), key=key)
+        assert summary == live
+    assert sum(SummarySource(NOW).rows(ALL_TIME, (), FRT_BUCKETS)[0].values()) >= 7  # valid ones
