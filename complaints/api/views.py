@@ -28,6 +28,7 @@ from ..models import (
 from ..services import intake, lifecycle
 from ..services.errors import NotPermitted, ServiceError
 from ..services.intake import CustomerDetails, IntakeError
+from . import rows
 from .auth import (
     AddressRateThrottle,
     Caller,
@@ -164,7 +165,12 @@ class ComplaintViewSet(
         wanted = request.query_params.get("department")
         if restricted and wanted and wanted != restricted.code:
             raise PermissionDenied(_("This key may only read its own department's complaints."))
-        return super().list(request, *args, **kwargs)
+        # ComplaintSerializer's JSON from the page's column values (rows.py), not from DRF
+        # fields per row; the cursor pager reads the ordering column from the dicts.
+        page = self.paginate_queryset(rows.values(self.filter_queryset(self.get_queryset())))
+        context = self.get_serializer_context()
+        data = rows.complaint_json(page, pii=context["pii"], now=context["now"])
+        return self.get_paginated_response(data)
 
     @export_schema
     @action(detail=False, **EXPORT_ACTION)
