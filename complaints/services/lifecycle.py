@@ -136,10 +136,12 @@ def register_complaint(complaint: Complaint, *, user, now=None, assisting=()) ->
         complaint.created_by = user
         complaint.created_at = complaint.updated_at = now
         complaint.version = 1
-        ctx = sla.Context.load()
+        ctx = sla.Context.current()
         severity.evaluate(complaint, ctx, user=user, now=now, assisting=bool(assisting))
         for field, value in sla.compute(complaint, ctx).items():
             setattr(complaint, field, value)
+        if complaint.sla_policy_id is not None:  # the policy as loaded, not another query
+            complaint.sla_policy = ctx.policies.by_id[complaint.sla_policy_id]
         complaint.save(force_insert=True)
         if assisting:
             complaint.assisting_departments.set(assisting)
