@@ -221,8 +221,13 @@ class ComplaintViewSet(
                     status=status.HTTP_409_CONFLICT,
                 )
             complaint, replayed = record.complaint, True
-        complaint = self.get_queryset().get(pk=complaint.pk)
-        data = ComplaintSerializer(complaint, context=self.get_serializer_context()).data
+        context = self.get_serializer_context()
+        # ComplaintSerializer's JSON, formatted like the list's rows (rows.py).
+        [data] = rows.complaint_json(
+            rows.values(Complaint.objects.filter(pk=complaint.pk)),
+            pii=context["pii"],
+            now=context["now"],
+        )
         if not who.may_read_customer(complaint.customer, besides=complaint):
             # Matched a customer the caller could not read (another department's): the
             # complaint is linked to them, but the answer shows the customer as sent, never
@@ -236,7 +241,7 @@ class ComplaintViewSet(
                     external_id=entered.external_id,
                     tier=complaint.customer.tier,
                 ),
-                context=self.get_serializer_context(),
+                context=context,
             ).data
         response = Response(data, status=status.HTTP_201_CREATED)
         if replayed:

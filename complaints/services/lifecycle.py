@@ -117,8 +117,11 @@ def check_customer_visible(user, customer: Customer) -> None:
         raise NotPermitted(_("You cannot choose this customer."))
 
 
-def register_complaint(complaint: Complaint, *, user, now=None, assisting=()) -> Complaint:
-    """Record a new complaint (an unsaved instance with its intake fields filled in)."""
+def register_complaint(
+    complaint: Complaint, *, user, now=None, assisting=(), new_customer: bool = False
+) -> Complaint:
+    """Record a new complaint (an unsaved instance with its intake fields filled in).
+    `new_customer`: its customer was created in this transaction (no earlier complaints)."""
     now = now or timezone.now()
     if complaint.pk is not None:
         raise ServiceError(_("This complaint is already recorded."))
@@ -137,7 +140,14 @@ def register_complaint(complaint: Complaint, *, user, now=None, assisting=()) ->
         complaint.created_at = complaint.updated_at = now
         complaint.version = 1
         ctx = sla.Context.current()
-        severity.evaluate(complaint, ctx, user=user, now=now, assisting=bool(assisting))
+        severity.evaluate(
+            complaint,
+            ctx,
+            user=user,
+            now=now,
+            assisting=bool(assisting),
+            new_customer=new_customer,
+        )
         for field, value in sla.compute(complaint, ctx).items():
             setattr(complaint, field, value)
         if complaint.sla_policy_id is not None:  # the policy as loaded, not another query
