@@ -52,6 +52,7 @@ def _fresh_reference_data():
 
     reference_cache.clear()
     reference_cache._pending.connection = None
+    reference_cache._cache_down_until = 0.0  # an earlier test's broken cache
     yield
     reference_cache.clear()
 

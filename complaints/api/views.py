@@ -203,7 +203,8 @@ class ComplaintViewSet(
             with transaction.atomic():
                 # The unique key is taken first: a concurrent twin waits here, then finds it.
                 record = IdempotencyRecord.objects.create(key=key, request_hash=body_hash, **owner)
-                complaint = self._register(intake.validated_data, who)
+                result = self._register(intake.validated_data, who)
+                complaint, created_customer = result.complaint, not result.matched
                 record.complaint = complaint
                 record.save(update_fields=["complaint"])
             replayed = False
@@ -220,7 +221,7 @@ class ComplaintViewSet(
                     {"detail": _("This Idempotency-Key was used with a different request.")},
                     status=status.HTTP_409_CONFLICT,
                 )
-            complaint, replayed = record.complaint, True
+            complaint, replayed, created_customer = record.complaint, True, False
         context = self.get_serializer_context()
         # ComplaintSerializer's JSON, formatted like the list's rows (rows.py).
         [data] = rows.complaint_json(
@@ -228,7 +229,10 @@ class ComplaintViewSet(
             pii=context["pii"],
             now=context["now"],
         )
-        if not who.may_read_customer(complaint.customer, besides=complaint):
+        # A customer created by this intake is stored exactly as sent (no check needed).
+        if not created_customer and not who.may_read_customer(
+            complaint.customer, besides=complaint
+        ):
             # Matched a customer the caller could not read (another department's): the
             # complaint is linked to them, but the answer shows the customer as sent, never
             # the record on file (README "Customers and intake").
@@ -248,7 +252,7 @@ class ComplaintViewSet(
             response["Idempotent-Replayed"] = "true"
         return response
 
-    def _register(self, data, who) -> Complaint:
+    def _register(self, data, who) -> intake.IntakeResult:
         details = CustomerDetails(**data["customer"])
         fields = {name: value for name, value in data.items() if name != "customer"}
         try:
@@ -268,7 +272,7 @@ class ComplaintViewSet(
             ) from exc
         except ServiceError as exc:
             raise serializers.ValidationError({"detail": exc.message}) from exc
-        return result.complaint
+        return result
 
     @extend_schema(request=NoteSerializer, responses={201: EventSerializer})
     @action(detail=True, methods=["post"])

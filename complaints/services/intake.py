@@ -131,7 +131,7 @@ def record_complaint(
         if complaint.department_id is None and api_client is not None:
             # Not routed by a category: a department's system sends its own department's
             # complaints (and must be able to read back what it sent).
-            complaint.department_id = api_client.department_id
+            complaint.department = api_client.department
         complaint = lifecycle.register_complaint(
             complaint, user=user, now=now, assisting=assisting, new_customer=not matched
         )

@@ -133,7 +133,9 @@ def register_complaint(
     if complaint.department_id is None and complaint.category_id is not None:
         complaint.department = complaint.category.default_department
     check_assignment(complaint.department, complaint.assignee)
-    with transaction.atomic():
+    # No savepoint of its own (two round trips per intake): a failure here undoes the
+    # caller's whole atomic block, e.g. intake.record_complaint's, which lets it propagate.
+    with transaction.atomic(savepoint=False):
         complaint.reference = next_reference(timezone.localtime(now).year)
         complaint.status = Status.NEW
         complaint.created_by = user
