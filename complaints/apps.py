@@ -15,6 +15,9 @@ class ComplaintsConfig(AppConfig):
         checks.register(notification_lists_check)
 
         from .api import schema  # noqa: F401  (OpenAPI extensions register on import)
+        from .services import reference_cache
+
+        reference_cache.connect_signals()
 
         _people_by_full_name()
 

@@ -45,6 +45,19 @@ def _own_address_throttle(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_reference_data():
+    """Each test reads SLA policies, categories and calendars from its own database (the
+    process's copies of an earlier test's data were rolled back with it)."""
+    from complaints.services import reference_cache
+
+    reference_cache.clear()
+    reference_cache._pending.connection = None
+    reference_cache._cache_down_until = 0.0  # an earlier test's broken cache
+    yield
+    reference_cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 

@@ -116,7 +116,11 @@ class TokenAuthentication(authentication.BaseAuthentication):
         key = header[1].decode(errors="replace")
         client = None
         if key.startswith(KEY_PREFIX):
-            client = ApiClient.objects.filter(key_prefix=key[: len(KEY_PREFIX) + 8]).first()
+            client = (
+                ApiClient.objects.filter(key_prefix=key[: len(KEY_PREFIX) + 8])
+                .select_related("department")  # read by intake and the list's check
+                .first()
+            )
         if client is None or not client.key_matches(key) or not client.active:
             raise exceptions.AuthenticationFailed(_("Invalid or inactive API key."))
         now = timezone.now()

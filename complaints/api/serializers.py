@@ -148,7 +148,7 @@ class IntakeSerializer(serializers.Serializer):
     desired_outcome = serializers.CharField(allow_blank=True, required=False, default="")
     category = CodeRelatedField(
         slug_field="code",
-        queryset=Category.objects.filter(active=True),
+        queryset=Category.objects.filter(active=True).select_related("default_department"),
         required=False,
         allow_null=True,
     )

@@ -28,6 +28,7 @@ from ..models import (
 from ..services import intake, lifecycle
 from ..services.errors import NotPermitted, ServiceError
 from ..services.intake import CustomerDetails, IntakeError
+from . import rows
 from .auth import (
     AddressRateThrottle,
     Caller,
@@ -164,7 +165,12 @@ class ComplaintViewSet(
         wanted = request.query_params.get("department")
         if restricted and wanted and wanted != restricted.code:
             raise PermissionDenied(_("This key may only read its own department's complaints."))
-        return super().list(request, *args, **kwargs)
+        # ComplaintSerializer's JSON from the page's column values (rows.py), not from DRF
+        # fields per row; the cursor pager reads the ordering column from the dicts.
+        page = self.paginate_queryset(rows.values(self.filter_queryset(self.get_queryset())))
+        context = self.get_serializer_context()
+        data = rows.complaint_json(page, pii=context["pii"], now=context["now"])
+        return self.get_paginated_response(data)
 
     @export_schema
     @action(detail=False, **EXPORT_ACTION)
@@ -197,7 +203,8 @@ class ComplaintViewSet(
             with transaction.atomic():
                 # The unique key is taken first: a concurrent twin waits here, then finds it.
                 record = IdempotencyRecord.objects.create(key=key, request_hash=body_hash, **owner)
-                complaint = self._register(intake.validated_data, who)
+                result = self._register(intake.validated_data, who)
+                complaint, created_customer = result.complaint, not result.matched
                 record.complaint = complaint
                 record.save(update_fields=["complaint"])
             replayed = False
@@ -214,10 +221,18 @@ class ComplaintViewSet(
                     {"detail": _("This Idempotency-Key was used with a different request.")},
                     status=status.HTTP_409_CONFLICT,
                 )
-            complaint, replayed = record.complaint, True
-        complaint = self.get_queryset().get(pk=complaint.pk)
-        data = ComplaintSerializer(complaint, context=self.get_serializer_context()).data
-        if not who.may_read_customer(complaint.customer, besides=complaint):
+            complaint, replayed, created_customer = record.complaint, True, False
+        context = self.get_serializer_context()
+        # ComplaintSerializer's JSON, formatted like the list's rows (rows.py).
+        [data] = rows.complaint_json(
+            rows.values(Complaint.objects.filter(pk=complaint.pk)),
+            pii=context["pii"],
+            now=context["now"],
+        )
+        # A customer created by this intake is stored exactly as sent (no check needed).
+        if not created_customer and not who.may_read_customer(
+            complaint.customer, besides=complaint
+        ):
             # Matched a customer the caller could not read (another department's): the
             # complaint is linked to them, but the answer shows the customer as sent, never
             # the record on file (README "Customers and intake").
@@ -230,14 +245,14 @@ class ComplaintViewSet(
                     external_id=entered.external_id,
                     tier=complaint.customer.tier,
                 ),
-                context=self.get_serializer_context(),
+                context=context,
             ).data
         response = Response(data, status=status.HTTP_201_CREATED)
         if replayed:
             response["Idempotent-Replayed"] = "true"
         return response
 
-    def _register(self, data, who) -> Complaint:
+    def _register(self, data, who) -> intake.IntakeResult:
         details = CustomerDetails(**data["customer"])
         fields = {name: value for name, value in data.items() if name != "customer"}
         try:
@@ -257,7 +272,7 @@ class ComplaintViewSet(
             ) from exc
         except ServiceError as exc:
             raise serializers.ValidationError({"detail": exc.message}) from exc
-        return result.complaint
+        return result
 
     @extend_schema(request=NoteSerializer, responses={201: EventSerializer})
     @action(detail=True, methods=["post"])

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from ..models import BusinessCalendar, CalendarException, CalendarYear, SLAPolicy
 from ..sla.clock import Clock, WallClock, WorkCalendar
+from . import reference_cache
 
 WALL_CLOCK = WallClock()
 
@@ -21,6 +22,7 @@ _compiled: dict[int, tuple[datetime, WorkCalendar]] = {}
 def touch_calendar(calendar_id: int, *, now: datetime | None = None) -> None:
     """Mark a calendar changed so that cached copies are rebuilt."""
     BusinessCalendar.objects.filter(pk=calendar_id).update(changed_at=now or timezone.now())
+    reference_cache.changed()
 
 
 def compile_calendar(calendar: BusinessCalendar) -> WorkCalendar:

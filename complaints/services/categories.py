@@ -1,4 +1,5 @@
 from ..models import Category
+from . import reference_cache
 
 
 def rebuild_paths() -> None:
@@ -21,3 +22,5 @@ def rebuild_paths() -> None:
 
     walk(None, "", "", 0)
     Category.objects.bulk_update(changed, ["path", "sort_key", "depth"])
+    if changed:
+        reference_cache.changed()

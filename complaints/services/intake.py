@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from ..models import Complaint, Customer
@@ -121,7 +122,8 @@ def record_complaint(
         else:
             customer, matched = _match_or_create(entered, user=user)
         was_visible = not matched or _may_see_customer(customer, user=user, client=api_client)
-        earlier = _earlier_complaints(customer, user=user, client=api_client)
+        # A customer created just now has no earlier complaints (no query needed).
+        earlier = _earlier_complaints(customer, user=user, client=api_client) if matched else 0
         complaint.customer = customer
         complaint.api_client = api_client
         if complaint.department_id is None and complaint.category_id is not None:
@@ -129,8 +131,10 @@ def record_complaint(
         if complaint.department_id is None and api_client is not None:
             # Not routed by a category: a department's system sends its own department's
             # complaints (and must be able to read back what it sent).
-            complaint.department_id = api_client.department_id
-        complaint = lifecycle.register_complaint(complaint, user=user, now=now, assisting=assisting)
+            complaint.department = api_client.department
+        complaint = lifecycle.register_complaint(
+            complaint, user=user, now=now, assisting=assisting, new_customer=not matched
+        )
     return IntakeResult(
         complaint=complaint,
         customer=customer,
@@ -157,13 +161,23 @@ def find_customer(details: CustomerDetails) -> Customer | None:
 
 
 def _find_customer(details: CustomerDetails) -> Customer | None:
-    canonical = Customer.objects.filter(duplicate_of__isnull=True)
-    for name in ("external_id", "phone", "email"):
-        value = getattr(details, name)
-        if value:
-            found = canonical.filter(**{name: value}).first()
-            if found is not None:
-                return found
+    """By external id, else phone, else email: one query for all three (each identifies at
+    most one canonical customer)."""
+    wanted = [
+        (name, value)
+        for name in ("external_id", "phone", "email")
+        if (value := getattr(details, name))
+    ]
+    if not wanted:
+        return None
+    any_of = Q()
+    for name, value in wanted:
+        any_of |= Q(**{name: value})
+    found = list(Customer.objects.filter(any_of, duplicate_of__isnull=True).order_by("pk")[:10])
+    for name, value in wanted:
+        for customer in found:
+            if getattr(customer, name) == value:
+                return customer
     return None
 
 

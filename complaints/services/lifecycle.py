@@ -117,8 +117,11 @@ def check_customer_visible(user, customer: Customer) -> None:
         raise NotPermitted(_("You cannot choose this customer."))
 
 
-def register_complaint(complaint: Complaint, *, user, now=None, assisting=()) -> Complaint:
-    """Record a new complaint (an unsaved instance with its intake fields filled in)."""
+def register_complaint(
+    complaint: Complaint, *, user, now=None, assisting=(), new_customer: bool = False
+) -> Complaint:
+    """Record a new complaint (an unsaved instance with its intake fields filled in).
+    `new_customer`: its customer was created in this transaction (no earlier complaints)."""
     now = now or timezone.now()
     if complaint.pk is not None:
         raise ServiceError(_("This complaint is already recorded."))
@@ -130,16 +133,27 @@ def register_complaint(complaint: Complaint, *, user, now=None, assisting=()) ->
     if complaint.department_id is None and complaint.category_id is not None:
         complaint.department = complaint.category.default_department
     check_assignment(complaint.department, complaint.assignee)
-    with transaction.atomic():
+    # No savepoint of its own (two round trips per intake): a failure here undoes the
+    # caller's whole atomic block, e.g. intake.record_complaint's, which lets it propagate.
+    with transaction.atomic(savepoint=False):
         complaint.reference = next_reference(timezone.localtime(now).year)
         complaint.status = Status.NEW
         complaint.created_by = user
         complaint.created_at = complaint.updated_at = now
         complaint.version = 1
-        ctx = sla.Context.load()
-        severity.evaluate(complaint, ctx, user=user, now=now, assisting=bool(assisting))
+        ctx = sla.Context.current()
+        severity.evaluate(
+            complaint,
+            ctx,
+            user=user,
+            now=now,
+            assisting=bool(assisting),
+            new_customer=new_customer,
+        )
         for field, value in sla.compute(complaint, ctx).items():
             setattr(complaint, field, value)
+        if complaint.sla_policy_id is not None:  # the policy as loaded, not another query
+            complaint.sla_policy = ctx.policies.by_id[complaint.sla_policy_id]
         complaint.save(force_insert=True)
         if assisting:
             complaint.assisting_departments.set(assisting)

@@ -6,8 +6,7 @@ of rolled-back transactions are reused or skipped; gaps are tolerated, duplicate
 (the reference column is also UNIQUE).
 """
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 
 from ..models import ReferenceCounter
 
@@ -22,18 +21,32 @@ def reserve_numbers(year: int, count: int = 1) -> range:
     """Reserve `count` consecutive numbers for `year` and return them."""
     if count < 1:
         raise ValueError("count must be positive")
-    with transaction.atomic():
-        updated = ReferenceCounter.objects.filter(year=year).update(last=F("last") + count)
-        if not updated:
+    last = _increment(year, count)  # one statement: UPDATE ... RETURNING
+    if last is None:
+        with transaction.atomic():
             try:
                 with transaction.atomic():
                     ReferenceCounter.objects.create(year=year, last=count)
                 return range(1, count + 1)
             except IntegrityError:
                 # Another transaction created the row first; its lock now orders us after it.
-                ReferenceCounter.objects.filter(year=year).update(last=F("last") + count)
-        last = ReferenceCounter.objects.values_list("last", flat=True).get(year=year)
+                last = _increment(year, count)
     return range(last - count + 1, last + 1)
+
+
+def _increment(year: int, count: int) -> int | None:
+    """Add `count` to the year's counter (locking its row until the transaction ends) and
+    return the new last number; None when the year has no counter yet."""
+    table, last, year_ = map(
+        connection.ops.quote_name, (ReferenceCounter._meta.db_table, "last", "year")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {last} = {last} + %s WHERE {year_} = %s RETURNING {last}",  # noqa: S608
+            [count, year],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def next_reference(year: int) -> str:

@@ -79,8 +79,11 @@ def _cluster(complaint: Complaint) -> list[Complaint]:
     return sorted(cluster.values(), key=lambda c: (c.received_at, c.pk))
 
 
-def findings(complaint: Complaint, *, now: datetime, assisting: bool = False) -> list[Finding]:
-    """Every rule that holds for the complaint, most severe first (a few queries)."""
+def findings(
+    complaint: Complaint, *, now: datetime, assisting: bool = False, new_customer: bool = False
+) -> list[Finding]:
+    """Every rule that holds for the complaint, most severe first (a few queries).
+    `new_customer`: the customer was created with this complaint, so has no earlier ones."""
     found = []
     n = complaint.households_affected
     if complaint.media_risk:
@@ -123,7 +126,10 @@ def findings(complaint: Complaint, *, now: datetime, assisting: bool = False) ->
             )
         )
     same = Q(item_ref=complaint.item_ref) if complaint.item_ref else None
-    linked = hooks.same_problem(complaint) if complaint.customer_id else None
+    if new_customer or not complaint.customer_id:
+        same = linked = None
+    else:
+        linked = hooks.same_problem(complaint)
     if linked is not None:  # e.g. repeats by category (followups)
         same = linked if same is None else same | linked
     if same is not None and complaint.customer_id:
@@ -196,12 +202,18 @@ def _set_level(
 
 
 def evaluate(
-    complaint: Complaint, ctx: sla.Context, *, user=None, now=None, assisting: bool = False
+    complaint: Complaint,
+    ctx: sla.Context,
+    *,
+    user=None,
+    now=None,
+    assisting: bool = False,
+    new_customer: bool = False,
 ) -> list[int]:
     """Apply the rules to a locked complaint (saved by the caller) and raise the open
     complaints of a cluster it completes. Returns the ids of the other complaints raised."""
     now = now or timezone.now()
-    found = findings(complaint, now=now, assisting=assisting)
+    found = findings(complaint, now=now, assisting=assisting, new_customer=new_customer)
     level = found[0].level if found else Severity.GENERAL
     if complaint.pk is None:  # intake: the level starts from the rules
         if not complaint.severity_overridden:

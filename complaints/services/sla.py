@@ -24,6 +24,7 @@ from ..models import (
     Status,
 )
 from ..sla.clock import Clock
+from . import reference_cache
 from .calendars import calendars_by_id, clock_for_policy
 from .deadlines import earliest_pending
 
@@ -102,6 +103,12 @@ class Context:
     @classmethod
     def load(cls) -> "Context":
         return cls(policies=PolicyIndex(), calendars=calendars_by_id())
+
+    @classmethod
+    def current(cls) -> "Context":
+        """The context from this process's copy while policies, categories and calendars are
+        unchanged (reference_cache: no query); read-only, shared by requests."""
+        return reference_cache.get("sla-context", cls.load)
 
 
 _UNKNOWN = object()

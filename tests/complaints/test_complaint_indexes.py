@@ -26,3 +26,10 @@ def test_sweep_claim_index_and_bigram_index_exist():
     names = _indexes()
     assert "complaint_open_alert_idx" in names
     assert "complaint_subject_bigram" in names
+
+
+def test_open_department_work_has_a_partial_index():
+    """status=open… & department=… pages read only the department's open rows (issue 15)."""
+    definition = _indexes()["complaint_open_dept_recv_idx"]
+    assert "(department_id, received_at DESC, id DESC)" in definition
+    assert "WHERE" in definition and "'new'" in definition and "'closed'" not in definition

@@ -1,0 +1,135 @@
+"""Reference data that rarely changes (SLA policies, the category tree, business calendars),
+loaded once per process and reused until it changes, so that an intake does not read it
+again for every complaint.
+
+Correctness over speed:
+
+- **Version token.** A random token in the shared cache (Redis) names the current state.
+  Every change replaces it *after its transaction commits* (signals on the models, and
+  `changed()` called by `calendars.touch_calendar`, `categories` and any bulk write), so a
+  process that sees the new token reloads from the database and finds the committed change.
+  Each request reads the token once (one Redis GET, no database query).
+- **Own uncommitted changes.** The process that changes the data drops its copies at once
+  and does not keep new ones while its transaction is open (it might roll back); it reads
+  the database meanwhile.
+- **Redis down never stops an intake.** Without a token (cache error, or `RETRY_AFTER`
+  seconds after one) the data is read from the database every time, as before. A copy is
+  also never older than `MAX_AGE` seconds, which bounds staleness if a change could not
+  replace the token while Redis was away.
+"""
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+
+from django.core.cache import cache
+from django.db import transaction
+
+log = logging.getLogger(__name__)
+
+VERSION_KEY = "reference-data-version"
+MAX_AGE = 60.0  # seconds a copy is used at most
+RETRY_AFTER = 10.0  # seconds the cache is not asked again after an error
+
+_lock = threading.Lock()
+_copies: dict[str, tuple[str, float, object]] = {}  # name -> (token, loaded at, value)
+_cache_down_until = 0.0
+
+
+class _Pending(threading.local):
+    connection = None  # the connection whose open transaction changed reference data
+
+
+_pending = _Pending()
+
+
+def get(name: str, load: Callable[[], object]):
+    """The current `load()` result, from this process's copy while the data is unchanged."""
+    token = _token() if not _own_change_pending() else None
+    if token is not None:
+        with _lock:
+            copy = _copies.get(name)
+        if copy is not None and copy[0] == token and time.monotonic() - copy[1] < MAX_AGE:
+            return copy[2]
+    value = load()
+    if token is not None:
+        with _lock:
+            _copies[name] = (token, time.monotonic(), value)
+    return value
+
+
+def changed(**_signal_kwargs) -> None:
+    """Reference data changed (or is about to, in the current transaction): drop this
+    process's copies now and tell every process once the transaction commits."""
+    clear()
+    connection = transaction.get_connection()
+    if connection.in_atomic_block:
+        _pending.connection = connection
+    transaction.on_commit(_publish)
+
+
+def clear() -> None:
+    """Forget this process's copies (tests start from the database)."""
+    with _lock:
+        _copies.clear()
+
+
+def _publish() -> None:
+    clear()
+    try:
+        cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+    except Exception as exc:  # noqa: BLE001 - other processes catch up within MAX_AGE
+        log.warning("Could not publish a reference data change: %s", exc)
+
+
+def _own_change_pending() -> bool:
+    connection = _pending.connection
+    if connection is None:
+        return False
+    if connection.in_atomic_block:
+        return True
+    _pending.connection = None  # that transaction ended (committed and published, or undone)
+    return False
+
+
+def _token() -> str | None:
+    global _cache_down_until
+    if time.monotonic() < _cache_down_until:
+        return None
+    try:
+        token = cache.get(VERSION_KEY)
+        if token is None:  # first use, or the cache lost it: start a new version
+            cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+            token = cache.get(VERSION_KEY)
+        return token
+    except Exception as exc:  # noqa: BLE001 - any cache failure: read the database
+        _cache_down_until = time.monotonic() + RETRY_AFTER
+        log.warning("Reference data cache unavailable, reading the database: %s", exc)
+        return None
+
+
+def connect_signals() -> None:
+    """Every model whose rows the cached data is built from (AppConfig.ready)."""
+    from django.db.models.signals import post_delete, post_save
+
+    from ..models import (
+        BusinessCalendar,
+        CalendarException,
+        CalendarYear,
+        Category,
+        SLAPolicy,
+        WorkingInterval,
+    )
+
+    for model in (
+        SLAPolicy,
+        Category,
+        BusinessCalendar,
+        WorkingInterval,
+        CalendarException,
+        CalendarYear,
+    ):
+        for signal in (post_save, post_delete):
+            signal.connect(changed, sender=model, dispatch_uid=f"reference-cache-{model.__name__}")

@@ -1,0 +1,134 @@
+"""Intake reuses SLA policies, the category tree and calendars (services/reference_cache.py)
+until they change: a changed policy is used by the very next intake, in this process and in
+others (the version token), and Redis being down never stops an intake."""
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core.cache import cache
+from django.db import transaction
+
+from complaints.models import Severity, SLAPolicy
+from complaints.services import reference_cache, sla
+from tests.factories import CategoryFactory, CustomerFactory, make_complaint
+
+pytestmark = pytest.mark.django_db
+
+SH = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 3, 10, 10, 0, tzinfo=SH)  # a Tuesday, working hours
+
+
+@pytest.fixture(autouse=True)
+def _frozen():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def general() -> SLAPolicy:
+    return SLAPolicy.objects.get(severity=Severity.GENERAL, category=None, customer_tier="")
+
+
+def intake():
+    return make_complaint(customer=CustomerFactory(), received_at=NOW)
+
+
+def test_a_warm_intake_reads_no_policy_category_or_calendar(django_assert_max_num_queries):
+    intake()  # loads the copy
+    with django_assert_max_num_queries(20) as queries:
+        intake()
+    tables = " ".join(q["sql"] for q in queries.captured_queries)
+    for table in ("complaints_slapolicy", "complaints_category", "complaints_businesscalendar"):
+        assert table not in tables
+
+
+def test_a_changed_policy_is_used_by_the_next_intake():
+    before = intake()
+    policy = general()
+    policy.ack_unit, policy.ack_amount = "hours", 1
+    policy.save()
+    after = intake()
+    assert after.ack_due_at - after.received_at == timedelta(hours=1)
+    assert after.ack_due_at != before.ack_due_at
+
+
+def test_a_new_category_policy_is_used_by_the_next_intake():
+    water = CategoryFactory(code="water")
+    intake()
+    SLAPolicy.objects.create(
+        name="Water: fast",
+        severity=Severity.GENERAL,
+        category=water,
+        ack_amount=2,
+        ack_unit="hours",
+        response_amount=3,
+        response_unit="hours",
+        resolve_amount=4,
+        resolve_unit="hours",
+    )
+    complaint = make_complaint(customer=CustomerFactory(), received_at=NOW, category=water)
+    assert complaint.sla_policy.name == "Water: fast"
+    assert complaint.resolve_due_at == NOW + timedelta(hours=4)
+
+
+def test_a_change_committed_by_another_process_is_seen_through_the_token():
+    """Another process changed the policy (no signal here) and replaced the token."""
+    intake()
+    SLAPolicy.objects.filter(pk=general().pk).update(ack_unit="hours", ack_amount=2)
+    assert intake().ack_due_at != NOW + timedelta(hours=2)  # no news yet: this process's copy
+    cache.set(reference_cache.VERSION_KEY, "another-process-changed-it", timeout=None)
+    assert intake().ack_due_at == NOW + timedelta(hours=2)
+
+
+def test_a_copy_is_not_used_beyond_its_age(monkeypatch):
+    intake()
+    SLAPolicy.objects.filter(pk=general().pk).update(ack_unit="hours", ack_amount=2)
+    monkeypatch.setattr(reference_cache, "MAX_AGE", 0.0)
+    assert intake().ack_due_at == NOW + timedelta(hours=2)
+
+
+def test_an_uncommitted_change_is_not_kept_for_other_requests():
+    intake()
+    with transaction.atomic():
+        policy = general()
+        policy.ack_unit, policy.ack_amount = "hours", 3
+        policy.save()
+        inside = intake()
+        transaction.set_rollback(True)
+    assert inside.ack_due_at == NOW + timedelta(hours=3)  # its own change, read from the database
+    assert not reference_cache._copies  # nothing kept from a transaction that may roll back
+
+
+def test_redis_down_never_stops_an_intake(monkeypatch):
+    def broken(*args, **kwargs):
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(cache, "get", broken)
+    monkeypatch.setattr(cache, "add", broken)
+    monkeypatch.setattr(reference_cache, "_cache_down_until", 0.0)
+    first = intake()
+    policy = general()
+    policy.ack_unit, policy.ack_amount = "hours", 1
+    policy.save()
+    second = intake()
+    assert first.ack_due_at and second.ack_due_at == NOW + timedelta(hours=1)
+    assert reference_cache._cache_down_until > 0  # not asked again for a while
+
+
+def test_the_context_is_shared_while_unchanged():
+    assert sla.Context.current() is sla.Context.current()
+    CategoryFactory(code="new-branch")
+    assert sla.Context.current() is not sla.Context.current()  # pending change: database
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_committed_change_replaces_the_token():
+    sla.Context.current()
+    token = cache.get(reference_cache.VERSION_KEY)
+    policy = general()
+    policy.ack_amount += 1
+    policy.save()  # autocommit: published at once
+    assert cache.get(reference_cache.VERSION_KEY) not in (None, token)
+    assert sla.Context.current() is sla.Context.current()
+    assert sla.Context.current().policies.by_id[policy.pk].ack_amount == policy.ack_amount
