@@ -31,6 +31,7 @@ from ..models import (
 )
 from ..services.calendars import touch_calendar
 from ..services.recompute import schedule_recompute
+from .bilingual import BilingualNameMixin
 from .jobs import report_jobs
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -155,7 +156,7 @@ class CalendarYearInline(TabularInline):
 class BusinessCalendarForm(forms.ModelForm):
     class Meta:
         model = BusinessCalendar
-        fields = ("name", "code", "time_zone", "is_default")
+        fields = ("name", "name_en", "code", "time_zone", "is_default")
 
     def clean_is_default(self):
         is_default = self.cleaned_data["is_default"]
@@ -168,24 +169,24 @@ class BusinessCalendarForm(forms.ModelForm):
             if other is not None:
                 raise forms.ValidationError(
                     _("“%(name)s” is the default calendar; untick it there first.")
-                    % {"name": other.name}
+                    % {"name": other}
                 )
         return is_default
 
 
 @admin.register(BusinessCalendar)
-class BusinessCalendarAdmin(ProtectedFirst, ModelAdmin):
+class BusinessCalendarAdmin(BilingualNameMixin, ProtectedFirst, ModelAdmin):
     form = BusinessCalendarForm
     list_display = (
-        "name",
+        "display_name",
         "code",
         "time_zone",
         "is_default",
         "years_with_data",
         "exception_count",
     )
-    search_fields = ("name", "code")
-    fields = ("name", "code", "time_zone", "is_default", "exceptions_link")
+    search_fields = ("name", "name_en", "code")
+    fields = ("name", "name_en", "code", "time_zone", "is_default", "exceptions_link")
     readonly_fields = ("exceptions_link",)
     inlines = [WorkingIntervalInline, CalendarYearInline]
 
@@ -276,14 +277,14 @@ class ExceptionYearFilter(admin.SimpleListFilter):
 
 
 @admin.register(CalendarException)
-class CalendarExceptionAdmin(ModelAdmin):
-    list_display = ("date", "weekday", "kind", "name", "source", "calendar")
-    list_display_links = ("date", "name")
+class CalendarExceptionAdmin(BilingualNameMixin, ModelAdmin):
+    list_display = ("date", "weekday", "kind", "display_name", "source", "calendar")
+    list_display_links = ("date", "display_name")
     list_filter = ("calendar", "kind", "source", ExceptionYearFilter)
     list_select_related = ("calendar",)
-    search_fields = ("name",)
+    search_fields = ("name", "name_en")
     ordering = ("date", "calendar")
-    fields = ("calendar", "date", "kind", "name", "source")
+    fields = ("calendar", "date", "kind", "name", "name_en", "source")
     readonly_fields = ("source",)
     autocomplete_fields = ("calendar",)
 
@@ -338,6 +339,7 @@ class SLAPolicyForm(forms.ModelForm):
         model = SLAPolicy
         fields = (
             "name",
+            "name_en",
             "severity",
             "category",
             "customer_tier",
@@ -374,16 +376,16 @@ class SLAPolicyForm(forms.ModelForm):
                     "The active policy “%(name)s” already covers this severity, category and "
                     "customer tier; deactivate it first."
                 )
-                % {"name": clash.name}
+                % {"name": clash}
             )
         return cleaned
 
 
 @admin.register(SLAPolicy)
-class SLAPolicyAdmin(ProtectedFirst, ModelAdmin):
+class SLAPolicyAdmin(BilingualNameMixin, ProtectedFirst, ModelAdmin):
     form = SLAPolicyForm
     list_display = (
-        "name",
+        "display_name",
         "severity",
         "category",
         "customer_tier",
@@ -397,7 +399,7 @@ class SLAPolicyAdmin(ProtectedFirst, ModelAdmin):
     )
     list_filter = ("active", "severity", "calendar")
     list_select_related = ("category", "calendar")
-    search_fields = ("name",)
+    search_fields = ("name", "name_en")
     autocomplete_fields = ("category", "calendar")
     fieldsets = (
         (None, {"fields": ("name", "severity", "category", "customer_tier", "active")}),
@@ -428,7 +430,7 @@ class SLAPolicyAdmin(ProtectedFirst, ModelAdmin):
 
     @display(description=gettext_lazy("clock"), ordering="calendar__name")
     def clock(self, obj):
-        return obj.calendar.name if obj.calendar_id else _("24x7")
+        return str(obj.calendar) if obj.calendar_id else _("24x7")
 
     def _duration(self, obj, prefix):
         return format_duration(

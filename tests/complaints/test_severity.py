@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from complaints.messages import source_text
 from complaints.models import Complaint, ComplaintEvent, Fault, Severity, Status
 from complaints.services import lifecycle, severity
 from complaints.services.errors import NotPermitted, ServiceError, StaleVersion
@@ -54,7 +55,7 @@ def severity_events(complaint):
 def test_intake_rules(manager, fields, level, reason):
     c = intake(manager, **fields)
     assert c.severity == level
-    assert reason in c.severity_reason
+    assert reason in source_text(c.severity_reason)
     created = c.events.get(kind=ComplaintEvent.Kind.CREATED)
     assert created.data["severity"] == level
 
@@ -91,10 +92,10 @@ def test_cluster_of_three_customers_raises_every_open_complaint(manager, leak):
     third = intake(manager, category=leak, item_ref="B7-1203", received_at=now)
     assert third.severity == Severity.MAJOR
     assert "3 customers reported item B7-1203 in category Leak within 30 days" in (
-        third.severity_reason
+        source_text(third.severity_reason)
     )
     for ref in (first.reference, closed.reference, third.reference):
-        assert ref in third.severity_reason
+        assert ref in source_text(third.severity_reason)
     first.refresh_from_db()
     assert first.severity == Severity.MAJOR
     (event,) = severity_events(first)
@@ -131,7 +132,7 @@ def test_what_is_not_a_cluster(manager, leak, variant):
         # The same customer's third complaint is not a cluster (and none was resolved).
         assert last.severity == Severity.GENERAL
     else:
-        assert last.severity == Severity.GENERAL, last.severity_reason
+        assert last.severity == Severity.GENERAL, source_text(last.severity_reason)
     if invalid:
         assert invalid.severity == Severity.GENERAL
 
@@ -145,8 +146,12 @@ def test_third_complaint_about_the_same_item_after_one_was_handled(manager):
     walk_to(first, Status.RESOLVED, user=manager)
     third = intake(manager, customer=customer, item_ref="Order 88", received_at=now)
     assert third.severity == Severity.ELEVATED
-    assert "Complaint number 3 by this customer about item Order 88" in third.severity_reason
-    assert first.reference in third.severity_reason and second.reference in third.severity_reason
+    assert "Complaint number 3 by this customer about item Order 88" in source_text(
+        third.severity_reason
+    )
+    assert first.reference in source_text(
+        third.severity_reason
+    ) and second.reference in source_text(third.severity_reason)
 
 
 def test_third_complaint_without_an_earlier_resolution_is_general(manager):
@@ -165,7 +170,7 @@ def test_editing_a_fact_raises_the_level_with_reason_and_new_deadlines(manager):
     )
     c.refresh_from_db()
     assert c.severity == Severity.CRISIS
-    assert c.severity_reason == "Risk of negative media exposure."
+    assert source_text(c.severity_reason) == "Risk of negative media exposure."
     (event,) = severity_events(c)
     assert (event.actor, event.data["from"], event.data["to"]) == (manager, 4, 1)
     assert c.ack_due_at < old_ack_due  # 1 hour around the clock
@@ -197,7 +202,7 @@ def test_open_for_30_days_through_our_fault(manager):
     assert severity.reevaluate_open(now=now) == 0  # safe to run again
     ours.refresh_from_db()
     assert ours.severity == Severity.MAJOR
-    assert "more than 30 days through our own fault" in ours.severity_reason
+    assert "more than 30 days through our own fault" in source_text(ours.severity_reason)
     for other in (theirs, recent, finished):
         assert Complaint.objects.get(pk=other.pk).severity == Severity.GENERAL
     # A month later the recent one qualifies too.
@@ -222,7 +227,7 @@ def test_override_holds_until_cleared(manager):
         c.pk, user=manager, severity=Severity.GENERAL, reason="Only one flat really affected"
     )
     assert (c.severity, c.severity_overridden) == (Severity.GENERAL, True)
-    assert c.severity_reason == "Only one flat really affected"
+    assert source_text(c.severity_reason) == "Only one flat really affected"
     assert c.sla_policy.severity == Severity.GENERAL  # deadlines follow the override
     # The rules leave an overridden level alone.
     c = lifecycle.update_complaint(
@@ -231,7 +236,7 @@ def test_override_holds_until_cleared(manager):
     assert Complaint.objects.get(pk=c.pk).severity == Severity.GENERAL
     c = severity.clear_override(c.pk, user=manager)
     assert (c.severity, c.severity_overridden) == (Severity.MAJOR, False)
-    assert "May lead to litigation." in c.severity_reason
+    assert "May lead to litigation." in source_text(c.severity_reason)
     events = severity_events(c)
     assert [e.data.get("override") for e in events] == [True, False]
     assert (events[1].data["from"], events[1].data["to"]) == (Severity.GENERAL, Severity.MAJOR)
