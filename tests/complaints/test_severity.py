@@ -3,9 +3,9 @@
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from complaints.messages import source_text
+from complaints.messages import render, source_text
 from complaints.models import Complaint, ComplaintEvent, Fault, Severity, Status
 from complaints.services import lifecycle, severity
 from complaints.services.errors import NotPermitted, ServiceError, StaleVersion
@@ -99,8 +99,9 @@ def test_cluster_of_three_customers_raises_every_open_complaint(manager, leak):
     first.refresh_from_db()
     assert first.severity == Severity.MAJOR
     (event,) = severity_events(first)
+    message = event.data.pop("message")
     assert event.data == {"from": 4, "to": 2, "automatic": True}
-    assert third.reference in event.note
+    assert third.reference in render(message) and event.note == ""
     # The raised complaint's deadlines follow its new level.
     assert first.events.filter(kind=ComplaintEvent.Kind.DEADLINES).exists()
     # Finished work keeps its level.
@@ -339,3 +340,17 @@ def test_periodic_check_finds_a_cluster_missed_by_concurrent_edits(manager, leak
     assert set(Complaint.objects.filter(item_ref="B7-9").values_list("severity", flat=True)) == {
         Severity.MAJOR
     }
+
+
+def test_reasons_are_stored_as_messages_and_read_in_each_readers_language(manager):
+    """Issue 11: a reason written while staff used the Chinese UI read in English, and back."""
+    with translation.override("zh-hans"):
+        c = intake(manager, media_risk=True)
+        plain = intake(manager)
+    assert render(c.severity_reason) == "Risk of negative media exposure."
+    assert render(plain.severity_reason) == "No rule for a higher level applies."
+    with translation.override("zh-hans"):
+        assert "媒体" in render(c.severity_reason)
+        assert "No rule" not in render(plain.severity_reason)
+    # Old rows hold plain text: shown as it is.
+    assert render("Set by the old importer") == "Set by the old importer"
