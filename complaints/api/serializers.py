@@ -202,7 +202,7 @@ class DepartmentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Department
-        fields = ["code", "name", "parent", "email", "active"]
+        fields = ["code", "name", "name_en", "parent", "email", "active"]
         read_only_fields = fields
 
 
@@ -212,8 +212,18 @@ class CategorySerializer(serializers.ModelSerializer):
         slug_field="code", read_only=True, allow_null=True
     )
     full_name = serializers.CharField(source="path", read_only=True)
+    full_name_en = serializers.CharField(source="path_en", read_only=True)
 
     class Meta:
         model = Category
-        fields = ["code", "name", "full_name", "parent", "default_department", "active"]
+        fields = [
+            "code",
+            "name",
+            "name_en",
+            "full_name",
+            "full_name_en",
+            "parent",
+            "default_department",
+            "active",
+        ]
         read_only_fields = fields
