@@ -57,7 +57,9 @@ NAMED_CLASH_MESSAGES = {
 class CustomerForm(forms.ModelForm):
     """Edits are checked against the version the form was loaded with (as complaints are)."""
 
-    loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    loaded_version = forms.IntegerField(
+        widget=forms.HiddenInput, required=False, label=_("version of the record")
+    )
 
     class Meta:
         model = Customer
