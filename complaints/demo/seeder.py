@@ -119,6 +119,17 @@ class Seeder:
         start = datetime.combine(day, opens, tzinfo=self.tz)
         return start + timedelta(minutes=rnd.randint(2, 55), seconds=rnd.randint(0, 59))
 
+    def at_work_before(self, when, rnd):
+        """`when` if the department works then, else a few minutes before it last closed."""
+        local = when.astimezone(self.tz)
+        if self.is_working_day(local.date()) and OPEN_DAY <= local.time() < CLOSE_DAY:
+            return when
+        day = local.date() if local.time() >= CLOSE_DAY else local.date() - timedelta(days=1)
+        while not self.is_working_day(day):
+            day -= timedelta(days=1)
+        closes = datetime.combine(day, CLOSE_DAY, tzinfo=self.tz)
+        return closes - timedelta(minutes=rnd.randint(5, 90), seconds=rnd.randint(0, 59))
+
     def after_work(self, start, hours, rnd, *, crisis=False):
         """The moment after `hours` of effort from `start`, counted in working time: a day of
         24 hours is one working day (long steps span nights, weekends and holidays)."""

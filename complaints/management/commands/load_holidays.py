@@ -15,8 +15,9 @@ recomputation of the affected deadlines, is one transaction.
 
 from dataclasses import dataclass, field
 from datetime import date
+from io import StringIO
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -292,6 +293,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        if options["verbosity"] == 0:  # -v 0: only errors (e.g. `make demo-data`)
+            self.stdout = OutputWrapper(StringIO())
         country = options["country"].strip().upper()
         years = sorted(set(options["years"]))
         calendar = self._calendar(options["calendar_code"])
