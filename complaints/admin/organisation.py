@@ -1,9 +1,11 @@
 from django.contrib import admin
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import display
 
+from ..messages import stored
 from ..models import Category, Department, DepartmentMembership, localized_name
 from ..services.categories import rebuild_paths
 from ..services.recompute import schedule_recompute
@@ -61,7 +63,12 @@ class CategoryAdmin(ModelAdmin):
             report_jobs(
                 self,
                 request,
-                [schedule_recompute(reason=_("The category tree changed."), actor=request.user)],
+                [
+                    schedule_recompute(
+                        reason=stored(gettext_noop("The category tree changed.")),
+                        actor=request.user,
+                    )
+                ],
             )
 
     def has_delete_permission(self, request, obj=None):

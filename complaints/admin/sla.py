@@ -16,10 +16,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, gettext_noop, ngettext
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import display
 
+from ..messages import names, stored
 from ..models import (
     BusinessCalendar,
     CalendarException,
@@ -229,28 +230,30 @@ class BusinessCalendarAdmin(BilingualNameMixin, ProtectedFirst, ModelAdmin):
             return
         jobs = calendar_changed(
             [calendar.pk],
-            reason=_("Business calendar “%(name)s” changed.") % {"name": calendar.name},
+            reason=stored(
+                gettext_noop("Business calendar “%(name)s” changed."), name=names(calendar)
+            ),
             request=request,
         )
         report_jobs(self, request, jobs)
 
     def delete_model(self, request, obj):
-        pk, name = obj.pk, obj.name
+        pk, name = obj.pk, names(obj)
         super().delete_model(request, obj)
         calendar_changed(
             [pk],
-            reason=_("Business calendar “%(name)s” deleted.") % {"name": name},
+            reason=stored(gettext_noop("Business calendar “%(name)s” deleted."), name=name),
             request=request,
         )
 
     def delete_queryset(self, request, queryset):
         with transaction.atomic():
-            deleted = list(queryset.values_list("pk", "name"))
+            deleted = [(c.pk, names(c)) for c in queryset]
             super().delete_queryset(request, queryset)
             for pk, name in deleted:
                 calendar_changed(
                     [pk],
-                    reason=_("Business calendar “%(name)s” deleted.") % {"name": name},
+                    reason=stored(gettext_noop("Business calendar “%(name)s” deleted."), name=name),
                     request=request,
                 )
 
@@ -305,18 +308,23 @@ class CalendarExceptionAdmin(BilingualNameMixin, ModelAdmin):
             affected.append(form.initial.get("calendar"))  # moved away from this calendar
         jobs = calendar_changed(
             affected,
-            reason=_("Calendar day %(date)s (%(name)s) changed.")
-            % {"date": obj.date, "name": obj.name},
+            reason=stored(
+                gettext_noop("Calendar day %(date)s (%(name)s) changed."),
+                date=str(obj.date),
+                name=names(obj),
+            ),
             request=request,
         )
         report_jobs(self, request, jobs)
 
     def delete_model(self, request, obj):
-        calendar_id, day, name = obj.calendar_id, obj.date, obj.name
+        calendar_id, day, name = obj.calendar_id, obj.date, names(obj)
         super().delete_model(request, obj)
         jobs = calendar_changed(
             [calendar_id],
-            reason=_("Calendar day %(date)s (%(name)s) deleted.") % {"date": day, "name": name},
+            reason=stored(
+                gettext_noop("Calendar day %(date)s (%(name)s) deleted."), date=str(day), name=name
+            ),
             request=request,
         )
         report_jobs(self, request, jobs)
@@ -326,7 +334,7 @@ class CalendarExceptionAdmin(BilingualNameMixin, ModelAdmin):
             calendar_ids = set(queryset.values_list("calendar_id", flat=True))
             super().delete_queryset(request, queryset)
             jobs = calendar_changed(
-                calendar_ids, reason=_("Calendar days deleted."), request=request
+                calendar_ids, reason=stored(gettext_noop("Calendar days deleted.")), request=request
             )
         report_jobs(self, request, jobs)
 
@@ -474,13 +482,15 @@ class SLAPolicyAdmin(BilingualNameMixin, ProtectedFirst, ModelAdmin):
         severities = {obj.severity}
         if change and "severity" in form.changed_data:
             severities.add(form.initial.get("severity"))
-        reason = _("SLA policy “%(name)s” changed.") % {"name": obj.name}
+        reason = stored(gettext_noop("SLA policy “%(name)s” changed."), name=names(obj))
         self._recompute(request, severities, reason)
 
     def delete_model(self, request, obj):
-        severity, name = obj.severity, obj.name
+        severity, name = obj.severity, names(obj)
         super().delete_model(request, obj)
-        self._recompute(request, {severity}, _("SLA policy “%(name)s” deleted.") % {"name": name})
+        self._recompute(
+            request, {severity}, stored(gettext_noop("SLA policy “%(name)s” deleted."), name=name)
+        )
 
     def delete_queryset(self, request, queryset):
         with transaction.atomic():

@@ -4,14 +4,19 @@ as it is (complaints.messages.render passes plain text through)."""
 
 from django.db import migrations, models
 
-COLUMNS = [("complaints_complaint", "severity_reason"), ("complaints_notification", "title")]
+COLUMNS = [
+    ("complaints_complaint", "severity_reason"),
+    ("complaints_notification", "title"),
+    ("complaints_recomputejob", "reason"),
+]
 FIELDS = {
     "severity_reason": models.JSONField(
         blank=True, default=str, editable=False, verbose_name="why this severity"
     ),
     "title": models.JSONField(default=str, verbose_name="title"),
+    "reason": models.JSONField(default=str, verbose_name="reason"),
 }
-MODELS = {"severity_reason": "complaint", "title": "notification"}
+MODELS = {"severity_reason": "complaint", "title": "notification", "reason": "recomputejob"}
 
 
 def to_json(apps, schema_editor):
@@ -70,6 +75,9 @@ class Migration(migrations.Migration):
                 ),
                 migrations.AlterField(
                     model_name="notification", name="title", field=FIELDS["title"]
+                ),
+                migrations.AlterField(
+                    model_name="recomputejob", name="reason", field=FIELDS["reason"]
                 ),
             ],
         ),

@@ -11,6 +11,7 @@ from django.core.management.base import CommandError
 from django.utils import translation
 
 from complaints.management.commands import load_holidays
+from complaints.messages import render
 from complaints.models import (
     BusinessCalendar,
     CalendarException,
@@ -146,7 +147,7 @@ def test_recomputes_provisional_deadlines_of_the_calendar(cn):
     kwargs = recompute.call_args.kwargs
     assert kwargs["calendar_id"] == cn.pk
     assert kwargs["provisional_only"] is True
-    assert "2026" in kwargs["reason"]
+    assert "2026" in render(kwargs["reason"])
     assert "Deadlines of 3 open complaints recomputed." in output
 
 

@@ -21,8 +21,9 @@ from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, gettext_noop, ngettext
 
+from ...messages import names, stored
 from ...models import BusinessCalendar, CalendarException, CalendarYear
 from ...services.calendars import mark_year_loaded, touch_calendar
 from ...services.sla import recompute_open
@@ -317,8 +318,11 @@ class Command(BaseCommand):
                     for schedule, outcome in outcomes
                 )
                 recomputed = recompute_open(
-                    reason=_("Holidays %(years)s loaded into calendar “%(calendar)s”.")
-                    % {"years": ", ".join(map(str, years)), "calendar": calendar.name},
+                    reason=stored(
+                        gettext_noop("Holidays %(years)s loaded into calendar “%(calendar)s”."),
+                        years=", ".join(map(str, years)),
+                        calendar=names(calendar),
+                    ),
                     calendar_id=calendar.pk,
                     provisional_only=only_provisional,
                 )
