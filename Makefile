@@ -24,7 +24,7 @@ DEMO_SETUP := LANGUAGE_CODE=en $(VENV)/python manage.py
 # notification lists are still being loaded.
 demo-data: install
 	@$(DEMO_SETUP) migrate --noinput --skip-checks -v 0
-	@$(DEMO_SETUP) load_holidays --country CN --year 2025 --year 2026 --skip-checks
+	@$(DEMO_SETUP) load_holidays --country CN --year 2025 --year 2026 --skip-checks -v 0
 	@$(DEMO_SETUP) seed_demo --complaints $(DEMO_COMPLAINTS) --if-empty --skip-checks
 	@$(DEMO_SETUP) seed_followups --skip-checks
 	@$(DEMO_SETUP) demo_superuser --skip-checks

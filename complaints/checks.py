@@ -60,7 +60,7 @@ def _messages(alias: str, today: date) -> list[Warning]:
             Q(is_default=True)
             | Q(pk__in=SLAPolicy.objects.filter(active=True).values("calendar_id"))
         )
-        .only("code", "name")
+        .only("code", "name", "name_en")
         .order_by("code")
     )
     calendars = list(in_use)
@@ -79,7 +79,7 @@ def _messages(alias: str, today: date) -> list[Warning]:
                     "Business calendar “%(name)s” has no holiday data for %(years)s: "
                     "deadlines there count weekends only and are marked provisional."
                 )
-                % {"name": calendar.name, "years": ", ".join(map(str, missing))},
+                % {"name": calendar, "years": ", ".join(map(str, missing))},
                 hint=_("Run: python manage.py load_holidays --calendar %(code)s %(years)s")
                 % {
                     "code": calendar.code,

@@ -10,7 +10,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from .models import GRANTED, Compensation, TierGuidance
+from .models import GRANTED, Compensation, TierGuidance, pick_name
 from .selectors import sees_all, visible_complaints
 
 ZERO = Decimal("0.00")
@@ -59,10 +59,16 @@ def _granted(rows: QuerySet, start: datetime | None, end: datetime | None) -> Qu
 
 
 def totals_by_department(rows: QuerySet, *, start=None, end=None) -> list[dict]:
-    """Granted compensation per responsible department and currency (decided in [start, end))."""
-    return _money_rows(
+    """Granted compensation per responsible department and currency (decided in [start, end)),
+    with `department` in the reader's language."""
+    rows = _money_rows(
         _granted(rows, start, end)
-        .values("complaint__department_id", "complaint__department__name", "currency")
+        .values(
+            "complaint__department_id",
+            "complaint__department__name",
+            "complaint__department__name_en",
+            "currency",
+        )
         .annotate(
             total=Sum("amount"),
             paid=Sum("amount", filter=Q(status=Compensation.Status.FULFILLED)),
@@ -72,6 +78,11 @@ def totals_by_department(rows: QuerySet, *, start=None, end=None) -> list[dict]:
         .order_by("complaint__department__name", "currency"),
         ("total", "paid"),
     )
+    for row in rows:
+        row["department"] = pick_name(
+            row["complaint__department__name"] or "", row["complaint__department__name_en"] or ""
+        )
+    return rows
 
 
 def totals_by_month(rows: QuerySet, *, start=None, end=None) -> list[dict]:

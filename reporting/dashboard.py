@@ -15,7 +15,15 @@ from django.urls import reverse
 from django.utils import formats
 from django.utils.translation import gettext as _
 
-from complaints.models import Category, Channel, Department, RootCause, Severity, localized_name
+from complaints.models import (
+    Category,
+    Channel,
+    Department,
+    RootCause,
+    Severity,
+    localized_name,
+    pick_name,
+)
 
 from . import queries
 from .queries import AGE_BUCKETS, Figures, Filters, FreshSource, SummarySource, ratio
@@ -488,11 +496,12 @@ def build(filters: Filters, *, live: bool = False, now: datetime | None = None) 
             "csat_satisfied",
         ),
     )
-    department_names = dict(
-        Department.objects.filter(
+    department_names = {
+        pk: pick_name(name, name_en)
+        for pk, name, name_en in Department.objects.filter(
             pk__in=[r["department_id"] for r in league_rows if r["department_id"]]
-        ).values_list("pk", "name")
-    )
+        ).values_list("pk", "name", "name_en")
+    }
     league = []
     for r in league_rows:
         dim = _dimension_params("department_id", r["department_id"])

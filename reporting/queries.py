@@ -31,7 +31,7 @@ from django.db.models import (
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from complaints.models import Complaint
+from complaints.models import Complaint, pick_name
 
 from . import kpis
 from .kpis import FRT_BUCKETS, HOUR_EDGES, MEASURES, TTR_BUCKETS, local_tz
@@ -505,9 +505,16 @@ def _figures(source, filters: Filters, sums: dict, *, exact: bool) -> Figures:
 
 
 def department_names(ids) -> dict:
+    """Department names in the reader's language (one query)."""
+    return {pk: pick_name(*pair) for pk, pair in department_name_pairs(ids).items()}
+
+
+def department_name_pairs(ids) -> dict:
+    """(Chinese, English) department names, e.g. for stored reports."""
     from complaints.models import Department
 
-    return dict(Department.objects.filter(pk__in=[i for i in ids if i]).values_list("pk", "name"))
+    rows = Department.objects.filter(pk__in=[i for i in ids if i])
+    return {pk: (name, name_en) for pk, name, name_en in rows.values_list("pk", "name", "name_en")}
 
 
 def backlog(filters: Filters, source) -> dict:

@@ -23,11 +23,13 @@ from unfold.contrib.filters.admin import ChoicesDropdownFilter
 from unfold.decorators import action, display
 
 from ..checks import empty_list_message
+from ..messages import render
 from ..models import DeadlineAlert, Notification, NotificationList
 from ..search import REFERENCE_RE
 from ..selectors import sees_all, visible_complaints
 from ..services import alerts
 from ..services.audiences import empty_lists
+from .bilingual import BilingualNameMixin
 from .complaints import ReceivedDateRangeFilter
 from .pagination import EstimatedCountPaginator
 
@@ -152,7 +154,7 @@ class NotificationAdmin(ModelAdmin):
         url = reverse("admin:complaints_notification_open", args=[obj.pk])
         weight = "font-semibold" if obj.read_at is None else ""
         return format_html(
-            '<a class="text-primary-600 {}" href="{}">{}</a>', weight, url, obj.title
+            '<a class="text-primary-600 {}" href="{}">{}</a>', weight, url, render(obj.title)
         )
 
     @display(description=gettext_lazy("complaint"), ordering="complaint__reference")
@@ -369,7 +371,7 @@ class DeadlineAlertAdmin(ModelAdmin):
 class NotificationListForm(forms.ModelForm):
     class Meta:
         model = NotificationList
-        fields = ("name", "code", "users", "extra_emails")
+        fields = ("name", "name_en", "code", "users", "extra_emails")
 
     def clean_extra_emails(self):
         lines = [line.strip() for line in self.cleaned_data["extra_emails"].splitlines()]
@@ -395,12 +397,12 @@ def warn_empty_lists(request) -> None:
 
 
 @admin.register(NotificationList)
-class NotificationListAdmin(ModelAdmin):
+class NotificationListAdmin(BilingualNameMixin, ModelAdmin):
     form = NotificationListForm
-    list_display = ("name", "code", "staff_count", "email_count")
-    search_fields = ("name", "code")
+    list_display = ("display_name", "code", "staff_count", "email_count")
+    search_fields = ("name", "name_en", "code")
     autocomplete_fields = ("users",)
-    fields = ("name", "code", "users", "extra_emails")
+    fields = ("name", "name_en", "code", "users", "extra_emails")
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_staff=Count("users"))

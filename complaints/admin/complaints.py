@@ -25,6 +25,7 @@ from unfold.decorators import action, display
 from unfold.utils import parse_date_str
 
 from .. import hooks, workflow
+from ..messages import render
 from ..models import Attachment, Complaint, ComplaintEvent, DeadlineAlert, Status
 from ..privacy import can_read, customer_label, mask_email, mask_name, mask_phone
 from ..search import search_complaints
@@ -370,7 +371,7 @@ class ComplaintAdmin(DailyWorkMixin, ModelAdmin):
             )
         assessment = ["category", "needs_other_departments"]
         if obj is not None:
-            assessment[1:1] = ["severity", "severity_reason"]
+            assessment[1:1] = ["severity", "severity_reason_text"]
             assessment.insert(0, "status")
             if obj.status == Status.INVALID:
                 assessment.append("invalid_reason")
@@ -436,7 +437,7 @@ class ComplaintAdmin(DailyWorkMixin, ModelAdmin):
             "reference",
             "status",
             "severity",
-            "severity_reason",
+            "severity_reason_text",
             "invalid_reason",
             "merged_into",
             "acknowledged_at",
@@ -493,6 +494,10 @@ class ComplaintAdmin(DailyWorkMixin, ModelAdmin):
     @display(description=gettext_lazy("customer"), ordering="customer__name")
     def customer_name(self, obj):
         return obj.customer.name
+
+    @display(description=gettext_lazy("why this severity"))
+    def severity_reason_text(self, obj):
+        return render(obj.severity_reason)  # a stored message, in the reader's language
 
     @display(description=gettext_lazy("customer"))
     def customer_masked_name(self, obj):
@@ -967,6 +972,7 @@ def timeline_events(complaint, *, before=None, limit=None) -> list[ComplaintEven
                 "assignee": [names.get(old, old), names.get(new, new)],
             }
             event.automatic = True
+            event.note = event.note or render(data.get("message"))  # the assignment's reason
     return events
 
 

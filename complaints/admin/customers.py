@@ -7,9 +7,11 @@ from django.db.models import Count, OuterRef, Subquery
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import display
 
+from ..messages import stored
 from ..models import Complaint, Customer
 from ..privacy import can_read, customer_label, mask
 from ..selectors import visible_complaints, visible_customers
@@ -57,7 +59,9 @@ NAMED_CLASH_MESSAGES = {
 class CustomerForm(forms.ModelForm):
     """Edits are checked against the version the form was loaded with (as complaints are)."""
 
-    loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    loaded_version = forms.IntegerField(
+        widget=forms.HiddenInput, required=False, label=_("version of the record")
+    )
 
     class Meta:
         model = Customer
@@ -286,7 +290,9 @@ class CustomerAdmin(ModelAdmin):
         if change and "tier" in form.changed_data:
             # The tier can select another SLA policy for the customer's open complaints.
             job = schedule_recompute(
-                reason=_("The customer's tier changed."), customer_id=obj.pk, actor=request.user
+                reason=stored(gettext_noop("The customer's tier changed.")),
+                customer_id=obj.pk,
+                actor=request.user,
             )
             report_jobs(self, request, [job])
 

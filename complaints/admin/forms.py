@@ -28,7 +28,9 @@ from ..validators import validate_contacted_at
 class ComplaintForm(forms.ModelForm):
     """The complaint form. Validation mirrors the lifecycle service, which re-checks on save."""
 
-    loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    loaded_version = forms.IntegerField(
+        widget=forms.HiddenInput, required=False, label=_("version of the record")
+    )
     # Plain form fields get no admin widget by themselves: Unfold's, like the model fields.
     new_customer_name = forms.CharField(
         label=_("new customer: name"), required=False, widget=UnfoldAdminTextInputWidget

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy
 from unfold.admin import ModelAdmin
 from unfold.decorators import display
 
+from ..messages import render
 from ..models import RecomputeJob
 
 # Who changes what starts a job may follow it.
@@ -54,20 +55,20 @@ class RecomputeJobAdmin(ModelAdmin):
     list_display = (
         "pk",
         "created_at",
-        "reason",
+        "reason_text",
         "status",
         "progress",
         "moved",
         "failed",
         "created_by",
     )
-    list_display_links = ("pk", "reason")
+    list_display_links = ("pk", "reason_text")
     list_filter = ("status",)
     list_select_related = ("created_by",)
     ordering = ("-created_at", "-pk")
     show_full_result_count = False
     fields = (
-        "reason",
+        "reason_text",
         "scope",
         "status",
         "progress",
@@ -80,6 +81,10 @@ class RecomputeJobAdmin(ModelAdmin):
         "finished_at",
     )
     readonly_fields = fields
+
+    @display(description=gettext_lazy("reason"))
+    def reason_text(self, obj):
+        return render(obj.reason)  # a stored message, in the reader's language
 
     @display(description=gettext_lazy("progress"))
     def progress(self, obj):

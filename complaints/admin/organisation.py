@@ -1,12 +1,15 @@
 from django.contrib import admin
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import display
 
-from ..models import Category, Department, DepartmentMembership
+from ..messages import stored
+from ..models import Category, Department, DepartmentMembership, localized_name
 from ..services.categories import rebuild_paths
 from ..services.recompute import schedule_recompute
+from .bilingual import BilingualNameMixin
 from .jobs import report_jobs
 
 
@@ -18,11 +21,11 @@ class MembershipInline(TabularInline):
 
 
 @admin.register(Department)
-class DepartmentAdmin(ModelAdmin):
-    list_display = ("code", "name", "parent", "email", "member_count", "active")
+class DepartmentAdmin(BilingualNameMixin, ModelAdmin):
+    list_display = ("code", "display_name", "parent", "email", "member_count", "active")
     list_filter = ("active",)
     list_select_related = ("parent",)
-    search_fields = ("code", "name")
+    search_fields = ("code", "name", "name_en")
     autocomplete_fields = ("parent",)
     inlines = [MembershipInline]
 
@@ -42,14 +45,14 @@ class CategoryAdmin(ModelAdmin):
     list_display = ("indented_name", "code", "default_department", "sort_order", "active")
     list_filter = ("active", "default_department")
     list_select_related = ("default_department",)
-    search_fields = ("code", "name", "path")
+    search_fields = ("code", "name", "name_en", "path", "path_en")
     autocomplete_fields = ("parent", "default_department")
-    fields = ("name", "code", "parent", "default_department", "sort_order", "active")
+    fields = ("name", "name_en", "code", "parent", "default_department", "sort_order", "active")
     ordering = ("sort_key",)
 
     @display(description=_("category"), ordering="sort_key")
     def indented_name(self, obj):
-        return ("— " * obj.depth) + obj.name
+        return ("— " * obj.depth) + localized_name(obj)
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
@@ -60,7 +63,12 @@ class CategoryAdmin(ModelAdmin):
             report_jobs(
                 self,
                 request,
-                [schedule_recompute(reason=_("The category tree changed."), actor=request.user)],
+                [
+                    schedule_recompute(
+                        reason=stored(gettext_noop("The category tree changed.")),
+                        actor=request.user,
+                    )
+                ],
             )
 
     def has_delete_permission(self, request, obj=None):

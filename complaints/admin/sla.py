@@ -16,10 +16,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, gettext_noop, ngettext
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import display
 
+from ..messages import names, stored
 from ..models import (
     BusinessCalendar,
     CalendarException,
@@ -31,6 +32,7 @@ from ..models import (
 )
 from ..services.calendars import touch_calendar
 from ..services.recompute import schedule_recompute
+from .bilingual import BilingualNameMixin
 from .jobs import report_jobs
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -155,7 +157,7 @@ class CalendarYearInline(TabularInline):
 class BusinessCalendarForm(forms.ModelForm):
     class Meta:
         model = BusinessCalendar
-        fields = ("name", "code", "time_zone", "is_default")
+        fields = ("name", "name_en", "code", "time_zone", "is_default")
 
     def clean_is_default(self):
         is_default = self.cleaned_data["is_default"]
@@ -168,24 +170,24 @@ class BusinessCalendarForm(forms.ModelForm):
             if other is not None:
                 raise forms.ValidationError(
                     _("“%(name)s” is the default calendar; untick it there first.")
-                    % {"name": other.name}
+                    % {"name": other}
                 )
         return is_default
 
 
 @admin.register(BusinessCalendar)
-class BusinessCalendarAdmin(ProtectedFirst, ModelAdmin):
+class BusinessCalendarAdmin(BilingualNameMixin, ProtectedFirst, ModelAdmin):
     form = BusinessCalendarForm
     list_display = (
-        "name",
+        "display_name",
         "code",
         "time_zone",
         "is_default",
         "years_with_data",
         "exception_count",
     )
-    search_fields = ("name", "code")
-    fields = ("name", "code", "time_zone", "is_default", "exceptions_link")
+    search_fields = ("name", "name_en", "code")
+    fields = ("name", "name_en", "code", "time_zone", "is_default", "exceptions_link")
     readonly_fields = ("exceptions_link",)
     inlines = [WorkingIntervalInline, CalendarYearInline]
 
@@ -228,28 +230,30 @@ class BusinessCalendarAdmin(ProtectedFirst, ModelAdmin):
             return
         jobs = calendar_changed(
             [calendar.pk],
-            reason=_("Business calendar “%(name)s” changed.") % {"name": calendar.name},
+            reason=stored(
+                gettext_noop("Business calendar “%(name)s” changed."), name=names(calendar)
+            ),
             request=request,
         )
         report_jobs(self, request, jobs)
 
     def delete_model(self, request, obj):
-        pk, name = obj.pk, obj.name
+        pk, name = obj.pk, names(obj)
         super().delete_model(request, obj)
         calendar_changed(
             [pk],
-            reason=_("Business calendar “%(name)s” deleted.") % {"name": name},
+            reason=stored(gettext_noop("Business calendar “%(name)s” deleted."), name=name),
             request=request,
         )
 
     def delete_queryset(self, request, queryset):
         with transaction.atomic():
-            deleted = list(queryset.values_list("pk", "name"))
+            deleted = [(c.pk, names(c)) for c in queryset]
             super().delete_queryset(request, queryset)
             for pk, name in deleted:
                 calendar_changed(
                     [pk],
-                    reason=_("Business calendar “%(name)s” deleted.") % {"name": name},
+                    reason=stored(gettext_noop("Business calendar “%(name)s” deleted."), name=name),
                     request=request,
                 )
 
@@ -276,14 +280,14 @@ class ExceptionYearFilter(admin.SimpleListFilter):
 
 
 @admin.register(CalendarException)
-class CalendarExceptionAdmin(ModelAdmin):
-    list_display = ("date", "weekday", "kind", "name", "source", "calendar")
-    list_display_links = ("date", "name")
+class CalendarExceptionAdmin(BilingualNameMixin, ModelAdmin):
+    list_display = ("date", "weekday", "kind", "display_name", "source", "calendar")
+    list_display_links = ("date", "display_name")
     list_filter = ("calendar", "kind", "source", ExceptionYearFilter)
     list_select_related = ("calendar",)
-    search_fields = ("name",)
+    search_fields = ("name", "name_en")
     ordering = ("date", "calendar")
-    fields = ("calendar", "date", "kind", "name", "source")
+    fields = ("calendar", "date", "kind", "name", "name_en", "source")
     readonly_fields = ("source",)
     autocomplete_fields = ("calendar",)
 
@@ -304,18 +308,23 @@ class CalendarExceptionAdmin(ModelAdmin):
             affected.append(form.initial.get("calendar"))  # moved away from this calendar
         jobs = calendar_changed(
             affected,
-            reason=_("Calendar day %(date)s (%(name)s) changed.")
-            % {"date": obj.date, "name": obj.name},
+            reason=stored(
+                gettext_noop("Calendar day %(date)s (%(name)s) changed."),
+                date=str(obj.date),
+                name=names(obj),
+            ),
             request=request,
         )
         report_jobs(self, request, jobs)
 
     def delete_model(self, request, obj):
-        calendar_id, day, name = obj.calendar_id, obj.date, obj.name
+        calendar_id, day, name = obj.calendar_id, obj.date, names(obj)
         super().delete_model(request, obj)
         jobs = calendar_changed(
             [calendar_id],
-            reason=_("Calendar day %(date)s (%(name)s) deleted.") % {"date": day, "name": name},
+            reason=stored(
+                gettext_noop("Calendar day %(date)s (%(name)s) deleted."), date=str(day), name=name
+            ),
             request=request,
         )
         report_jobs(self, request, jobs)
@@ -325,7 +334,7 @@ class CalendarExceptionAdmin(ModelAdmin):
             calendar_ids = set(queryset.values_list("calendar_id", flat=True))
             super().delete_queryset(request, queryset)
             jobs = calendar_changed(
-                calendar_ids, reason=_("Calendar days deleted."), request=request
+                calendar_ids, reason=stored(gettext_noop("Calendar days deleted.")), request=request
             )
         report_jobs(self, request, jobs)
 
@@ -338,6 +347,7 @@ class SLAPolicyForm(forms.ModelForm):
         model = SLAPolicy
         fields = (
             "name",
+            "name_en",
             "severity",
             "category",
             "customer_tier",
@@ -374,16 +384,16 @@ class SLAPolicyForm(forms.ModelForm):
                     "The active policy “%(name)s” already covers this severity, category and "
                     "customer tier; deactivate it first."
                 )
-                % {"name": clash.name}
+                % {"name": clash}
             )
         return cleaned
 
 
 @admin.register(SLAPolicy)
-class SLAPolicyAdmin(ProtectedFirst, ModelAdmin):
+class SLAPolicyAdmin(BilingualNameMixin, ProtectedFirst, ModelAdmin):
     form = SLAPolicyForm
     list_display = (
-        "name",
+        "display_name",
         "severity",
         "category",
         "customer_tier",
@@ -397,7 +407,7 @@ class SLAPolicyAdmin(ProtectedFirst, ModelAdmin):
     )
     list_filter = ("active", "severity", "calendar")
     list_select_related = ("category", "calendar")
-    search_fields = ("name",)
+    search_fields = ("name", "name_en")
     autocomplete_fields = ("category", "calendar")
     fieldsets = (
         (None, {"fields": ("name", "severity", "category", "customer_tier", "active")}),
@@ -428,7 +438,7 @@ class SLAPolicyAdmin(ProtectedFirst, ModelAdmin):
 
     @display(description=gettext_lazy("clock"), ordering="calendar__name")
     def clock(self, obj):
-        return obj.calendar.name if obj.calendar_id else _("24x7")
+        return str(obj.calendar) if obj.calendar_id else _("24x7")
 
     def _duration(self, obj, prefix):
         return format_duration(
@@ -472,13 +482,15 @@ class SLAPolicyAdmin(ProtectedFirst, ModelAdmin):
         severities = {obj.severity}
         if change and "severity" in form.changed_data:
             severities.add(form.initial.get("severity"))
-        reason = _("SLA policy “%(name)s” changed.") % {"name": obj.name}
+        reason = stored(gettext_noop("SLA policy “%(name)s” changed."), name=names(obj))
         self._recompute(request, severities, reason)
 
     def delete_model(self, request, obj):
-        severity, name = obj.severity, obj.name
+        severity, name = obj.severity, names(obj)
         super().delete_model(request, obj)
-        self._recompute(request, {severity}, _("SLA policy “%(name)s” deleted.") % {"name": name})
+        self._recompute(
+            request, {severity}, stored(gettext_noop("SLA policy “%(name)s” deleted."), name=name)
+        )
 
     def delete_queryset(self, request, queryset):
         with transaction.atomic():

@@ -54,6 +54,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 
+from ..messages import source_text
 from ..models import OPEN_STATUSES, Complaint
 from ..privacy import MaskSQL, mask
 from .auth import caller
@@ -72,7 +73,7 @@ JSON_SEPARATORS = (", ", " : ")  # what PostgreSQL's json_build_object writes
 class Column:
     name: str  # key in the list's JSON
     path: str  # ORM path of the value
-    kind: str = "text"  # text, int, bool, time, name, phone, email, overdue
+    kind: str = "text"  # text, message, int, bool, time, name, phone, email, overdue
     group: str = ""  # "customer": nested in JSON, customer_<name> in CSV
 
     @property
@@ -85,7 +86,7 @@ COLUMNS = [
     Column("reference", "reference"),
     Column("status", "status"),
     Column("severity", "severity", "int"),
-    Column("severity_reason", "severity_reason"),
+    Column("severity_reason", "severity_reason", "message"),
     Column("channel", "channel"),
     Column("received_at", "received_at", "time"),
     Column("subject", "subject"),
@@ -282,7 +283,8 @@ class OnceTemplate(Func):
 # A CSV cell starting with one of these is run as a formula by spreadsheet programs
 # (CSV injection): free text gets a leading apostrophe in CSV (JSON Lines is left exact).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-FORMULA_GUARDED = ("text", "name", "email")  # phones are normalised digits; not free text
+# Phones are normalised digits, not free text.
+FORMULA_GUARDED = ("text", "message", "name", "email")
 
 
 FORMULA_SAFE_SQL = (
@@ -297,6 +299,12 @@ def formula_safe(value):
     return value
 
 
+class MessageText(OnceTemplate):
+    """A stored message's English text (complaints.messages.with_text); plain text as it is."""
+
+    sql = "COALESCE({x} ->> 'text', {x} #>> '{}')"
+
+
 class BoolText(OnceTemplate):
     sql = "CASE WHEN {x} THEN 'true' ELSE 'false' END"
 
@@ -306,6 +314,8 @@ def _sql_value(column: Column, *, pii: bool, now: datetime, as_json: bool):
     kind = column.kind
     if kind == "time":
         return IsoDateTime(value)
+    if kind == "message":
+        return MessageText(value)
     if kind in ("name", "phone", "email") and not pii:
         return MaskSQL(kind, value)  # privacy.py: the same rule as in Python
     if kind == "overdue":
@@ -465,6 +475,8 @@ def python_rows(queryset: QuerySet, *, pii: bool, now: datetime) -> Iterator[lis
                 value = mask(kind, value)
             elif kind == "overdue":
                 value = row[status_index] in OPEN_STATUSES and value is not None and value < now
+            elif kind == "message":
+                value = source_text(value)
             out.append(value)
         yield out
 

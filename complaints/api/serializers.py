@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from ..messages import source_text
 from ..models import (
     Category,
     Channel,
@@ -42,6 +43,7 @@ class ComplaintSerializer(serializers.ModelSerializer):
     assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     customer = CustomerSerializer(read_only=True)
     is_overdue = serializers.SerializerMethodField()
+    severity_reason = serializers.SerializerMethodField()
 
     class Meta:
         model = Complaint
@@ -79,9 +81,15 @@ class ComplaintSerializer(serializers.ModelSerializer):
     def get_is_overdue(self, complaint) -> bool:
         return complaint.is_overdue(self.context.get("now"))
 
+    @extend_schema_field(serializers.CharField())
+    def get_severity_reason(self, complaint) -> str:
+        # A stored message: its English text, as in the export (other systems read it).
+        return source_text(complaint.severity_reason)
+
 
 class EventSerializer(serializers.ModelSerializer):
     actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    note = serializers.SerializerMethodField()
 
     class Meta:
         model = ComplaintEvent
@@ -97,6 +105,11 @@ class EventSerializer(serializers.ModelSerializer):
             "data",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField())
+    def get_note(self, event) -> str:
+        # System texts are stored messages (data.message): their English text, as before.
+        return event.note or source_text((event.data or {}).get("message"))
 
 
 class ComplaintDetailSerializer(ComplaintSerializer):
@@ -189,7 +202,7 @@ class DepartmentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Department
-        fields = ["code", "name", "parent", "email", "active"]
+        fields = ["code", "name", "name_en", "parent", "email", "active"]
         read_only_fields = fields
 
 
@@ -199,8 +212,18 @@ class CategorySerializer(serializers.ModelSerializer):
         slug_field="code", read_only=True, allow_null=True
     )
     full_name = serializers.CharField(source="path", read_only=True)
+    full_name_en = serializers.CharField(source="path_en", read_only=True)
 
     class Meta:
         model = Category
-        fields = ["code", "name", "full_name", "parent", "default_department", "active"]
+        fields = [
+            "code",
+            "name",
+            "name_en",
+            "full_name",
+            "full_name_en",
+            "parent",
+            "default_department",
+            "active",
+        ]
         read_only_fields = fields

@@ -133,7 +133,7 @@ class ComplaintViewSet(
     filter_backends = [DjangoFilterBackend, OrderingFilter]
     filterset_class = ComplaintFilter
     ordering_fields = ["received_at", "updated_at"]
-    ordering = ["-received_at"]
+    ordering = ["-received_at", "-id"]  # the id: ties in the same order on every page
     pagination_class = ComplaintCursorPagination
 
     def get_queryset(self):

@@ -29,7 +29,7 @@ from .events import AppendOnlyError, Attachment, ComplaintEvent
 from .incidents import Incident, IncidentLink, IncidentRemedy
 from .jobs import RecomputeJob
 from .organisation import Department, DepartmentMembership
-from .responsibility import RootCause, Validity, localized_name
+from .responsibility import RootCause, Validity, localized_name, pick_name
 from .saved_views import SavedListView
 from .security import LoginThrottle
 from .sla import (
@@ -91,6 +91,7 @@ __all__ = [
     "RootCause",
     "Validity",
     "localized_name",
+    "pick_name",
     "Severity",
     "Status",
 ]

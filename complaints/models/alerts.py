@@ -7,7 +7,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ..messages import render
 from .complaint import Complaint
+from .responsibility import localized_name
 
 
 class NotificationList(models.Model):
@@ -17,7 +19,8 @@ class NotificationList(models.Model):
     MANAGERS = "managers"
 
     code = models.SlugField(_("code"), max_length=32, unique=True)
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("name (Chinese)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100, blank=True)
     users = models.ManyToManyField(
         settings.AUTH_USER_MODEL, verbose_name=_("staff"), blank=True, related_name="+"
     )
@@ -33,7 +36,7 @@ class NotificationList(models.Model):
         ordering = ["name"]
 
     def __str__(self) -> str:
-        return self.name
+        return localized_name(self)
 
     def emails(self) -> list[str]:
         return [line.strip() for line in self.extra_emails.splitlines() if line.strip()]
@@ -179,7 +182,9 @@ class Notification(models.Model):
         blank=True,
         related_name="notifications",
     )
-    title = models.CharField(_("title"), max_length=300)
+    # A stored message (complaints.messages), shown in the reader's language; plain text in
+    # entries written before titles were stored as messages.
+    title = models.JSONField(_("title"), default=str)
     body = models.TextField(_("message"), blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
@@ -205,4 +210,4 @@ class Notification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.title
+        return render(self.title)

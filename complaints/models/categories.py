@@ -1,13 +1,17 @@
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from .responsibility import localized_name
 
 
 class Category(models.Model):
     """A node of the complaint category tree. `path` and `depth` are kept by services.categories."""
 
     code = models.SlugField(_("code"), max_length=64, unique=True)
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(_("name (Chinese)"), max_length=200)
+    name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
     parent = models.ForeignKey(
         "self",
         verbose_name=_("parent category"),
@@ -27,6 +31,9 @@ class Category(models.Model):
     active = models.BooleanField(_("active"), default=True)
     sort_order = models.PositiveIntegerField(_("sort order"), default=0)
     path = models.CharField(_("full name"), max_length=1000, editable=False, default="")
+    path_en = models.CharField(
+        _("full name (English)"), max_length=1000, editable=False, default=""
+    )
     sort_key = models.CharField(max_length=1000, editable=False, default="", db_index=True)
     depth = models.PositiveSmallIntegerField(editable=False, default=0)
 
@@ -36,7 +43,13 @@ class Category(models.Model):
         ordering = ["sort_key"]
 
     def __str__(self) -> str:
-        return self.path or self.name
+        return self.localized_path()
+
+    def localized_path(self) -> str:
+        """The full name (parent / child) in the reader's language."""
+        if (get_language() or "").lower().startswith("en") and self.path_en:
+            return self.path_en
+        return self.path or localized_name(self)
 
     def clean(self) -> None:
         node, seen = self.parent, set()

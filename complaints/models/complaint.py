@@ -120,7 +120,10 @@ class Complaint(models.Model):
     severity = models.PositiveSmallIntegerField(
         _("severity"), choices=Severity, default=Severity.GENERAL
     )
-    severity_reason = models.TextField(_("why this severity"), blank=True, editable=False)
+    # A stored message (complaints.messages) with its English text, or plain text (old rows).
+    severity_reason = models.JSONField(
+        _("why this severity"), blank=True, default=str, editable=False
+    )
     severity_overridden = models.BooleanField(
         _("severity set by staff"),
         default=False,

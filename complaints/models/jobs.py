@@ -18,7 +18,7 @@ class RecomputeJob(models.Model):
         RUNNING = "running", _("Running")
         DONE = "done", _("Done")
 
-    reason = models.TextField(_("reason"))
+    reason = models.JSONField(_("reason"), default=str)  # a stored message (or plain text)
     # Which open complaints: {"calendar_id": 3} / {"severity": 2} / {"customer_id": 7} /
     # {"provisional_only": true}; empty for all.
     scope = models.JSONField(_("scope"), default=dict, blank=True)
@@ -56,4 +56,6 @@ class RecomputeJob(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.reason[:60]}"
+        from ..messages import render
+
+        return f"#{self.pk} {render(self.reason)[:60]}"

@@ -3,10 +3,13 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .responsibility import localized_name
+
 
 class Department(models.Model):
     code = models.SlugField(_("code"), max_length=32, unique=True)
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(_("name (Chinese)"), max_length=200)
+    name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
     parent = models.ForeignKey(
         "self",
         verbose_name=_("parent department"),
@@ -30,7 +33,7 @@ class Department(models.Model):
         ordering = ["name"]
 
     def __str__(self) -> str:
-        return self.name
+        return localized_name(self)
 
     def clean(self) -> None:
         node, seen = self.parent, set()

@@ -15,10 +15,14 @@ class Validity(models.TextChoices):
 
 def localized_name(obj) -> str:
     """Bilingual reference data: `name` is zh-Hans, `name_en` English (falls back to `name`)."""
-    lang = (get_language() or "").lower()
-    if lang.startswith("en") and getattr(obj, "name_en", ""):
-        return obj.name_en
-    return obj.name
+    return pick_name(obj.name, getattr(obj, "name_en", ""))
+
+
+def pick_name(name: str, name_en: str) -> str:
+    """The name for the active language from a (Chinese, English) pair, e.g. from values()."""
+    if (get_language() or "").lower().startswith("en") and name_en:
+        return name_en
+    return name
 
 
 class RootCause(models.Model):

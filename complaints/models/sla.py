@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from .categories import Category
 from .complaint import Severity
 from .customers import Customer
+from .responsibility import localized_name
 
 
 def validate_time_zone(value: str) -> None:
@@ -22,7 +23,8 @@ class BusinessCalendar(models.Model):
     """Working hours per weekday plus dated exceptions (holidays, moved working days)."""
 
     code = models.SlugField(_("code"), max_length=32, unique=True)
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("name (Chinese)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100, blank=True)
     time_zone = models.CharField(
         _("time zone"), max_length=64, default="Asia/Shanghai", validators=[validate_time_zone]
     )
@@ -44,7 +46,7 @@ class BusinessCalendar(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return localized_name(self)
 
 
 class Weekday(models.IntegerChoices):
@@ -103,7 +105,8 @@ class CalendarException(models.Model):
     )
     date = models.DateField(_("date"))
     kind = models.CharField(_("kind"), max_length=8, choices=Kind)
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("name (Chinese)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100, blank=True)
     source = models.CharField(_("source"), max_length=16, choices=Source, default=Source.MANUAL)
 
     class Meta:
@@ -115,7 +118,7 @@ class CalendarException(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.date} {self.name} ({self.get_kind_display()})"
+        return f"{self.date} {localized_name(self)} ({self.get_kind_display()})"
 
 
 class CalendarYear(models.Model):
@@ -161,7 +164,8 @@ class SLAPolicy(models.Model):
     Durations count working time on `calendar`, or wall-clock time (24x7) without one. A
     day on a calendar is its normal working hours of one day."""
 
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("name (Chinese)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100, blank=True)
     severity = models.PositiveSmallIntegerField(_("severity"), choices=Severity)
     category = models.ForeignKey(
         Category,
@@ -234,4 +238,4 @@ class SLAPolicy(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return localized_name(self)

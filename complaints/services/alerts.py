@@ -19,8 +19,9 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from ..messages import render, stored
 from ..models import (
     OPEN_STATUSES,
     Complaint,
@@ -38,6 +39,7 @@ from .bulk import update_rows
 from .calendars import clock_for_policy
 from .email import build_email
 from .isolation import describe, load_each
+from .money import label_msgid
 
 log = logging.getLogger(__name__)
 
@@ -134,19 +136,29 @@ def _list_emails(complaint: Complaint, kind: str, level: int, audience: Audience
     return [email for code in codes for email in audience.list_emails.get(code, [])]
 
 
-def alert_title(complaint: Complaint, kind: str, level: int) -> str:
-    what = Kind(kind).label
+def alert_message(complaint: Complaint, kind: str, level: int) -> dict:
+    """The inbox title and timeline text of an alert, as a stored message (shown in the
+    reader's language, whoever's action or sweep wrote it)."""
     if kind == Kind.CRISIS:
-        text = _("Crisis: %(reference)s %(subject)s")
+        text = gettext_noop("Crisis: %(reference)s %(subject)s")
     elif kind == Kind.FOLLOW_UP:  # services/awaiting.py
-        text = _("Follow up with the customer: %(reference)s %(subject)s")
+        text = gettext_noop("Follow up with the customer: %(reference)s %(subject)s")
     elif level == Level.WARNING:
-        text = _("Reminder: %(what)s %(reference)s soon due")
+        text = gettext_noop("Reminder: %(what)s %(reference)s soon due")
     elif level == Level.ESCALATION_1:
-        text = _("Escalation: %(what)s %(reference)s overdue")
+        text = gettext_noop("Escalation: %(what)s %(reference)s overdue")
     else:
-        text = _("Second escalation: %(what)s %(reference)s still overdue")
-    return text % {"what": what, "reference": complaint.reference, "subject": complaint.subject}
+        text = gettext_noop("Second escalation: %(what)s %(reference)s still overdue")
+    what = stored(label_msgid(Kind(kind).label))
+    params = {"what": what, "reference": complaint.reference}
+    if kind == Kind.CRISIS:
+        params["subject"] = complaint.subject[:200]
+    return stored(text, **params)
+
+
+def alert_title(complaint: Complaint, kind: str, level: int) -> str:
+    """The alert's title in the active language (emails)."""
+    return render(alert_message(complaint, kind, level))
 
 
 def process(complaints: list[Complaint], ctx: sla.Context, *, now: datetime) -> list[int]:
@@ -213,13 +225,13 @@ def process(complaints: list[Complaint], ctx: sla.Context, *, now: datetime) -> 
     DeadlineAlert.objects.bulk_create(new_alerts)
     DigestEntry.objects.bulk_create(digests.entries_for(new_alerts, now))
     for alert in new_alerts:
-        title = alert_title(alert.complaint, alert.kind, alert.level)
+        title = alert_message(alert.complaint, alert.kind, alert.level)
         notifications += [
             Notification(
                 user_id=user_id,
                 complaint=alert.complaint,
                 alert=alert,
-                title=title[:300],
+                title=title,
                 created_at=now,
             )
             for user_id in alert.recipients
@@ -229,8 +241,8 @@ def process(complaints: list[Complaint], ctx: sla.Context, *, now: datetime) -> 
                 complaint=alert.complaint,
                 kind=ComplaintEvent.Kind.ALERT,
                 created_at=now,
-                note=title,
                 data={
+                    "message": title,
                     "alert": alert.pk,
                     "kind": alert.kind,
                     "level": alert.level,
@@ -276,8 +288,15 @@ def _reassign_on_breach(complaints, ctx, audience, *, now) -> list[ComplaintEven
                 complaint=complaint,
                 kind=ComplaintEvent.Kind.ASSIGNMENT,
                 created_at=now,
-                note=_("Deadline missed: reassigned to the department head by the SLA policy."),
-                data={"assignee": [old, heads[0]], "automatic": True},
+                data={
+                    "assignee": [old, heads[0]],
+                    "automatic": True,
+                    "message": stored(
+                        gettext_noop(
+                            "Deadline missed: reassigned to the department head by the SLA policy."
+                        )
+                    ),
+                },
             )
         )
     return events

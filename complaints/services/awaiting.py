@@ -27,11 +27,11 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import Q
 from django.db.models.functions import Greatest
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from ..messages import render, stored
+from ..messages import stored
 from ..models import (
     AwaitingPeriod,
     Complaint,
@@ -228,11 +228,6 @@ def _mark_failed(failed: dict[int, BaseException], now: datetime) -> None:
         )
 
 
-def _title(message: dict) -> str:
-    with translation.override(settings.LANGUAGE_CODE):
-        return render(message)[:300]
-
-
 def _recipients(periods: list[AwaitingPeriod]) -> tuple[dict[int, list[int]], dict[int, str]]:
     """Per period: the assignee, else (none, or no longer active) the department's active
     members; and the active recipients' emails. Two queries for the batch."""
@@ -304,7 +299,7 @@ def _remind(periods: list[AwaitingPeriod], now: datetime) -> tuple[list[int], li
             since=f"{timezone.localtime(period.started_at):%Y-%m-%d}",
             date=period.follow_up_on.isoformat(),
         )
-        title = _title(message)
+        title = message  # a stored message: the inbox shows it in the reader's language
         notifications += [
             Notification(
                 user_id=user_id,

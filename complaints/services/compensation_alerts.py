@@ -20,10 +20,9 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from ..messages import stored
+from ..messages import render, stored
 from ..models import (
     ApprovalAlert,
     Compensation,
@@ -43,21 +42,19 @@ BATCH_SIZE = 200
 MAX_RECIPIENTS = 50  # approvers told of one proposal
 
 
-def title(compensation: Compensation, complaint: Complaint, level: int) -> str:
+def title_message(compensation: Compensation, complaint: Complaint, level: int) -> dict:
+    """The inbox title as a stored message (shown in the reader's language)."""
     amount = comp.fmt(compensation.amount, compensation.currency)
     if level == Level.REQUEST:
-        text = _("Approval requested: compensation #%(id)s, %(amount)s (%(reference)s)")
+        text = gettext_noop("Approval requested: compensation #%(id)s, %(amount)s (%(reference)s)")
     else:
-        text = _("Approval overdue: compensation #%(id)s, %(amount)s (%(reference)s)")
-    return text % {"id": compensation.pk, "amount": amount, "reference": complaint.reference}
+        text = gettext_noop("Approval overdue: compensation #%(id)s, %(amount)s (%(reference)s)")
+    return stored(text, id=compensation.pk, amount=amount, reference=complaint.reference)
 
 
-def bilingual_title(compensation: Compensation, complaint: Complaint, level: int) -> str:
-    parts = []
-    for language in ("zh-hans", "en"):
-        with translation.override(language):
-            parts.append(title(compensation, complaint, level))
-    return " / ".join(parts)[:300]
+def title(compensation: Compensation, complaint: Complaint, level: int) -> str:
+    """The title in the active language (emails)."""
+    return render(title_message(compensation, complaint, level))
 
 
 def _write(compensation, complaint, level: int, users: list[int], extra_emails, *, now):
@@ -78,7 +75,7 @@ def _write(compensation, complaint, level: int, users: list[int], extra_emails, 
             )
     except IntegrityError:
         return None
-    heading = bilingual_title(compensation, complaint, level)
+    heading = title_message(compensation, complaint, level)
     Notification.objects.bulk_create(
         [
             Notification(

@@ -11,8 +11,10 @@ from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from .. import hooks, workflow
+from ..messages import names, stored
 from ..models import (
     Channel,
     Complaint,
@@ -29,6 +31,7 @@ from .deadlines import next_due_at
 from .errors import NotPermitted, ServiceError, TransitionNotAllowed
 from .locking import check_version as _check_version
 from .locking import lock as _lock
+from .money import label_msgid
 from .references import next_reference
 
 # Fields whose changes are recorded on the timeline (with old and new value).
@@ -78,11 +81,12 @@ def _display(complaint: Complaint, field: str, value) -> str | int | bool | None
         # Never a name or phone: the timeline is read by people without personal-data access.
         return f"#{value.pk}"
     if isinstance(value, Model):
-        return str(value)
+        # Bilingual reference data is shown in the reader's language (complaints.messages).
+        return names(value) if hasattr(value, "name_en") else str(value)
     if hasattr(value, "isoformat"):
         return value.isoformat()
     choices = dict(Complaint._meta.get_field(field).flatchoices)
-    return str(choices.get(value, value))
+    return stored(label_msgid(choices[value])) if value in choices else str(value)
 
 
 def _event(complaint: Complaint, kind: str, *, user, now, **fields) -> ComplaintEvent:
@@ -169,9 +173,9 @@ def register_complaint(
                 "channel": complaint.channel,
                 "severity": complaint.severity,
                 "severity_reason": complaint.severity_reason,
-                "department": str(complaint.department) if complaint.department else None,
+                "department": names(complaint.department) or None,
                 "assignee": str(complaint.assignee) if complaint.assignee else None,
-                "sla_policy": str(complaint.sla_policy) if complaint.sla_policy else None,
+                "sla_policy": names(complaint.sla_policy) or None,
                 **{
                     field: timezone.localtime(value).isoformat()
                     for field in ("ack_due_at", "response_due_at", "resolve_due_at")
@@ -272,8 +276,8 @@ def _write_diff(complaint, diff: dict, *, user, now, assisting=None, old_assisti
     if assisting is not None:
         complaint.assisting_departments.set(assisting)
         changed["assisting_departments"] = [
-            sorted(str(d) for d in old_assisting),
-            sorted(str(d) for d in assisting),
+            [names(d) for d in sorted(old_assisting, key=lambda d: d.name)],
+            [names(d) for d in sorted(assisting, key=lambda d: d.name)],
         ]
     assignment = {f: v for f, v in changed.items() if f in ASSIGNMENT_FIELDS}
     if assignment:
@@ -296,7 +300,7 @@ def _write_diff(complaint, diff: dict, *, user, now, assisting=None, old_assisti
         sla.apply(
             complaint,
             ctx,
-            reason=_("Details that set the deadlines changed."),
+            reason=stored(gettext_noop("Details that set the deadlines changed.")),
             user=user,
             now=now,
         )
@@ -473,16 +477,20 @@ def _move_clock(complaint: Complaint, source: str, target: str, *, user, now) ->
             ComplaintEvent.Kind.DEADLINES,
             user=user,
             now=now,
-            note=_("The clock stopped while waiting for the customer."),
-            data={"paused_at": timezone.localtime(now).isoformat()},
+            data={
+                "paused_at": timezone.localtime(now).isoformat(),
+                "message": stored(
+                    gettext_noop("The clock stopped while waiting for the customer.")
+                ),
+            },
         )
         return
     if source == Status.AWAITING_CUSTOMER:
         sla.resume(complaint, now=now)
-        reason = _("The clock resumed after waiting for the customer.")
+        reason = stored(gettext_noop("The clock resumed after waiting for the customer."))
     elif target == Status.REOPENED:
         sla.restart_resolution_clock(complaint, now=now)
-        reason = _("Reopened: a new resolution clock starts.")
+        reason = stored(gettext_noop("Reopened: a new resolution clock starts."))
     else:
         return
     if complaint.is_open:

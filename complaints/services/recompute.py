@@ -16,6 +16,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from ..messages import is_stored
 from ..models import OPEN_STATUSES, Complaint, ComplaintEvent, RecomputeJob
 from . import sla
 from .isolation import describe, load_each
@@ -30,7 +31,7 @@ Status = RecomputeJob.Status
 
 def create_job(
     *,
-    reason: str,
+    reason,
     actor=None,
     calendar_id: int | None = None,
     severity: int | None = None,
@@ -50,7 +51,7 @@ def create_job(
         if value not in (None, False)
     }
     return RecomputeJob.objects.create(
-        reason=str(reason),
+        reason=reason if is_stored(reason) else str(reason),
         scope=scope,
         created_by=actor if getattr(actor, "pk", None) else None,
     )

@@ -12,7 +12,9 @@ from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from ..messages import stored
 from ..models import OPEN_STATUSES, Complaint, ComplaintEvent, Customer, Notification
 
 REDACTED = "[anonymized]"
@@ -45,9 +47,10 @@ def anonymize_customers(
 ) -> AnonymizationResult:
     now = now or timezone.now()
     result = AnonymizationResult()
-    note = _("Customer's personal data anonymized (retention: finished before %(date)s).") % {
-        "date": timezone.localtime(closed_before).date().isoformat()
-    }
+    note = stored(
+        gettext_noop("Customer's personal data anonymized (retention: finished before %(date)s)."),
+        date=timezone.localtime(closed_before).date().isoformat(),
+    )
     last_pk = 0
     while True:
         with transaction.atomic():
@@ -90,8 +93,10 @@ def anonymize_customers(
                     complaint_id=pk,
                     kind=ComplaintEvent.Kind.FIELD_CHANGE,
                     created_at=now,
-                    note=note,
-                    data={"anonymized": ["customer", "description", "desired_outcome"]},
+                    data={
+                        "anonymized": ["customer", "description", "desired_outcome"],
+                        "message": note,
+                    },
                 )
                 for pk in complaint_ids
             )

@@ -10,8 +10,10 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from .. import hooks
+from ..messages import names, source_text, stored, with_text
 from ..models import OPEN_STATUSES, Complaint, ComplaintEvent, Fault, Severity, Status
 from . import alerts, sla
 from .errors import NotPermitted, ServiceError
@@ -42,7 +44,7 @@ RULE_FIELDS = frozenset(
 @dataclass(frozen=True)
 class Finding:
     level: int
-    reason: str
+    reason: dict  # a stored message (complaints.messages)
     cluster: tuple[int, ...] = ()  # ids of open complaints the cluster rule raises too
 
 
@@ -87,29 +89,35 @@ def findings(
     found = []
     n = complaint.households_affected
     if complaint.media_risk:
-        found.append(Finding(1, _("Risk of negative media exposure.")))
+        found.append(Finding(1, stored(gettext_noop("Risk of negative media exposure."))))
     if n >= 10:
-        found.append(Finding(1, _("%(n)s households/customers affected (10 or more).") % {"n": n}))
+        found.append(
+            Finding(
+                1, stored(gettext_noop("%(n)s households/customers affected (10 or more)."), n=n)
+            )
+        )
     if complaint.litigation_risk:
-        found.append(Finding(2, _("May lead to litigation.")))
+        found.append(Finding(2, stored(gettext_noop("May lead to litigation."))))
     if 3 <= n <= 9:
-        found.append(Finding(2, _("%(n)s households/customers affected (3 to 9).") % {"n": n}))
+        found.append(
+            Finding(2, stored(gettext_noop("%(n)s households/customers affected (3 to 9)."), n=n))
+        )
     others = _cluster(complaint)
     customers = {c.customer_id for c in others} | {complaint.customer_id}
     if others:
         found.append(
             Finding(
                 2,
-                _(
-                    "%(n)s customers reported item %(item)s in category %(category)s within "
-                    "30 days: %(refs)s."
-                )
-                % {
-                    "n": len(customers),
-                    "item": complaint.item_ref,
-                    "category": complaint.category,
-                    "refs": _refs(sorted([*others, complaint], key=lambda c: c.received_at)),
-                },
+                stored(
+                    gettext_noop(
+                        "%(n)s customers reported item %(item)s in category %(category)s within "
+                        "30 days: %(refs)s."
+                    ),
+                    n=len(customers),
+                    item=complaint.item_ref,
+                    category=names(complaint.category),
+                    refs=_refs(sorted([*others, complaint], key=lambda c: c.received_at)),
+                ),
                 cluster=tuple(c.pk for c in others if c.status in OPEN_STATUSES),
             )
         )
@@ -121,8 +129,13 @@ def findings(
         found.append(
             Finding(
                 2,
-                _("Unresolved for more than 30 days through our own fault (received %(date)s).")
-                % {"date": timezone.localtime(complaint.received_at).strftime("%Y-%m-%d")},
+                stored(
+                    gettext_noop(
+                        "Unresolved for more than 30 days through our own fault (received "
+                        "%(date)s)."
+                    ),
+                    date=timezone.localtime(complaint.received_at).strftime("%Y-%m-%d"),
+                ),
             )
         )
     same = Q(item_ref=complaint.item_ref) if complaint.item_ref else None
@@ -146,35 +159,42 @@ def findings(
         )
         if len(earlier) >= 2 and any(c.resolved_at for c in earlier):
             if complaint.item_ref:
-                text = _(
+                text = gettext_noop(
                     "Complaint number %(n)s by this customer about item %(item)s after an "
                     "earlier one was handled: %(refs)s."
                 )
             else:
-                text = _(
+                text = gettext_noop(
                     "Complaint number %(n)s by this customer about the same problem after an "
                     "earlier one was handled: %(refs)s."
                 )
-            found.append(
-                Finding(
-                    3,
-                    text
-                    % {"n": len(earlier) + 1, "item": complaint.item_ref, "refs": _refs(earlier)},
-                )
-            )
+            params = {"n": len(earlier) + 1, "item": complaint.item_ref, "refs": _refs(earlier)}
+            found.append(Finding(3, stored(text, **params)))
     if complaint.needs_other_departments or assisting:
-        found.append(Finding(3, _("Needs help from other departments.")))
+        found.append(Finding(3, stored(gettext_noop("Needs help from other departments."))))
     return sorted(found, key=lambda f: f.level)
 
 
-def _rule_reason(level: int, found: list[Finding]) -> str:
+RECORDED = gettext_noop("Level set when the complaint was recorded.")
+SEVERITY_CHANGED = gettext_noop("The severity changed.")
+
+
+def reason_value(message: dict | list) -> dict:
+    """What `severity_reason` holds: the message(s), with the English text for SQL readers."""
+    if isinstance(message, list):
+        return {"msg": "%(reasons)s", "params": {"reasons": message}, "text": source_text(message)}
+    return with_text(message)
+
+
+def _rule_reason(level: int, found: list[Finding]) -> dict:
+    """Every rule of the level, or why none raises it (a stored message)."""
     reasons = [f.reason for f in found if f.level == level]
-    return " ".join(reasons) if reasons else _("No rule for a higher level applies.")
+    if not reasons:
+        return reason_value(stored(gettext_noop("No rule for a higher level applies.")))
+    return reason_value(reasons[0] if len(reasons) == 1 else reasons)
 
 
-def _raise_to(
-    complaint: Complaint, level: int, reason: str, ctx: sla.Context, *, user, now
-) -> bool:
+def _raise_to(complaint: Complaint, level: int, reason, ctx: sla.Context, *, user, now) -> bool:
     """Raise a locked complaint's level (never lower it); record why; move its deadlines."""
     if complaint.severity_overridden or level >= complaint.severity:
         return False
@@ -183,21 +203,24 @@ def _raise_to(
 
 
 def _set_level(
-    complaint: Complaint, level: int, reason: str, *, user, now, note: str = "", **data
+    complaint: Complaint, level: int, reason, *, user, now, message=None, **data
 ) -> None:
-    """Give a locked complaint a level with its reason, on the timeline (with `note`, else
-    the reason); a new crisis tells the crisis list. The caller moves deadlines and saves."""
+    """Give a locked complaint a level with its reason (a stored message, or the text staff
+    wrote), on the timeline (with `message`, else the reason); a new crisis tells the crisis
+    list. The caller moves deadlines and saves."""
     old = complaint.severity
     complaint.severity, complaint.severity_reason = level, reason
     if level == Severity.CRISIS and old != level:
         alerts.notify_soon(complaint)
+    message = message or reason
+    written = isinstance(message, str)  # staff's own words stay a note
     ComplaintEvent.objects.create(
         complaint=complaint,
         kind=ComplaintEvent.Kind.SEVERITY,
         actor=user,
         created_at=now,
-        note=note or reason,
-        data={"from": old, "to": level, **data},
+        note=message if written else "",
+        data={"from": old, "to": level, **data, **({} if written else {"message": message})},
     )
 
 
@@ -218,12 +241,12 @@ def evaluate(
     if complaint.pk is None:  # intake: the level starts from the rules
         if not complaint.severity_overridden:
             if complaint.severity < level:  # recorded higher than the rules say
-                complaint.severity_reason = _("Level set when the complaint was recorded.")
+                complaint.severity_reason = reason_value(stored(RECORDED))
             else:
                 complaint.severity = level
                 complaint.severity_reason = _rule_reason(level, found)
     elif _raise_to(complaint, level, _rule_reason(level, found), ctx, user=user, now=now):
-        sla.apply(complaint, ctx, reason=_("The severity changed."), user=user, now=now)
+        sla.apply(complaint, ctx, reason=stored(SEVERITY_CHANGED), user=user, now=now)
     raised = []
     for finding in found:
         if finding.cluster:
@@ -231,7 +254,7 @@ def evaluate(
     return raised
 
 
-def _raise_others(ids, reason: str, ctx: sla.Context, *, user, now) -> list[int]:
+def _raise_others(ids, reason: dict, ctx: sla.Context, *, user, now) -> list[int]:
     raised = []
     # Only members that still need raising; rows another transaction holds are skipped (it
     # evaluates them itself, and the periodic check catches anything left) - waiting for
@@ -244,8 +267,8 @@ def _raise_others(ids, reason: str, ctx: sla.Context, *, user, now) -> list[int]
     ).select_related("customer")
     others = others.select_for_update(of=("self",), skip_locked=True).order_by("pk")
     for other in others:
-        if _raise_to(other, Severity.MAJOR, reason, ctx, user=user, now=now):
-            sla.apply(other, ctx, reason=_("The severity changed."), user=user, now=now)
+        if _raise_to(other, Severity.MAJOR, reason_value(reason), ctx, user=user, now=now):
+            sla.apply(other, ctx, reason=stored(SEVERITY_CHANGED), user=user, now=now)
             other.updated_at = now
             other.save()
             raised.append(other.pk)
@@ -328,7 +351,7 @@ def override(
         complaint.severity_overridden = True
         _set_level(complaint, severity, reason, user=user, now=now, override=True)
         sla.apply(
-            complaint, sla.Context.load(), reason=_("The severity changed."), user=user, now=now
+            complaint, sla.Context.load(), reason=stored(SEVERITY_CHANGED), user=user, now=now
         )
         complaint.version += 1
         complaint.updated_at = now
@@ -361,11 +384,13 @@ def clear_override(
             reason,
             user=user,
             now=now,
-            note=_("Severity handed back to the rules: %(reason)s") % {"reason": reason},
+            message=stored(
+                gettext_noop("Severity handed back to the rules: %(reason)s"), reason=reason
+            ),
             override=False,
         )
         sla.apply(
-            complaint, sla.Context.load(), reason=_("The severity changed."), user=user, now=now
+            complaint, sla.Context.load(), reason=stored(SEVERITY_CHANGED), user=user, now=now
         )
         complaint.version += 1
         complaint.updated_at = now

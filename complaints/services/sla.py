@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from ..messages import is_stored, names
 from ..models import (
     OPEN_STATUSES,
     Category,
@@ -197,14 +198,14 @@ def _describe(changes: dict, ctx: Context) -> dict:
             return timezone.localtime(value).isoformat()
         if field == "sla_policy" and value is not None:
             policy = ctx.policies.by_id.get(value)
-            return policy.name if policy else value
+            return names(policy) if policy else value
         return value
 
     named = {field.removesuffix("_id"): pair for field, pair in changes.items()}
     return {field: [show(field, old), show(field, new)] for field, (old, new) in named.items()}
 
 
-def recompute_one(complaint: Complaint, ctx: Context, *, reason: str, user, now):
+def recompute_one(complaint: Complaint, ctx: Context, *, reason, user, now):
     """Set the deadlines the complaint should have (in memory). Returns the changed fields
     and, when deadlines moved (not only bookkeeping), the unsaved timeline event."""
     changes = _changes(complaint, compute(complaint, ctx))
@@ -217,13 +218,17 @@ def recompute_one(complaint: Complaint, ctx: Context, *, reason: str, user, now)
         kind=ComplaintEvent.Kind.DEADLINES,
         actor=user,
         created_at=now,
-        note=reason,
-        data={"changes": _describe(changes, ctx)},
+        # Why: a stored message (rendered in the reader's language), or plain text (old jobs).
+        note="" if is_stored(reason) else reason,
+        data={
+            "changes": _describe(changes, ctx),
+            **({"message": reason} if is_stored(reason) else {}),
+        },
     )
     return changes, event
 
 
-def apply(complaint: Complaint, ctx: Context, *, reason: str, user=None, now=None) -> dict:
+def apply(complaint: Complaint, ctx: Context, *, reason, user=None, now=None) -> dict:
     """Recompute a (locked) complaint's deadlines in memory; record an event if they moved.
 
     Returns the changed fields; the caller saves the complaint."""
@@ -266,7 +271,7 @@ def restart_resolution_clock(complaint: Complaint, *, now) -> None:
 
 def recompute_open(
     *,
-    reason: str,
+    reason,
     calendar_id: int | None = None,
     severity: int | None = None,
     customer_id: int | None = None,

@@ -45,4 +45,8 @@ def timeline_value(value):
             return formats.date_format(parsed, "Y-m-d H:i")
     if value is True or value is False:
         return gettext("yes") if value else gettext("no")
+    if isinstance(value, (dict, list)):  # stored messages, bilingual names
+        from ..messages import render
+
+        return render(value) if isinstance(value, dict) else ", ".join(map(render, value))
     return value

@@ -12,6 +12,7 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.filters.admin import ChoicesDropdownFilter
 from unfold.decorators import action, display
 
+from complaints.admin.bilingual import BilingualNameMixin
 from complaints.selectors import visible_complaints
 from complaints.services.errors import ServiceError
 
@@ -29,12 +30,12 @@ class StepInline(TabularInline):
 
 
 @admin.register(FollowUpPolicy)
-class FollowUpPolicyAdmin(ModelAdmin):
-    list_display = ("name", "severity", "category", "calendar", "active", "steps_text")
+class FollowUpPolicyAdmin(BilingualNameMixin, ModelAdmin):
+    list_display = ("display_name", "severity", "category", "calendar", "active", "steps_text")
     list_filter = ("active", "severity")
     autocomplete_fields = ("category",)
     inlines = [StepInline]
-    fields = ("name", "severity", "category", "calendar", "active")
+    fields = ("name", "name_en", "severity", "category", "calendar", "active")
 
     def get_queryset(self, request):
         return (

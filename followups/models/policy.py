@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from complaints.models import BusinessCalendar, Category, DurationUnit, Severity
+from complaints.models import BusinessCalendar, Category, DurationUnit, Severity, localized_name
 
 
 class Method(models.TextChoices):
@@ -26,7 +26,8 @@ class FollowUpPolicy(models.Model):
     empty means any. The most specific active policy wins: a deeper category first, then one
     that names the severity."""
 
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("name (Chinese)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100, blank=True)
     severity = models.PositiveSmallIntegerField(
         _("severity"), choices=Severity, null=True, blank=True, help_text=_("Empty for all.")
     )
@@ -80,7 +81,7 @@ class FollowUpPolicy(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return localized_name(self)
 
 
 class FollowUpStep(models.Model):

@@ -10,7 +10,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
-from complaints.messages import stored
+from complaints.messages import names, stored
 from complaints.models import BusinessCalendar, Category, Complaint, ComplaintEvent, Status
 from complaints.services.calendars import WALL_CLOCK, calendars_by_id
 from complaints.services.sla import allowance_seconds
@@ -141,7 +141,7 @@ def schedule_for(
                         "due %(due)s."
                     ),
                     count=len(rows),
-                    policy=policy.name,
+                    policy=names(policy),
                     due=f"{timezone.localtime(min(r.due_at for r in rows)):%Y-%m-%d %H:%M}",
                 ),
             },

@@ -21,12 +21,12 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from complaints.api.export import formula_safe
-from complaints.models import DepartmentMembership, RootCause
+from complaints.models import DepartmentMembership, RootCause, pick_name
 from complaints.services.errors import ServiceError
 
 from ..kpis import VALID, local_tz
 from ..models import MonthlyReport, ReportDelivery
-from ..queries import LIVE_MEASURES, Figures, Filters, LiveSource, department_names
+from ..queries import LIVE_MEASURES, Figures, Filters, LiveSource, department_name_pairs
 from ..xlsx import workbook
 
 log = logging.getLogger(__name__)
@@ -98,12 +98,13 @@ def compute(month: date, *, now: datetime | None = None) -> dict:
                 {"code": cause.code, "name": cause.name, "name_en": cause.name_en, "n": row["n"]}
             )
         overall[cause.pk] = overall.get(cause.pk, 0) + row["n"]
-    names = department_names([r["department_id"] for r in by_department])
+    names = department_name_pairs([r["department_id"] for r in by_department])
     departments = sorted(
         (
             {
                 "department_id": r["department_id"],
-                "department": names.get(r["department_id"], ""),
+                "department": names.get(r["department_id"], ("", ""))[0],
+                "department_en": names.get(r["department_id"], ("", ""))[1],
                 **_figures_row(r),
                 "top_causes": top.get(r["department_id"], []),
             }
@@ -222,7 +223,8 @@ def table(report: MonthlyReport, department_ids=None) -> tuple[list[str], list[l
         values = []
         for key, _label in cols:
             if key == "department":
-                values.append(row.get("department") or _("(no department)"))
+                name = pick_name(row.get("department") or "", row.get("department_en") or "")
+                values.append(name or _("(no department)"))
             elif key == "top_causes":
                 values.append(_causes_text(row.get("top_causes", [])))
             else:

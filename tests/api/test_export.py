@@ -579,3 +579,18 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_defused(reader, department):
         if r["reference"] == complaint.reference
     ]
     assert line["subject"] == complaint.subject and line["description"] == "-2+3"
+
+
+def test_severity_reason_is_the_english_text_of_the_stored_message(reader, department):
+    """Issue 11: the reason is stored as a message id; the API and the export (COPY on
+    PostgreSQL, Python elsewhere) give its English text, whoever's language recorded it."""
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        make_complaint(department=department, media_risk=True)
+    [csv_row] = csv_rows(reader.get(EXPORT, {"format": "csv"}))
+    [json_row] = jsonl_rows(reader.get(EXPORT, {"format": "jsonl"}))
+    [api_row] = list_rows(reader)
+    expected = "Risk of negative media exposure."
+    assert csv_row["severity_reason"] == json_row["severity_reason"] == expected
+    assert api_row["severity_reason"] == expected

@@ -407,12 +407,15 @@ def test_detail_of_an_unknown_reference_is_404(reader, reference):
 
 
 def test_departments_list_and_detail(reader, department):
-    DepartmentFactory(code="catering", name="Catering", parent=department, email="c@x.cn")
+    DepartmentFactory(
+        code="catering", name="餐饮部", name_en="Catering", parent=department, email="c@x.cn"
+    )
     body = reader.get("/api/v1/departments/").json()
     assert body == [
         {
             "code": "catering",
-            "name": "Catering",
+            "name": "餐饮部",
+            "name_en": "Catering",
             "parent": "property",
             "email": "c@x.cn",
             "active": True,
@@ -420,6 +423,7 @@ def test_departments_list_and_detail(reader, department):
         {
             "code": "property",
             "name": "Property management",
+            "name_en": "",
             "parent": None,
             "email": "",
             "active": True,
@@ -432,15 +436,20 @@ def test_departments_list_and_detail(reader, department):
 def test_categories_list_and_detail(reader, department):
     from complaints.services.categories import rebuild_paths
 
-    parent = CategoryFactory(code="building", name="Building", default_department=department)
-    CategoryFactory(code="leak", name="Leak", parent=parent, default_department=department)
+    parent = CategoryFactory(
+        code="building", name="建筑", name_en="Building", default_department=department
+    )
+    CategoryFactory(
+        code="leak", name="渗漏", name_en="Leak", parent=parent, default_department=department
+    )
     rebuild_paths()
     body = reader.get("/api/v1/categories/").json()
     assert [c["code"] for c in body] == ["building", "leak"]
     leak = reader.get("/api/v1/categories/leak/").json()
     assert leak["parent"] == "building"
     assert leak["default_department"] == "property"
-    assert "Building" in leak["full_name"] and "Leak" in leak["full_name"]
+    assert (leak["name"], leak["name_en"]) == ("渗漏", "Leak")
+    assert (leak["full_name"], leak["full_name_en"]) == ("建筑 / 渗漏", "Building / Leak")
     assert reader.get("/api/v1/categories/nothing/").status_code == 404
 
 

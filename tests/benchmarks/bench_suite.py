@@ -252,7 +252,7 @@ def reference_data() -> dict:
 
 def subjects() -> list[str]:
     """Chinese subjects of the demo corpus whose only placeholder is {item}."""
-    from complaints.demo_data import TOPICS
+    from complaints.demo.corpus import TOPICS
 
     found = []
     for topic in TOPICS.values():
@@ -265,7 +265,7 @@ def subjects() -> list[str]:
 def generate(total: int) -> dict:
     from django.db import connection, transaction
 
-    from complaints.demo_data import ZH_GIVEN, ZH_SURNAMES
+    from complaints.demo.corpus import ZH_GIVEN, ZH_SURNAMES
     from complaints.models import Complaint, ComplaintEvent, Customer
 
     began_all = time.perf_counter()

@@ -7,8 +7,9 @@ import pytest
 import time_machine
 from django.core import mail
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from complaints.messages import render
 from complaints.models import ApprovalAlert, ComplaintEvent, Notification, NotificationList
 from complaints.services import compensation as comp
 from complaints.services import compensation_alerts
@@ -44,8 +45,11 @@ def test_approvers_whose_limit_covers_it_hear_of_it_once(proposal, people):
     assert sorted(alert.recipients) == sorted([people["approver"].pk, people["manager"].pk])
     assert inbox(people["approver"]) and inbox(people["manager"])
     assert not inbox(people["head"]) and not inbox(people["handler"])
-    title = inbox(people["approver"])[0]
-    assert f"#{proposal.pk}" in title and "2,500.00 CNY" in title and " / " in title
+    title = inbox(people["approver"])[0]  # a stored message, shown in the reader's language
+    with translation.override("zh-hans"):
+        zh = render(title)
+    assert f"#{proposal.pk}" in zh and "2,500.00 CNY" in zh and "审批" in zh
+    assert render(title).startswith("Approval requested: compensation")
     # The email went out at once (after commit), in both languages.
     assert len(mail.outbox) == 1
     assert sorted(mail.outbox[0].to) == ["april@example.com", "mona@example.com"]

@@ -398,7 +398,8 @@ def test_notification_list_edit_users_and_emails_code_read_only(client, manager)
         client,
         path,
         {
-            "name": "Crisis team",
+            "name": "危机小组",
+            "name_en": "Crisis team",
             "users": [str(manager.pk)],
             "extra_emails": " ceo@example.com \n\npr@example.com\nceo@example.com",
             "code": "hijacked",
@@ -407,7 +408,7 @@ def test_notification_list_edit_users_and_emails_code_read_only(client, manager)
     assert response.status_code == 200
     crisis.refresh_from_db()
     assert crisis.code == NotificationList.CRISIS
-    assert crisis.name == "Crisis team"
+    assert (crisis.name, crisis.name_en) == ("危机小组", "Crisis team")
     assert list(crisis.users.all()) == [manager]
     assert crisis.emails() == ["ceo@example.com", "pr@example.com"]
     page = text_of(client.get(LISTS))

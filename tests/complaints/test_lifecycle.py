@@ -4,7 +4,9 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.utils import translation
 
+from complaints.messages import render
 from complaints.models import (
     Channel,
     Complaint,
@@ -104,11 +106,15 @@ def test_reference_year_is_the_local_year(utc_moment, expected, manager, time_ma
 
 
 def test_department_defaults_from_category(manager, at_t0):
-    facilities = DepartmentFactory(code="facilities", name="Facilities")
+    facilities = DepartmentFactory(code="facilities", name="设施部", name_en="Facilities")
     category = CategoryFactory(name="Water leak", default_department=facilities)
     complaint = intake(manager, category=category)
     assert Complaint.objects.get(pk=complaint.pk).department == facilities
-    assert complaint.events.get().data["department"] == str(facilities)
+    # Stored bilingual: each reader sees the department in their language (issue 11).
+    stored_name = complaint.events.get().data["department"]
+    assert render(stored_name) == "Facilities"
+    with translation.override("zh-hans"):
+        assert render(stored_name) == "设施部"
 
 
 def test_explicit_department_wins_over_category_default(manager, department, at_t0):
@@ -247,10 +253,8 @@ def test_assignment_changes_are_recorded_as_assignment(manager, handler, recorde
     assert (stored.department, stored.assignee, stored.version) == (sales, None, 3)
     first, second = events_of(recorded, Kind.ASSIGNMENT)
     assert first.data == {"assignee": [None, str(handler)]}
-    assert second.data == {
-        "department": ["Property management", "Sales"],
-        "assignee": [str(handler), None],
-    }
+    assert second.data["assignee"] == [str(handler), None]
+    assert [render(v) for v in second.data["department"]] == ["Property management", "Sales"]
     assert events_of(recorded, Kind.FIELD_CHANGE) == []
 
 
@@ -409,7 +413,8 @@ def test_assisting_departments_change_is_recorded(manager, recorded, at_t0):
     assert list(stored.assisting_departments.all()) == [legal]
     assert stored.version == 2
     [event] = events_of(recorded, Kind.FIELD_CHANGE)
-    assert event.data == {"changes": {"assisting_departments": [[], ["Legal"]]}}
+    old, new = event.data["changes"]["assisting_departments"]
+    assert old == [] and [render(v) for v in new] == ["Legal"]
 
 
 # -- add_note / log_contact ----------------------------------------------------------------

@@ -11,6 +11,7 @@ from django.core.management.base import CommandError
 from django.utils import translation
 
 from complaints.management.commands import load_holidays
+from complaints.messages import render
 from complaints.models import (
     BusinessCalendar,
     CalendarException,
@@ -42,7 +43,7 @@ def cn():
 
 def exceptions(calendar, year=2026) -> dict[date, tuple[str, str, str]]:
     return {
-        row.date: (row.kind, row.name, row.source)
+        row.date: (row.kind, row.name_en or row.name, row.source)
         for row in CalendarException.objects.filter(calendar=calendar, date__year=year)
     }
 
@@ -111,7 +112,7 @@ def test_rows_entered_by_staff_are_kept(cn):
 
 def test_library_rows_that_drifted_are_corrected_and_stale_ones_removed(cn):
     run("--year", "2026")
-    CalendarException.objects.filter(calendar=cn, date=date(2026, 10, 2)).update(name="typo")
+    CalendarException.objects.filter(calendar=cn, date=date(2026, 10, 2)).update(name_en="typo")
     CalendarException.objects.create(
         calendar=cn,
         date=date(2026, 11, 11),
@@ -146,7 +147,7 @@ def test_recomputes_provisional_deadlines_of_the_calendar(cn):
     kwargs = recompute.call_args.kwargs
     assert kwargs["calendar_id"] == cn.pk
     assert kwargs["provisional_only"] is True
-    assert "2026" in kwargs["reason"]
+    assert "2026" in render(kwargs["reason"])
     assert "Deadlines of 3 open complaints recomputed." in output
 
 
@@ -175,11 +176,18 @@ def test_provisional_deadline_moves_past_national_day(cn, manager):
     assert Complaint.objects.filter(deadline_provisional=True).count() == 0
 
 
-def test_chinese_names_when_the_site_speaks_chinese(cn):
-    run("--year", "2026", language="zh-hans")
-    rows = exceptions(cn)
-    assert rows[date(2026, 10, 1)][1] == "国庆节"
-    assert rows[date(2026, 10, 10)][1].startswith("国庆节")
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_holidays_have_chinese_and_english_names_whoever_loads_them(cn, language):
+    """Issue 11: reference data is bilingual, not in the language of whoever ran the load."""
+    run("--year", "2026", language=language)
+    day = CalendarException.objects.get(calendar=cn, date=date(2026, 10, 1))
+    assert (day.name, day.name_en) == ("国庆节", "National Day")
+    moved = CalendarException.objects.get(calendar=cn, date=date(2026, 10, 10))
+    assert moved.name.startswith("国庆节") and moved.name_en == "National Day (working day)"
+    with translation.override("en"):
+        assert "National Day" in str(day)
+    with translation.override("zh-hans"):
+        assert "国庆节" in str(day)
 
 
 def test_several_years_at_once(cn):

@@ -3,8 +3,9 @@
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from complaints.messages import render, source_text
 from complaints.models import Complaint, ComplaintEvent, Fault, Severity, Status
 from complaints.services import lifecycle, severity
 from complaints.services.errors import NotPermitted, ServiceError, StaleVersion
@@ -54,7 +55,7 @@ def severity_events(complaint):
 def test_intake_rules(manager, fields, level, reason):
     c = intake(manager, **fields)
     assert c.severity == level
-    assert reason in c.severity_reason
+    assert reason in source_text(c.severity_reason)
     created = c.events.get(kind=ComplaintEvent.Kind.CREATED)
     assert created.data["severity"] == level
 
@@ -91,15 +92,16 @@ def test_cluster_of_three_customers_raises_every_open_complaint(manager, leak):
     third = intake(manager, category=leak, item_ref="B7-1203", received_at=now)
     assert third.severity == Severity.MAJOR
     assert "3 customers reported item B7-1203 in category Leak within 30 days" in (
-        third.severity_reason
+        source_text(third.severity_reason)
     )
     for ref in (first.reference, closed.reference, third.reference):
-        assert ref in third.severity_reason
+        assert ref in source_text(third.severity_reason)
     first.refresh_from_db()
     assert first.severity == Severity.MAJOR
     (event,) = severity_events(first)
+    message = event.data.pop("message")
     assert event.data == {"from": 4, "to": 2, "automatic": True}
-    assert third.reference in event.note
+    assert third.reference in render(message) and event.note == ""
     # The raised complaint's deadlines follow its new level.
     assert first.events.filter(kind=ComplaintEvent.Kind.DEADLINES).exists()
     # Finished work keeps its level.
@@ -131,7 +133,7 @@ def test_what_is_not_a_cluster(manager, leak, variant):
         # The same customer's third complaint is not a cluster (and none was resolved).
         assert last.severity == Severity.GENERAL
     else:
-        assert last.severity == Severity.GENERAL, last.severity_reason
+        assert last.severity == Severity.GENERAL, source_text(last.severity_reason)
     if invalid:
         assert invalid.severity == Severity.GENERAL
 
@@ -145,8 +147,12 @@ def test_third_complaint_about_the_same_item_after_one_was_handled(manager):
     walk_to(first, Status.RESOLVED, user=manager)
     third = intake(manager, customer=customer, item_ref="Order 88", received_at=now)
     assert third.severity == Severity.ELEVATED
-    assert "Complaint number 3 by this customer about item Order 88" in third.severity_reason
-    assert first.reference in third.severity_reason and second.reference in third.severity_reason
+    assert "Complaint number 3 by this customer about item Order 88" in source_text(
+        third.severity_reason
+    )
+    assert first.reference in source_text(
+        third.severity_reason
+    ) and second.reference in source_text(third.severity_reason)
 
 
 def test_third_complaint_without_an_earlier_resolution_is_general(manager):
@@ -165,7 +171,7 @@ def test_editing_a_fact_raises_the_level_with_reason_and_new_deadlines(manager):
     )
     c.refresh_from_db()
     assert c.severity == Severity.CRISIS
-    assert c.severity_reason == "Risk of negative media exposure."
+    assert source_text(c.severity_reason) == "Risk of negative media exposure."
     (event,) = severity_events(c)
     assert (event.actor, event.data["from"], event.data["to"]) == (manager, 4, 1)
     assert c.ack_due_at < old_ack_due  # 1 hour around the clock
@@ -197,7 +203,7 @@ def test_open_for_30_days_through_our_fault(manager):
     assert severity.reevaluate_open(now=now) == 0  # safe to run again
     ours.refresh_from_db()
     assert ours.severity == Severity.MAJOR
-    assert "more than 30 days through our own fault" in ours.severity_reason
+    assert "more than 30 days through our own fault" in source_text(ours.severity_reason)
     for other in (theirs, recent, finished):
         assert Complaint.objects.get(pk=other.pk).severity == Severity.GENERAL
     # A month later the recent one qualifies too.
@@ -222,7 +228,7 @@ def test_override_holds_until_cleared(manager):
         c.pk, user=manager, severity=Severity.GENERAL, reason="Only one flat really affected"
     )
     assert (c.severity, c.severity_overridden) == (Severity.GENERAL, True)
-    assert c.severity_reason == "Only one flat really affected"
+    assert source_text(c.severity_reason) == "Only one flat really affected"
     assert c.sla_policy.severity == Severity.GENERAL  # deadlines follow the override
     # The rules leave an overridden level alone.
     c = lifecycle.update_complaint(
@@ -231,7 +237,7 @@ def test_override_holds_until_cleared(manager):
     assert Complaint.objects.get(pk=c.pk).severity == Severity.GENERAL
     c = severity.clear_override(c.pk, user=manager)
     assert (c.severity, c.severity_overridden) == (Severity.MAJOR, False)
-    assert "May lead to litigation." in c.severity_reason
+    assert "May lead to litigation." in source_text(c.severity_reason)
     events = severity_events(c)
     assert [e.data.get("override") for e in events] == [True, False]
     assert (events[1].data["from"], events[1].data["to"]) == (Severity.GENERAL, Severity.MAJOR)
@@ -334,3 +340,17 @@ def test_periodic_check_finds_a_cluster_missed_by_concurrent_edits(manager, leak
     assert set(Complaint.objects.filter(item_ref="B7-9").values_list("severity", flat=True)) == {
         Severity.MAJOR
     }
+
+
+def test_reasons_are_stored_as_messages_and_read_in_each_readers_language(manager):
+    """Issue 11: a reason written while staff used the Chinese UI read in English, and back."""
+    with translation.override("zh-hans"):
+        c = intake(manager, media_risk=True)
+        plain = intake(manager)
+    assert render(c.severity_reason) == "Risk of negative media exposure."
+    assert render(plain.severity_reason) == "No rule for a higher level applies."
+    with translation.override("zh-hans"):
+        assert "媒体" in render(c.severity_reason)
+        assert "No rule" not in render(plain.severity_reason)
+    # Old rows hold plain text: shown as it is.
+    assert render("Set by the old importer") == "Set by the old importer"

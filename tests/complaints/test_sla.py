@@ -6,8 +6,9 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 import pytest
 import time_machine
-from django.utils.translation import gettext
+from django.utils import translation
 
+from complaints.messages import render
 from complaints.models import (
     BusinessCalendar,
     CalendarException,
@@ -196,8 +197,10 @@ def test_awaiting_customer_pauses_and_resumes_with_the_remaining_time(manager, c
     assert c.response_due_at == sh(2026, 11, 6, 18, 0)
     assert c.due_at == c.response_due_at
     stopped, resumed = c.events.filter(kind=ComplaintEvent.Kind.DEADLINES).order_by("pk")
-    assert stopped.note == gettext("The clock stopped while waiting for the customer.")
-    assert resumed.note == gettext("The clock resumed after waiting for the customer.")
+    assert render(stopped.data["message"]) == "The clock stopped while waiting for the customer."
+    assert render(resumed.data["message"]) == "The clock resumed after waiting for the customer."
+    with translation.override("zh-hans"):  # stored as messages: each reader's language
+        assert "恢复计时" in render(resumed.data["message"])
     event = resumed
     assert event.data["changes"]["resolve_due_at"][1].startswith("2026-11-12T18:00")
 

@@ -12,6 +12,7 @@ from django.utils import timezone, translation
 
 from complaints.admin import sla as sla_admin
 from complaints.admin.sla import format_duration, format_years
+from complaints.messages import render
 from complaints.models import (
     BusinessCalendar,
     CalendarException,
@@ -273,7 +274,7 @@ def test_saving_an_exception_bumps_changed_at_and_recomputes(client, cn, recompu
     assert BusinessCalendar.objects.get(pk=cn.pk).changed_at > before
     recompute.assert_called_once()
     assert recompute.call_args.kwargs["calendar_id"] == cn.pk
-    assert "2026-10-01" in recompute.call_args.kwargs["reason"]
+    assert "2026-10-01" in render(recompute.call_args.kwargs["reason"])
 
 
 def test_adding_an_exception_recomputes(client, cn, recompute):

@@ -8,6 +8,7 @@ import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from complaints.messages import source_text
 from complaints.models import Attachment, ComplaintEvent, Severity, Status
 from complaints.services import lifecycle
 from complaints.services.attachments import add_attachment
@@ -155,8 +156,12 @@ def test_third_complaint_in_the_category_after_one_was_handled_is_elevated(
         category=leaks,
     )
     assert third.severity == Severity.ELEVATED
-    assert "Complaint number 3 by this customer about the same problem" in third.severity_reason
-    assert first.reference in third.severity_reason and second.reference in third.severity_reason
+    assert "Complaint number 3 by this customer about the same problem" in source_text(
+        third.severity_reason
+    )
+    assert first.reference in source_text(
+        third.severity_reason
+    ) and second.reference in source_text(third.severity_reason)
     assert RepeatLink.objects.filter(complaint=third).count() == 2
 
 

@@ -1,6 +1,7 @@
 """Demo data for the follow-ups app on top of seed_demo."""
 
 from io import StringIO
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
@@ -30,6 +31,11 @@ def test_seed_followups_builds_consistent_demo_data():
         assert link.complaint.customer_id == link.earlier.customer_id
         assert link.earlier.received_at < link.complaint.received_at
     assert ImprovementAction.objects.filter(status="verified").exists()
+    # Staff made the calls in working hours (09:00-18:00 on weekdays here), not at night.
+    tz = ZoneInfo("Asia/Shanghai")
+    for done_at in FollowUp.objects.exclude(done_at=None).values_list("done_at", flat=True):
+        local = done_at.astimezone(tz)
+        assert local.weekday() < 5 and 9 <= local.hour < 18, local
     # Running it again changes nothing.
     before = FollowUp.objects.count()
     call_command("seed_followups", stdout=StringIO())

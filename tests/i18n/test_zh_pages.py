@@ -1,16 +1,22 @@
 """The main admin pages in zh-Hans show no English (issue 11): any English word left in the
-visible text of the list, change, add, inbox, reminders and policies pages fails."""
+visible text of the main pages fails, with demo-like data present (bilingual reference data,
+system texts written by services running in English)."""
 
 import re
+from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import transaction
 from django.urls import reverse
 
-from complaints.models import DeadlineAlert, Notification
-from complaints.services import lifecycle
+from complaints.models import BusinessCalendar, Complaint, Notification, NotificationList
+from complaints.services import alerts, lifecycle, sla
+from complaints.services import compensation as comp
+from complaints.services.categories import rebuild_paths
 from tests.factories import (
+    CategoryFactory,
     CustomerFactory,
     DepartmentFactory,
     MembershipFactory,
@@ -34,6 +40,12 @@ ALLOWED = {
     "ID",
     "English",
     "hans",
+    "CRM",  # acronyms Chinese staff use as they are
+    "VIP",
+    "CSAT",
+    "manage",  # manage.py load_holidays: a command to type
+    "Asia",  # time zone names (Asia/Shanghai)
+    "Shanghai",
 }
 WORD = re.compile(r"[A-Za-z][A-Za-z'’]{2,}")
 
@@ -85,41 +97,63 @@ def english_words(html: str, data: set[str]) -> set[str]:
 
 @pytest.fixture
 def zh_world(login_client):
-    department = DepartmentFactory(code="wuye", name="物业管理")
+    """Demo-like data: bilingual reference data, a complaint whose severity reason, deadline
+    notes and alerts were written by services running in English (stored as messages), a
+    customer and a compensation proposal."""
+    department = DepartmentFactory(code="wuye", name="物业管理部", name_en="Property Management")
+    category = CategoryFactory(
+        code="leak", name="渗漏与防水", name_en="Leaks", default_department=department
+    )
+    rebuild_paths()
     head = UserFactory(username="laoli", first_name="李", last_name="明")
     head.groups.add(Group.objects.get(name="Complaint manager · 投诉经理"))
-    MembershipFactory(department=department, user=head)
+    MembershipFactory(department=department, user=head, role="head")
+    NotificationList.objects.get(code=NotificationList.MANAGERS).users.add(head)
     customer = CustomerFactory(name="江德", phone="+8613912345678")
     complaint = make_complaint(
         user=head,
         customer=customer,
         department=department,
+        category=category,
         subject="卫生间天花板漏水",
         description="从周一开始漏水。",
+        households_affected=4,
         assignee=head,
     )
     complaint = lifecycle.transition(complaint.pk, "acknowledged", user=head)
     lifecycle.add_note(complaint.pk, user=head, text="已联系维修师傅")
-    alert = DeadlineAlert.objects.create(
-        complaint=complaint,
-        kind=DeadlineAlert.Kind.RESOLVE,
-        level=1,
-        deadline=complaint.received_at,
-    )
-    Notification.objects.create(user=head, complaint=complaint, title="提醒", alert=alert)
+    comp.propose(complaint.pk, user=head, kind="cash", amount="300", description="赔偿维修费用")
+    # The deadline sweep, long after every deadline: reminders, escalations, inbox entries.
+    complaint.refresh_from_db()
+    later = complaint.received_at + timedelta(days=30)
+    with transaction.atomic():
+        alerts.process([Complaint.objects.get(pk=complaint.pk)], sla.Context.load(), now=later)
+    assert Notification.objects.filter(user=head).exists()
     client = login_client(head)
     client.defaults["HTTP_ACCEPT_LANGUAGE"] = "zh-hans"
-    data = {complaint.reference, "laoli", head.email or "@", "+8613912345678"}
+    codes = {"wuye", "leak", "crisis", "managers", "cn"}  # identifiers staff type, not text
+    data = {complaint.reference, "laoli", head.email or "@", "+8613912345678", "CNY", *codes}
     return client, complaint, data
 
 
-# The change page (stored severity reasons), the reminders page (notification list names)
-# and the policies page (policy and calendar names) still show English reference data and
-# system texts: they join this list when those are bilingual / stored as message ids.
 PAGES = {
     "list": lambda c: reverse("admin:complaints_complaint_changelist"),
+    "change": lambda c: reverse("admin:complaints_complaint_change", args=[c.pk]),
     "add": lambda c: reverse("admin:complaints_complaint_add"),
     "inbox": lambda c: reverse("admin:complaints_notification_changelist"),
+    "reminders": lambda c: reverse("admin:complaints_deadlinealert_changelist"),
+    "policies": lambda c: reverse("admin:complaints_slapolicy_changelist"),
+    "calendars": lambda c: reverse("admin:complaints_businesscalendar_changelist"),
+    "calendar": lambda c: reverse(
+        "admin:complaints_businesscalendar_change", args=[BusinessCalendar.objects.get().pk]
+    ),
+    "lists": lambda c: reverse("admin:complaints_notificationlist_changelist"),
+    "departments": lambda c: reverse("admin:complaints_department_changelist"),
+    "categories": lambda c: reverse("admin:complaints_category_changelist"),
+    "dashboard": lambda c: reverse("reporting:dashboard"),
+    "customers": lambda c: reverse("admin:complaints_customer_changelist"),
+    "customer": lambda c: reverse("admin:complaints_customer_change", args=[c.customer_id]),
+    "compensations": lambda c: reverse("admin:complaints_compensation_changelist"),
 }
 
 

@@ -15,13 +15,15 @@ recomputation of the affected deadlines, is one transaction.
 
 from dataclasses import dataclass, field
 from datetime import date
+from io import StringIO
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, gettext_noop, ngettext
 
+from ...messages import names, stored
 from ...models import BusinessCalendar, CalendarException, CalendarYear
 from ...services.calendars import mark_year_loaded, touch_calendar
 from ...services.sla import recompute_open
@@ -36,8 +38,8 @@ class Schedule:
 
     year: int
     source: str
-    holidays: dict[date, str]
-    workdays: dict[date, str]
+    holidays: dict[date, tuple[str, str]]  # date -> (Chinese name, English name)
+    workdays: dict[date, tuple[str, str]]
     notes: list[str] = field(default_factory=list)  # what the source could not provide
 
 
@@ -54,8 +56,13 @@ class Outcome:
         return bool(self.added or self.changed or self.removed or self.new_year)
 
 
-def _chinese_names() -> bool:
-    return (translation.get_language() or "").lower().startswith("zh")
+def _both(text) -> tuple[str, str]:
+    """A translatable text in Chinese and in English (bilingual reference data)."""
+    pair = []
+    for language in ("zh-hans", "en"):
+        with translation.override(language):
+            pair.append(str(text())[:100])
+    return pair[0], pair[1]
 
 
 # -- reading the libraries -------------------------------------------------------------------
@@ -67,21 +74,20 @@ def from_chinese_calendar(year: int) -> Schedule | None:
     from chinese_calendar.constants import Holiday
 
     def name(english: str) -> str:
-        if not _chinese_names():
-            return english
         try:
             return Holiday(english).chinese
         except ValueError:
             return english
 
-    holidays = {d: name(n) for d, n in chinese_calendar.holidays.items() if d.year == year}
+    holidays = {d: (name(n), n) for d, n in chinese_calendar.holidays.items() if d.year == year}
     if not holidays:
         return None
-    workdays = {
-        d: _("%(holiday)s (working day)") % {"holiday": name(n)}
-        for d, n in chinese_calendar.workdays.items()
-        if d.year == year
-    }
+
+    def moved(english: str) -> tuple[str, str]:
+        zh, en = _both(lambda: _("%(holiday)s (working day)"))
+        return zh % {"holiday": name(english)}, en % {"holiday": english}
+
+    workdays = {d: moved(n) for d, n in chinese_calendar.workdays.items() if d.year == year}
     return Schedule(year, Source.CHINESE_CALENDAR, holidays, workdays)
 
 
@@ -92,9 +98,9 @@ def chinese_calendar_years() -> tuple[int, int] | None:
     return (min(years), max(years)) if years else None
 
 
-def _holidays_language(country_class) -> str | None:
+def _holidays_language(country_class, chinese: bool) -> str | None:
     supported = getattr(country_class, "supported_languages", ()) or ()
-    wanted = ("zh_CN", "zh_TW") if _chinese_names() else ("en_US", "en_GB")
+    wanted = ("zh_CN", "zh_TW") if chinese else ("en_US", "en_GB")
     return next((lang for lang in wanted if lang in supported), None)
 
 
@@ -132,11 +138,18 @@ def from_holidays_library(country: str, year: int) -> Schedule | None:
             )
             % {"country": country, "year": year, "last": last_moves or "-"}
         )
-    language = _holidays_language(type(probe))
-    calendar = holidays.country_holidays(country, years=year, language=language)
-    holiday_days = {d: str(n)[:100] for d, n in calendar.items() if d.year == year}
+    named = []  # the library's names in Chinese, then in English (its default if it has none)
+    for chinese in (True, False):
+        language = _holidays_language(type(probe), chinese)
+        named.append(holidays.country_holidays(country, years=year, language=language))
+    calendar = named[1]
+    holiday_days = {
+        d: (str(named[0].get(d, n))[:100], str(n)[:100])
+        for d, n in calendar.items()
+        if d.year == year
+    }
     moved = sorted(d for d in getattr(calendar, "weekend_workdays", ()) if d.year == year)
-    workdays = {d: _("Moved working day") for d in moved}
+    workdays = dict.fromkeys(moved, _both(lambda: _("Moved working day")))
     if moved:
         notes.append(
             _(
@@ -211,18 +224,28 @@ def apply_schedule(calendar: BusinessCalendar, schedule: Schedule) -> Outcome:
     wanted.update({d: (Kind.WORKDAY, n) for d, n in schedule.workdays.items()})
 
     to_create, to_update = [], []
-    for day, (kind, name) in sorted(wanted.items()):
+    for day, (kind, (name, name_en)) in sorted(wanted.items()):
         row = existing.get(day)
         if row is None:
             to_create.append(
                 CalendarException(
-                    calendar=calendar, date=day, kind=kind, name=name, source=schedule.source
+                    calendar=calendar,
+                    date=day,
+                    kind=kind,
+                    name=name,
+                    name_en=name_en,
+                    source=schedule.source,
                 )
             )
         elif row.source == Source.MANUAL:
             outcome.kept += 1
-        elif (row.kind, row.name, row.source) != (kind, name, schedule.source):
-            row.kind, row.name, row.source = kind, name, schedule.source
+        elif (row.kind, row.name, row.name_en, row.source) != (
+            kind,
+            name,
+            name_en,
+            schedule.source,
+        ):
+            row.kind, row.name, row.name_en, row.source = kind, name, name_en, schedule.source
             to_update.append(row)
     # Library rows the schedule no longer lists (a corrected schedule, another library).
     stale = [
@@ -231,7 +254,7 @@ def apply_schedule(calendar: BusinessCalendar, schedule: Schedule) -> Outcome:
     if to_create:
         CalendarException.objects.bulk_create(to_create)
     if to_update:
-        CalendarException.objects.bulk_update(to_update, ["kind", "name", "source"])
+        CalendarException.objects.bulk_update(to_update, ["kind", "name", "name_en", "source"])
     if stale:
         CalendarException.objects.filter(pk__in=stale).delete()
     outcome.added, outcome.changed, outcome.removed = len(to_create), len(to_update), len(stale)
@@ -271,6 +294,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        if options["verbosity"] == 0:  # -v 0: only errors (e.g. `make demo-data`)
+            self.stdout = OutputWrapper(StringIO())
         country = options["country"].strip().upper()
         years = sorted(set(options["years"]))
         calendar = self._calendar(options["calendar_code"])
@@ -293,8 +318,11 @@ class Command(BaseCommand):
                     for schedule, outcome in outcomes
                 )
                 recomputed = recompute_open(
-                    reason=_("Holidays %(years)s loaded into calendar “%(calendar)s”.")
-                    % {"years": ", ".join(map(str, years)), "calendar": calendar.name},
+                    reason=stored(
+                        gettext_noop("Holidays %(years)s loaded into calendar “%(calendar)s”."),
+                        years=", ".join(map(str, years)),
+                        calendar=names(calendar),
+                    ),
                     calendar_id=calendar.pk,
                     provisional_only=only_provisional,
                 )

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from complaints.demo.seeder import Seeder
 from complaints.models import Complaint, DepartmentMembership, RootCause, Status
 
 from ...models import (
@@ -75,6 +76,8 @@ class Command(BaseCommand):
 
     def followups(self, rnd: Random, now) -> tuple[int, int]:
         index = PolicyIndex.load()
+        hours = Seeder(lambda message: None, rnd, 0, 0)  # the demo department's working hours
+        hours.load_calendar()
         rows = (
             Complaint.objects.filter(status__in=(Status.RESOLVED, Status.CLOSED))
             .exclude(resolved_at=None)
@@ -128,10 +131,14 @@ class Command(BaseCommand):
                     # Closing needed the required visits done: they were, before the close.
                     must = closed and step.required_before_close
                     if must or (due < now and (closed or rnd.random() < 0.75)):
+                        # Staff call back in working hours, before the visit falls due.
                         done_at = min(now, due - timedelta(hours=rnd.randint(0, 20)))
                         if must and closed_at is not None:
                             done_at = min(done_at, closed_at)
-                        done_at = max(done_at, resolved_at)
+                        done_at = hours.at_work_before(done_at, rnd)
+                        if done_at < resolved_at:  # the same day as the resolution
+                            done_at = min(resolved_at + timedelta(minutes=20), closed_at or now)
+                            done_at = max(hours.at_work_before(done_at, rnd), resolved_at)
                         if rnd.random() < 0.1 and not (closed and step.required_before_close):
                             f.status, f.reached = FStatus.NOT_REACHED, False
                         else:

@@ -9,93 +9,118 @@ demo notification can ever reach a real mailbox. Templates use str.format placeh
 {date} a date before the complaint was received.
 """
 
-# Departments: (code, name, parent code, number of handlers). Customer Service leads
-# complaint handling: it records and acknowledges complaints and owns the general categories.
+# Departments: (code, Chinese name, English name, parent code, number of handlers). Customer
+# Service leads complaint handling: it records and acknowledges complaints and owns the
+# general categories.
 DEPARTMENTS = [
-    ("cs", "Customer Service", None, 6),
-    ("property", "Property Management", "cs", 4),
-    ("billing", "Billing", "cs", 3),
-    ("engineering", "Engineering", None, 4),
-    ("quality", "Quality", "engineering", 3),
-    ("sales", "Sales", None, 3),
-    ("logistics", "Logistics", "sales", 3),
-    ("legal", "Legal", None, 2),
+    ("cs", "客户服务部", "Customer Service", None, 6),
+    ("property", "物业管理部", "Property Management", "cs", 4),
+    ("billing", "账务部", "Billing", "cs", 3),
+    ("engineering", "工程部", "Engineering", None, 4),
+    ("quality", "质量管理部", "Quality", "engineering", 3),
+    ("sales", "销售部", "Sales", None, 3),
+    ("logistics", "物流部", "Logistics", "sales", 3),
+    ("legal", "法务部", "Legal", None, 2),
 ]
 LEAD_DEPARTMENT = "cs"
 LEGAL_DEPARTMENT = "legal"
 
-# Category tree: (code, name, default department, children). Children are
-# (code, name, default department, weight, item kind); a childless top-level node carries its
+# Category tree: (code, (Chinese name, English name), default department, children). Children
+# are (code, names, default department, weight, item kind); a childless top-level node carries its
 # own weight and item kind. Item kinds: unit, order, sku, mixed (unit, order or none), none.
 CATEGORIES = [
     (
         "design",
-        "Design",
+        ("设计", "Design"),
         "engineering",
         [
-            ("design-layout", "Layout and floor plan", "engineering", 3, "unit"),
-            ("design-spec", "Materials and specification", "engineering", 2, "unit"),
+            (
+                "design-layout",
+                ("户型与平面布局", "Layout and floor plan"),
+                "engineering",
+                3,
+                "unit",
+            ),
+            (
+                "design-spec",
+                ("材料与交付标准", "Materials and specification"),
+                "engineering",
+                2,
+                "unit",
+            ),
         ],
     ),
     (
         "construction",
-        "Engineering / construction quality",
+        ("工程施工质量", "Engineering / construction quality"),
         "engineering",
         [
-            ("construction-leak", "Leaks and waterproofing", "engineering", 7, "unit"),
-            ("construction-cracks", "Cracks and structure", "engineering", 3, "unit"),
-            ("construction-finish", "Finishing defects", "quality", 5, "unit"),
+            (
+                "construction-leak",
+                ("渗漏与防水", "Leaks and waterproofing"),
+                "engineering",
+                7,
+                "unit",
+            ),
+            (
+                "construction-cracks",
+                ("裂缝与结构", "Cracks and structure"),
+                "engineering",
+                3,
+                "unit",
+            ),
+            ("construction-finish", ("装修瑕疵", "Finishing defects"), "quality", 5, "unit"),
         ],
     ),
     (
         "sales",
-        "Sales",
+        ("销售", "Sales"),
         "sales",
         [
-            ("sales-promise", "Misleading sales promises", "sales", 3, "unit"),
-            ("sales-contract", "Contract and paperwork", "sales", 2, "mixed"),
+            ("sales-promise", ("销售承诺不实", "Misleading sales promises"), "sales", 3, "unit"),
+            ("sales-contract", ("合同与手续", "Contract and paperwork"), "sales", 2, "mixed"),
         ],
     ),
     (
         "service",
-        "Service",
+        ("服务", "Service"),
         "cs",
         [
-            ("service-cs", "Customer service", "cs", 6, "mixed"),
-            ("service-property", "Property management", "property", 9, "unit"),
+            ("service-cs", ("客户服务", "Customer service"), "cs", 6, "mixed"),
+            ("service-property", ("物业管理", "Property management"), "property", 9, "unit"),
         ],
     ),
     (
         "delivery",
-        "Delivery / logistics delay",
+        ("配送 / 物流延误", "Delivery / logistics delay"),
         "logistics",
         [
-            ("delivery-late", "Late delivery", "logistics", 10, "order"),
-            ("delivery-damaged", "Damaged in transit", "logistics", 4, "order"),
-            ("delivery-handover", "Property handover delay", "sales", 2, "unit"),
+            ("delivery-late", ("配送延迟", "Late delivery"), "logistics", 10, "order"),
+            ("delivery-damaged", ("运输破损", "Damaged in transit"), "logistics", 4, "order"),
+            ("delivery-handover", ("延期交房", "Property handover delay"), "sales", 2, "unit"),
         ],
     ),
     (
         "billing",
-        "Pricing / billing",
+        ("价格 / 收费", "Pricing / billing"),
         "billing",
         [
-            ("billing-wrong", "Incorrect charge", "billing", 7, "mixed"),
-            ("billing-refund", "Refund delay", "billing", 5, "order"),
+            ("billing-wrong", ("收费错误", "Incorrect charge"), "billing", 7, "mixed"),
+            ("billing-refund", ("退款延迟", "Refund delay"), "billing", 5, "order"),
         ],
     ),
     (
         "product",
-        "Product quality",
+        ("产品质量", "Product quality"),
         "quality",
         [
-            ("product-defect", "Defective product", "quality", 10, "sku"),
-            ("product-safety", "Safety concern", "quality", 1, "sku"),
+            ("product-defect", ("产品缺陷", "Defective product"), "quality", 10, "sku"),
+            ("product-safety", ("安全隐患", "Safety concern"), "quality", 1, "sku"),
         ],
     ),
-    ("staff", "Staff attitude", "cs", 5, "mixed"),
-    ("communication", "Communication", "cs", 4, "mixed"),
-    ("other", "Other", "cs", 2, "none"),
+    ("staff", ("员工态度", "Staff attitude"), "cs", 5, "mixed"),
+    ("communication", ("沟通", "Communication"), "cs", 4, "mixed"),
+    ("other", ("其他", "Other"), "cs", 2, "none"),
 ]
 
 PRODUCTS = [
