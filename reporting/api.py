@@ -22,6 +22,7 @@ from complaints.api.auth import (
     TokenAuthentication,
     caller,
 )
+from complaints.api.serializers import CodeRelatedField
 from complaints.models import Category, Channel, Department, Severity
 
 from . import queries
@@ -44,10 +45,10 @@ class KpiQuery(serializers.Serializer):
     date_to = serializers.DateField(
         required=False, help_text="Last day (local, included), default: today."
     )
-    department = serializers.SlugRelatedField(
+    department = CodeRelatedField(
         slug_field="code", queryset=Department.objects.all(), required=False
     )
-    category = serializers.SlugRelatedField(
+    category = CodeRelatedField(
         slug_field="code", queryset=Category.objects.all(), required=False
     )
     channel = serializers.ChoiceField(choices=Channel.choices, required=False)
