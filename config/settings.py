@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.templatetags.static import static
 from django.urls import reverse_lazy
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
@@ -385,6 +386,8 @@ UNFOLD = {
     "SITE_HEADER": _("Redress complaints"),
     "SITE_SYMBOL": "support_agent",
     "SHOW_LANGUAGES": True,
+    # Select2 (autocompletes) in the page's language: see the file.
+    "SCRIPTS": [lambda request: static("complaints/select2_language.js")],
     "ENVIRONMENT": "config.admin_site.environment_callback",
     # Ctrl+K finds complaints by reference, phone, email... (complaints.search), not only menus.
     "COMMAND": {

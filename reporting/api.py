@@ -48,9 +48,7 @@ class KpiQuery(serializers.Serializer):
     department = CodeRelatedField(
         slug_field="code", queryset=Department.objects.all(), required=False
     )
-    category = CodeRelatedField(
-        slug_field="code", queryset=Category.objects.all(), required=False
-    )
+    category = CodeRelatedField(slug_field="code", queryset=Category.objects.all(), required=False)
     channel = serializers.ChoiceField(choices=Channel.choices, required=False)
     severity = serializers.ChoiceField(choices=Severity.choices, required=False)
     source = serializers.ChoiceField(

@@ -10,7 +10,8 @@ codes and the customer joined in) and formats them here with the same rules:
 - the customer: nested, its name, phone and email masked by complaints/privacy.py for readers
   without pii:read (CustomerSerializer);
 - `is_overdue`: open, due and past due at the request's `now` (Complaint.is_overdue);
-- codes of category, department and the assignee's username, null when not set.
+- codes of category, department and the assignee's username, null when not set;
+- stored system texts (`severity_reason`): their English text (messages.source_text).
 
 tests/api/test_rows.py compares this output with the serializer's on varied data.
 """
@@ -21,6 +22,7 @@ from datetime import datetime
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from ..messages import source_text
 from ..models import OPEN_STATUSES
 from ..privacy import shown
 from .export import COLUMNS
@@ -70,6 +72,8 @@ def complaint_json(rows: Iterable[dict], *, pii: bool, now: datetime) -> list[di
                 value = iso(value, zone)
             elif kind == "overdue":
                 value = row["status"] in _OPEN and value is not None and value < now
+            elif kind == "message":  # a stored system text: its English text
+                value = source_text(value)
             item[name] = value
         out.append(item)
     return out

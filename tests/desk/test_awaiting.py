@@ -157,7 +157,9 @@ def test_reminder_on_the_date_once_to_the_assignee(team):
     assert alert.emails == ["handler.service@example.com"]
     inbox = Notification.objects.get()
     assert inbox.user == team["handler.service"] and inbox.alert == alert
-    assert complaint.reference in inbox.title
+    assert complaint.reference in str(inbox)
+    with translation.override("zh-hans"):  # stored as a message: read in the reader's language
+        assert str(inbox).startswith("跟进客户")
     event = ComplaintEvent.objects.get(complaint=complaint, kind=ComplaintEvent.Kind.ALERT)
     assert "Follow up with the customer" in render(event.data["message"])
     with translation.override("zh-hans"):

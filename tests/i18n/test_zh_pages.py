@@ -97,6 +97,13 @@ def english_words(html: str, data: set[str]) -> set[str]:
 
 @pytest.fixture
 def zh_world(login_client):
+    head, complaint, data = build_world()
+    client = login_client(head)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "zh-hans"
+    return client, complaint, data
+
+
+def build_world():
     """Demo-like data: bilingual reference data, a complaint whose severity reason, deadline
     notes and alerts were written by services running in English (stored as messages), a
     customer and a compensation proposal."""
@@ -129,11 +136,9 @@ def zh_world(login_client):
     with transaction.atomic():
         alerts.process([Complaint.objects.get(pk=complaint.pk)], sla.Context.load(), now=later)
     assert Notification.objects.filter(user=head).exists()
-    client = login_client(head)
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "zh-hans"
     codes = {"wuye", "leak", "crisis", "managers", "cn"}  # identifiers staff type, not text
     data = {complaint.reference, "laoli", head.email or "@", "+8613912345678", "CNY", *codes}
-    return client, complaint, data
+    return head, complaint, data
 
 
 PAGES = {
