@@ -136,6 +136,36 @@ EXPORT_ACTION = {
     "pagination_class": None,
 }
 
+
+def export_parameters() -> list[OpenApiParameter]:
+    """The OpenAPI `format` parameter of a streamed export (complaints, follow-ups)."""
+    return [
+        OpenApiParameter(
+            "format",
+            OpenApiTypes.STR,
+            OpenApiParameter.QUERY,
+            enum=list(FORMATS),
+            default="csv",
+            description="csv (text/csv) or jsonl (application/x-ndjson).",
+        )
+    ]
+
+
+def export_responses(forbidden: str) -> dict:
+    """The OpenAPI responses of a streamed export."""
+    return {
+        (200, "text/csv"): OpenApiResponse(
+            OpenApiTypes.STR, description="CSV with a header line (`?format=csv`)."
+        ),
+        (200, "application/x-ndjson"): OpenApiResponse(
+            OpenApiTypes.STR, description="One JSON object per line (`?format=jsonl`)."
+        ),
+        400: OpenApiResponse(description="Unknown format or invalid filter values."),
+        401: OpenApiResponse(description="No or invalid credentials."),
+        403: OpenApiResponse(description=forbidden),
+    }
+
+
 export_schema = extend_schema(
     summary="Export complaints (CSV or JSON Lines, streamed)",
     description=(
@@ -148,27 +178,8 @@ export_schema = extend_schema(
         "are masked. A key restricted to a department exports that department's complaints."
     ),
     filters=True,
-    parameters=[
-        OpenApiParameter(
-            "format",
-            OpenApiTypes.STR,
-            OpenApiParameter.QUERY,
-            enum=list(FORMATS),
-            default="csv",
-            description="csv (text/csv) or jsonl (application/x-ndjson).",
-        )
-    ],
-    responses={
-        (200, "text/csv"): OpenApiResponse(
-            OpenApiTypes.STR, description="CSV with a header line (`?format=csv`)."
-        ),
-        (200, "application/x-ndjson"): OpenApiResponse(
-            OpenApiTypes.STR, description="One JSON object per line (`?format=jsonl`)."
-        ),
-        400: OpenApiResponse(description="Unknown format or invalid filter values."),
-        401: OpenApiResponse(description="No or invalid credentials."),
-        403: OpenApiResponse(description="Missing scope, or another department's data."),
-    },
+    parameters=export_parameters(),
+    responses=export_responses("Missing scope, or another department's data."),
 )
 
 

@@ -161,6 +161,38 @@ def alert_title(complaint: Complaint, kind: str, level: int) -> str:
     return render(alert_message(complaint, kind, level))
 
 
+def announce(
+    alert: DeadlineAlert, message: dict, now: datetime
+) -> tuple[list[Notification], ComplaintEvent]:
+    """An alert's inbox entries (one per recipient) and its timeline entry, unsaved: the
+    caller writes a batch's with bulk_create. `message` is a stored message."""
+    notifications = [
+        Notification(
+            user_id=user_id,
+            complaint_id=alert.complaint_id,
+            alert=alert,
+            title=message,
+            created_at=now,
+        )
+        for user_id in alert.recipients
+    ]
+    event = ComplaintEvent(
+        complaint_id=alert.complaint_id,
+        kind=ComplaintEvent.Kind.ALERT,
+        created_at=now,
+        data={
+            "message": message,
+            "alert": alert.pk,
+            "kind": alert.kind,
+            "level": alert.level,
+            "deadline": timezone.localtime(alert.deadline).isoformat(),
+            "recipients": len(alert.recipients),
+            "emails": len(alert.emails),
+        },
+    )
+    return notifications, event
+
+
 def process(complaints: list[Complaint], ctx: sla.Context, *, now: datetime) -> list[int]:
     """Write the alerts that have fallen due for locked complaints; return the new alert ids.
 
@@ -225,33 +257,9 @@ def process(complaints: list[Complaint], ctx: sla.Context, *, now: datetime) -> 
     DeadlineAlert.objects.bulk_create(new_alerts)
     DigestEntry.objects.bulk_create(digests.entries_for(new_alerts, now))
     for alert in new_alerts:
-        title = alert_message(alert.complaint, alert.kind, alert.level)
-        notifications += [
-            Notification(
-                user_id=user_id,
-                complaint=alert.complaint,
-                alert=alert,
-                title=title,
-                created_at=now,
-            )
-            for user_id in alert.recipients
-        ]
-        events.append(
-            ComplaintEvent(
-                complaint=alert.complaint,
-                kind=ComplaintEvent.Kind.ALERT,
-                created_at=now,
-                data={
-                    "message": title,
-                    "alert": alert.pk,
-                    "kind": alert.kind,
-                    "level": alert.level,
-                    "deadline": timezone.localtime(alert.deadline).isoformat(),
-                    "recipients": len(alert.recipients),
-                    "emails": len(alert.emails),
-                },
-            )
-        )
+        inbox, event = announce(alert, alert_message(alert.complaint, alert.kind, alert.level), now)
+        notifications += inbox
+        events.append(event)
     events += _reassign_on_breach(reassigned, ctx, audience, now=now)
     Notification.objects.bulk_create(notifications)
     ComplaintEvent.objects.bulk_create(events)

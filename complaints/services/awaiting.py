@@ -41,7 +41,7 @@ from ..models import (
     Notification,
     Status,
 )
-from . import sla
+from . import alerts, sla
 from .bulk import update_rows
 from .errors import ServiceError
 from .isolation import describe, load_each
@@ -299,33 +299,9 @@ def _remind(periods: list[AwaitingPeriod], now: datetime) -> tuple[list[int], li
             since=f"{timezone.localtime(period.started_at):%Y-%m-%d}",
             date=period.follow_up_on.isoformat(),
         )
-        title = message  # a stored message: the inbox shows it in the reader's language
-        notifications += [
-            Notification(
-                user_id=user_id,
-                complaint_id=period.complaint_id,
-                alert=alert,
-                title=title,
-                created_at=now,
-            )
-            for user_id in alert.recipients
-        ]
-        events.append(
-            ComplaintEvent(
-                complaint_id=period.complaint_id,
-                kind=ComplaintEvent.Kind.ALERT,
-                created_at=now,
-                data={
-                    "message": message,
-                    "alert": alert.pk,
-                    "kind": alert.kind,
-                    "level": alert.level,
-                    "deadline": timezone.localtime(alert.deadline).isoformat(),
-                    "recipients": len(alert.recipients),
-                    "emails": len(alert.emails),
-                },
-            )
-        )
+        inbox, event = alerts.announce(alert, message, now)
+        notifications += inbox
+        events.append(event)
     Notification.objects.bulk_create(notifications)
     ComplaintEvent.objects.bulk_create(events)
     for period in periods:

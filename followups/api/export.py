@@ -28,8 +28,7 @@ from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
 from complaints.api.export import (
@@ -41,6 +40,8 @@ from complaints.api.export import (
     JSON_SEPARATORS,
     Column,
     _csv_writer,
+    export_parameters,
+    export_responses,
     formula_safe,
     iso_datetime,
 )
@@ -285,25 +286,6 @@ def export_schema(what: str, scope: str):
             )
         ),
         filters=True,
-        parameters=[
-            OpenApiParameter(
-                "format",
-                OpenApiTypes.STR,
-                OpenApiParameter.QUERY,
-                enum=list(FORMATS),
-                default="csv",
-                description="csv (text/csv) or jsonl (application/x-ndjson).",
-            )
-        ],
-        responses={
-            (200, "text/csv"): OpenApiResponse(
-                OpenApiTypes.STR, description="CSV with a header line (`?format=csv`)."
-            ),
-            (200, "application/x-ndjson"): OpenApiResponse(
-                OpenApiTypes.STR, description="One JSON object per line (`?format=jsonl`)."
-            ),
-            400: OpenApiResponse(description="Unknown format or invalid filter values."),
-            401: OpenApiResponse(description="No or invalid credentials."),
-            403: OpenApiResponse(description="Missing scope."),
-        },
+        parameters=export_parameters(),
+        responses=export_responses("Missing scope."),
     )
