@@ -256,6 +256,9 @@ else:
     EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
     EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))  # filebased backend
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Redress <redress@localhost>")
+# Seconds an SMTP call may hang. Well below the 10 minutes after which another worker takes
+# over an unfinished delivery (alerts.CLAIM_TIMEOUT), so a stalled send never goes out twice.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 60)
 # Absolute address of the admin, for links in emails.
 REDRESS_BASE_URL = env_str("REDRESS_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 

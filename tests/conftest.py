@@ -72,14 +72,17 @@ def _english():
         yield
 
 
-@pytest.fixture(autouse=True, scope="session")
+@pytest.fixture(autouse=True)
 def _celery_eager():
-    """Unit tests run tasks in-process (tests/integration start a real worker instead)."""
+    """Unit tests run tasks in-process (tests/integration start a real worker instead). Set
+    for every test, not once per session: a test that publishes for real (the broker-down
+    tests) must not leave the tests after it publishing to a broker nobody consumes."""
     from config.celery import app
 
+    saved = app.conf.task_always_eager
     app.conf.task_always_eager = True
     yield
-    app.conf.task_always_eager = False
+    app.conf.task_always_eager = saved
 
 
 @pytest.fixture

@@ -112,7 +112,7 @@ class NotificationAdmin(ModelAdmin):
     list_per_page = 50
     ordering = ("-created_at", "-id")
     actions = ["mark_read", "mark_unread"]
-    fields = ("created_at", "title", "reference", "body", "read_at")
+    fields = ("created_at", "title_text", "reference", "body", "read_at")
     readonly_fields = fields
 
     def get_queryset(self, request):
@@ -160,6 +160,10 @@ class NotificationAdmin(ModelAdmin):
     @display(description=gettext_lazy("complaint"), ordering="complaint__reference")
     def reference(self, obj):
         return obj._reference
+
+    @display(description=gettext_lazy("title"))
+    def title_text(self, obj):
+        return render(obj.title)  # a stored message, in the reader's language
 
     @display(description=gettext_lazy("status"), label={"unread": "warning", "read": None})
     def read_label(self, obj):

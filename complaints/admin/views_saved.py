@@ -94,6 +94,10 @@ def save_view(model_admin, request):
         messages.error(request, _("Give the view a name (at most 60 characters)."))
         return HttpResponseRedirect(changelist_url(normalize(request.POST.get("query", ""))))
     name, query = form.cleaned_data["name"], normalize(form.cleaned_data["query"])
+    if len(query) > SavedListView._meta.get_field("query").max_length:
+        # normalize() percent-encodes: a long non-ASCII search grows past the column.
+        messages.error(request, _("This view's filters are too long to save."))
+        return HttpResponseRedirect(changelist_url(query))
     existing = SavedListView.objects.filter(user=request.user, name=name).first()
     if existing is not None:
         existing.query = query

@@ -223,12 +223,24 @@ class ComplaintViewSet(
                 )
             complaint, replayed, created_customer = record.complaint, True, False
         context = self.get_serializer_context()
+        source = Complaint.objects.filter(pk=complaint.pk)
+        if replayed:
+            # The complaint as it is now: it may have moved out of the caller's departments.
+            source = who.visible(source)
+            if not source.exists():
+                return Response(
+                    {
+                        "detail": _(
+                            "This Idempotency-Key recorded complaint %(reference)s, which "
+                            "has since moved out of your departments."
+                        )
+                        % {"reference": complaint.reference},
+                        "reference": complaint.reference,
+                    },
+                    status=status.HTTP_409_CONFLICT,
+                )
         # ComplaintSerializer's JSON, formatted like the list's rows (rows.py).
-        [data] = rows.complaint_json(
-            rows.values(Complaint.objects.filter(pk=complaint.pk)),
-            pii=context["pii"],
-            now=context["now"],
-        )
+        [data] = rows.complaint_json(rows.values(source), pii=context["pii"], now=context["now"])
         # A customer created by this intake is stored exactly as sent (no check needed).
         if not created_customer and not who.may_read_customer(
             complaint.customer, besides=complaint

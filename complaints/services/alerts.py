@@ -151,7 +151,7 @@ def alert_message(complaint: Complaint, kind: str, level: int) -> dict:
         text = gettext_noop("Second escalation: %(what)s %(reference)s still overdue")
     what = stored(label_msgid(Kind(kind).label))
     params = {"what": what, "reference": complaint.reference}
-    if kind == Kind.CRISIS:
+    if kind in (Kind.CRISIS, Kind.FOLLOW_UP):
         params["subject"] = complaint.subject[:200]
     return stored(text, **params)
 

@@ -593,3 +593,22 @@ def test_intake_uses_the_shared_plausibility_rule(writer):
     assert response.status_code == 400
     assert "cannot be earlier than 2000-01-01" in str(response.json()["received_at"])
     assert counts() == before
+
+
+def test_replay_after_the_complaint_moved_departments_shows_nothing_of_it_now(restricted, leak):
+    """A department-restricted client replaying its key after the complaint moved to another
+    department gets a 409 naming the reference it created, not the complaint's current row
+    (status, department, subject as others changed them)."""
+    from tests.factories import DepartmentFactory
+
+    first = post(restricted, body(category="leak"), key="moved-1")
+    assert first.status_code == 201, first.content
+    complaint = Complaint.objects.get(reference=first.json()["reference"])
+    Complaint.objects.filter(pk=complaint.pk).update(
+        department=DepartmentFactory(code="finance"), subject="Renamed by finance"
+    )
+    again = post(restricted, body(category="leak"), key="moved-1")
+    assert again.status_code == 409, again.content
+    assert again.json()["reference"] == complaint.reference
+    assert "Renamed by finance" not in again.content.decode()
+    assert Complaint.objects.count() == 1  # still not recorded twice

@@ -72,3 +72,12 @@ def test_my_open_view_lists_my_open_complaints(handler, handler_client, departme
     make_complaint(user=handler, department=department)
     shown = handler_client.get(tabs(handler_client.get(CHANGELIST))["My open"]["url"])
     assert list(shown.context["cl"].queryset) == [mine]
+
+
+def test_a_view_too_long_once_encoded_is_refused_not_a_server_error(handler, handler_client):
+    # 600 Chinese characters pass the form's 2,000 but percent-encode to 5,400.
+    query = "q=" + "漏水" * 300
+    response = handler_client.post(SAVE, {"name": "Long", "query": query}, follow=True)
+    assert response.status_code == 200
+    assert "too long to save" in response.content.decode()
+    assert not SavedListView.objects.filter(user=handler).exists()

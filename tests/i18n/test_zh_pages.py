@@ -185,3 +185,13 @@ def test_deadline_labels_are_deadline_names_not_step_buttons(zh_world):
     deadlines = html.content.decode().split('id="deadlines"')[1].split("</table>")[0]
     assert "解决时限" in deadlines
     assert "标记为已解决" not in deadlines
+
+
+def test_inbox_entry_page_shows_its_title_in_the_readers_language(zh_world):
+    client, complaint, data = zh_world
+    entry = Notification.objects.filter(complaint=complaint).first()
+    html = client.get(reverse("admin:complaints_notification_change", args=[entry.pk]))
+    text = html.content.decode()
+    assert html.status_code == 200
+    assert "params" not in text  # not the stored message's JSON
+    assert complaint.reference in text
