@@ -77,8 +77,16 @@ def _celery_eager():
     """Unit tests run tasks in-process (tests/integration start a real worker instead). Set
     for every test, not once per session: a test that publishes for real (the broker-down
     tests) must not leave the tests after it publishing to a broker nobody consumes."""
+    from kombu import pools
+
     from config.celery import app
 
+    # Even an eager task takes a producer from the app's pool: a pool closed by an earlier
+    # test (a worker cluster's shutdown, the broker-down tests) made later tests fail with
+    # "Acquire on closed pool". Each test starts with fresh pools.
+    pools.reset()
+    app._pool = None
+    app.amqp._producer_pool = None
     saved = app.conf.task_always_eager
     app.conf.task_always_eager = True
     yield

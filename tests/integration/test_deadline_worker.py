@@ -276,6 +276,8 @@ def test_two_workers_sweeping_at_once_do_the_work_once(cluster, due):
 @contextmanager
 def broker_unreachable():
     """Publish tasks for real (not eagerly) to a Redis port where nothing listens."""
+    from kombu import pools
+
     from config.celery import app
 
     with socket.socket() as probe:
@@ -284,8 +286,10 @@ def broker_unreachable():
     saved = app.conf.broker_url, app.conf.task_always_eager
 
     def forget_connections():
-        if app._pool is not None:
-            app._pool.force_close_all()
+        # kombu keeps one pool per broker URL for the whole process: closing the app's pool
+        # closed that shared one for every later test ("Acquire on closed pool", even for
+        # eager tasks, which take a producer too). Reset kombu's registry instead.
+        pools.reset()
         app._pool = None
         app.amqp._producer_pool = None
 
