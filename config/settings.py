@@ -154,10 +154,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
-elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
+    "REDRESS_PG_JIT_OFF", True
+):
     # No JIT compilation: it costs seconds per statement (the planner enables it for any
     # large-looking aggregate: dashboard, summaries, exports) and saves milliseconds here.
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+    # Added to any `options` the URL gives; REDRESS_PG_JIT_OFF=false leaves the connection
+    # alone (PgBouncer in transaction mode refuses startup options: set jit=off on the server).
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = " ".join(filter(None, [_options.get("options", ""), "-c jit=off"]))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -4,6 +4,12 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+def digest_alerts_back_to_pending(apps, schema_editor):
+    """Unapplied: code before digests sends only pending alerts, one email each."""
+    DeadlineAlert = apps.get_model("complaints", "DeadlineAlert")
+    DeadlineAlert.objects.filter(delivery="digest").update(delivery="pending")
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -11,6 +17,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(migrations.RunPython.noop, digest_alerts_back_to_pending),
         migrations.AlterField(
             model_name='deadlinealert',
             name='delivery',

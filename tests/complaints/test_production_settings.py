@@ -50,3 +50,23 @@ def test_demo_commands_refuse_in_production(settings, command):
         call_command(command, verbosity=0)
     assert not get_user_model().objects.exists()
     assert not Complaint.objects.exists()
+
+
+def _pg_options(**env) -> str:
+    environ = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_ENV")}
+    environ.update(env)
+    code = (
+        "from config import settings; "
+        "print(settings.DATABASES['default']['OPTIONS'].get('options'))"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], env=environ, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def test_jit_off_keeps_the_urls_own_connection_options_and_can_be_turned_off():
+    url = "postgres://u@db/redress?options=-c%20search_path%3Dredress"
+    assert _pg_options(DATABASE_URL=url) == "-c search_path=redress -c jit=off"
+    assert _pg_options(DATABASE_URL="postgres://u@db/redress") == "-c jit=off"
+    off = _pg_options(DATABASE_URL=url, REDRESS_PG_JIT_OFF="false")
+    assert off == "-c search_path=redress"
