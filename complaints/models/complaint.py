@@ -346,7 +346,9 @@ class Complaint(models.Model):
             ),
             models.Index(fields=["category", "-received_at", "-id"], name="complaint_cat_recv_idx"),
             # A department's open work in received order (the API's and the admin's "open +
-            # department" filters): only open rows, a few thousand per department at 5M.
+            # department" filters): only open rows, a few thousand per department at 5M. On
+            # PostgreSQL it also INCLUDEs status and channel (migration 0031), for index-only
+            # capped counts.
             models.Index(
                 fields=["department", "-received_at", "-id"],
                 name="complaint_open_dept_recv_idx",

@@ -91,3 +91,20 @@ def test_category_filter_does_not_render_every_category(manager_client, manager)
     assert "Category number 17" not in html
     filtered = manager_client.get(CHANGELIST, {"category__id__exact": categories[0].pk})
     assert len(shown_references(filtered)) == 1
+
+
+def test_a_deep_page_reads_its_ids_first_then_only_those_rows(
+    manager_client, twelve, per_page_4, monkeypatch
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr("complaints.admin.pagination.DEEP_OFFSET", 4)  # page 2 is "deep"
+    newest_first = sorted(twelve, key=lambda c: (c.received_at, c.pk), reverse=True)
+    with CaptureQueriesContext(connection) as queries:
+        response = manager_client.get(CHANGELIST, {"p": 2})
+    assert shown_references(response) == [c.reference for c in newest_first[4:8]]
+    offsets = [q["sql"] for q in queries.captured_queries if "OFFSET 4" in q["sql"]]
+    # The skipped rows are read from the sort order alone: no customer or other join.
+    assert len(offsets) == 1 and "JOIN" not in offsets[0]
+    assert offsets[0].startswith('SELECT "complaints_complaint"."id" AS "pk" FROM')

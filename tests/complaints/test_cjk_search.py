@@ -108,3 +108,29 @@ def test_two_character_search_is_an_index_lookup(corpus):
     customers = Customer.objects.all()
     plan = _plan(customers.filter(matches("name", "王伟", vendor="postgresql")))
     assert "customer_name_bigram" in plan
+
+
+@pytest.mark.postgres
+def test_two_character_term_is_not_also_a_trigram_scan(corpus):
+    # pg_trgm holds no trigram of a two-character term: ANDed in, its index was read whole.
+    plan = _plan(search_complaints(Complaint.objects.all(), "漏水", pii=False))
+    assert "complaint_subject_trgm" not in plan
+    assert "~~" not in plan  # no LIKE at all: the bigram is the exact match
+
+
+@pytest.mark.postgres
+def test_longer_term_uses_the_trigram_index_alone(corpus):
+    found = Complaint.objects.filter(matches("subject", "卫生间漏水", vendor="postgresql"))
+    sql, params = found.query.sql_with_params()
+    with transaction.atomic(), connection.cursor() as cursor:
+        for scan in ("seqscan", "indexscan", "indexonlyscan"):  # leave bitmap scans only
+            cursor.execute(f"SET LOCAL enable_{scan} = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "complaint_subject_trgm" in plan
+    assert "complaint_subject_bigram" not in plan
+
+
+def test_two_character_latin_term_ignores_case(manager_client, corpus):
+    shouting = make_complaint(user=corpus["leak"].created_by, subject="WiFi 断线")
+    assert shouting.reference in _search(manager_client, "wi")

@@ -33,3 +33,21 @@ def test_open_department_work_has_a_partial_index():
     definition = _indexes()["complaint_open_dept_recv_idx"]
     assert "(department_id, received_at DESC, id DESC)" in definition
     assert "WHERE" in definition and "'new'" in definition and "'closed'" not in definition
+    # Status and channel ride along: the admin's capped count of "open statuses + department
+    # + channel" is an index-only scan, not a visit to every matching row (migration 0031).
+    assert "INCLUDE (status, channel)" in definition
+
+
+def test_open_department_channel_count_reads_the_index_only():
+    sql = (
+        "SELECT count(*) FROM (SELECT 1 FROM complaints_complaint WHERE status IN "
+        "('new', 'investigating') AND department_id = 1 AND channel = 'hotline' LIMIT 10001) s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")
+        try:
+            cursor.execute(f"EXPLAIN {sql}")
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        finally:
+            cursor.execute("RESET enable_seqscan")
+    assert "Index Only Scan using complaint_open_dept_recv_idx" in plan
