@@ -263,6 +263,8 @@ class ComplaintAdmin(DailyWorkMixin, ModelAdmin):
     list_max_show_all = 500
     list_filter_submit = True
     list_fullwidth = True
+    # unfold's list page with the rows rendered by list_rows.py (not a template per cell).
+    change_list_template = "complaints/admin/complaint_change_list.html"
     warn_unsaved_form = True
     list_display = (
         "reference",
