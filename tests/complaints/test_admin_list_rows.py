@@ -173,3 +173,38 @@ def test_a_new_root_cause_shows_in_the_filter_at_once(manager_client, manager):
     RootCause.objects.create(code="misuse", name="误用", name_en="Misuse by the customer")
     reference_cache._pending.connection = None  # as if committed: the copy must be gone
     assert "Misuse by the customer" in manager_client.get(CHANGELIST).content.decode()
+
+
+def test_popup_list_is_left_to_unfold(manager_client, varied):
+    complaint = varied["plain"]
+    response = manager_client.get(CHANGELIST, {"_popup": "1", "_to_field": "id"})
+    assert response.status_code == 200
+    assert f'data-popup-opener="{complaint.pk}"' in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_saved_views_come_from_the_cache_until_one_changes(handler, handler_client):
+    from django.core.cache import cache
+
+    from complaints.models import SavedListView
+
+    save = reverse("admin:complaints_complaint_view_save")
+    key = f"saved-list-views:{handler.pk}"
+    cache.delete(key)
+    try:
+        handler_client.post(save, {"name": "Zebra view", "query": "status__exact=new"})
+        queries = _queries(handler_client)  # the first page fills the copy
+        assert not any("complaints_savedlistview" in q for q in queries)
+        assert "Zebra view" in handler_client.get(CHANGELIST).content.decode()
+
+        handler_client.post(save, {"name": "Yak view", "query": "status__exact=closed"})
+        page = handler_client.get(CHANGELIST).content.decode()
+        assert "Zebra view" in page and "Yak view" in page
+
+        zebra = SavedListView.objects.get(name="Zebra view")
+        handler_client.post(reverse("admin:complaints_complaint_view_delete", args=[zebra.pk]))
+        page = handler_client.get(CHANGELIST).content.decode()  # after the "deleted" message
+        page = handler_client.get(CHANGELIST).content.decode()
+        assert "Zebra view" not in page and "Yak view" in page
+    finally:
+        cache.delete(key)
