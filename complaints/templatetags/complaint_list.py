@@ -3,7 +3,6 @@ admin/list_rows.py instead of a template per cell (unfold's tag where that does 
 
 from django import template
 from django.contrib.admin.templatetags.admin_list import result_hidden_fields
-from django.template.loader import get_template
 from unfold.templatetags.unfold_list import result_headers
 from unfold.templatetags.unfold_list import result_list as unfold_result_list
 
@@ -30,4 +29,8 @@ def complaint_result_list(context, cl):
     else:
         values = unfold_result_list(context, cl)
         name = "admin/change_list_results.html"
-    return get_template(name).render(context.flatten() | values, context.request)
+    # As an inclusion tag renders: a new context of these values (no context processors).
+    new_context = context.new(values)
+    if context.get("csrf_token") is not None:
+        new_context["csrf_token"] = context["csrf_token"]
+    return context.template.engine.get_template(name).render(new_context)
