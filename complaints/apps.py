@@ -19,6 +19,10 @@ class ComplaintsConfig(AppConfig):
 
         reference_cache.connect_signals()
 
+        from .services import saved_views
+
+        saved_views.connect_signals()
+
         _people_by_full_name()
 
 

@@ -1,6 +1,8 @@
 """Reporting in the admin: the dashboard as the landing page, the monthly reports, the state
 of the summary tables, and the list filters the dashboard's links use on the complaint list."""
 
+from functools import partial
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -10,13 +12,14 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.filters.admin import RelatedDropdownFilter
 from unfold.decorators import action, display
 
 from complaints.models import Complaint
+from complaints.services import reference_cache
 from complaints.services.errors import ServiceError
 
 from . import kpis
@@ -39,6 +42,15 @@ class FigureFilter(admin.SimpleListFilter):
         return queryset.filter(condition) if condition is not None else queryset
 
 
+class RootCauseFilter(RelatedDropdownFilter):
+    """The root cause dropdown, its options from this process's copy while no root cause
+    changed (complaints.services.reference_cache): no query on every list page."""
+
+    def field_choices(self, field, request, model_admin):
+        load = partial(super().field_choices, field, request, model_admin)
+        return reference_cache.get(f"root-cause-choices-{get_language()}", lambda: list(load()))
+
+
 def extend_complaint_list(site=admin.site) -> None:
     """Add the dashboard's filters to the complaint list (reporting depends on complaints,
     never the reverse, so the list is extended from here)."""
@@ -47,7 +59,7 @@ def extend_complaint_list(site=admin.site) -> None:
         return
     complaint_admin.list_filter = (
         *complaint_admin.list_filter,
-        ("root_cause_category", RelatedDropdownFilter),
+        ("root_cause_category", RootCauseFilter),
         FigureFilter,
     )
 

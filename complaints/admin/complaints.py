@@ -26,11 +26,11 @@ from unfold.utils import parse_date_str
 
 from .. import hooks, workflow
 from ..messages import render
-from ..models import Attachment, Complaint, ComplaintEvent, DeadlineAlert, Status
+from ..models import Attachment, Complaint, ComplaintEvent, DeadlineAlert, Severity, Status
 from ..privacy import can_read, customer_label, mask_email, mask_name, mask_phone
 from ..search import search_complaints
 from ..selectors import visible_complaints, visible_customers
-from ..services import lifecycle, severity, sla
+from ..services import lifecycle, reference_cache, severity, sla
 from ..services.assignment import assignee_candidates
 from ..services.attachments import add_attachment
 from ..services.calendars import calendars_by_id, clock_for_policy
@@ -60,6 +60,10 @@ STATUS_COLOURS = {
     Status.MERGED: None,
 }
 SEVERITY_COLOURS = {1: "danger", 2: "warning", 3: "info", 4: None}
+# The list's label texts (lazy: translated when rendered). get_FOO_display() rebuilds the
+# field's choices for every cell; these are built once.
+STATUS_LABELS = dict(Status.choices)
+SEVERITY_LABELS = dict(Severity.choices)
 
 
 class NullsLast(F):
@@ -263,6 +267,8 @@ class ComplaintAdmin(DailyWorkMixin, ModelAdmin):
     list_max_show_all = 500
     list_filter_submit = True
     list_fullwidth = True
+    # unfold's list page with the rows rendered by list_rows.py (not a template per cell).
+    change_list_template = "complaints/admin/complaint_change_list.html"
     warn_unsaved_form = True
     list_display = (
         "reference",
@@ -519,11 +525,11 @@ class ComplaintAdmin(DailyWorkMixin, ModelAdmin):
 
     @display(description=gettext_lazy("severity"), ordering="severity", label=SEVERITY_COLOURS)
     def severity_label(self, obj):
-        return obj.severity, obj.get_severity_display()
+        return obj.severity, SEVERITY_LABELS.get(obj.severity, obj.severity)
 
     @display(description=gettext_lazy("status"), ordering="status", label=STATUS_COLOURS)
     def status_label(self, obj):
-        return obj.status, obj.get_status_display()
+        return obj.status, STATUS_LABELS.get(obj.status, obj.status)
 
     @display(
         description=gettext_lazy("due"),
@@ -563,7 +569,9 @@ class ComplaintAdmin(DailyWorkMixin, ModelAdmin):
         return state, text
 
     def changelist_view(self, request, extra_context=None):
-        self._page.calendars, self._page.now = calendars_by_id(), timezone.now()
+        # The compiled calendars from this process's copy while unchanged (no query).
+        calendars = reference_cache.get("calendars", calendars_by_id)
+        self._page.calendars, self._page.now = calendars, timezone.now()
         try:
             response = super().changelist_view(request, extra_context)
             if hasattr(response, "render"):

@@ -2,6 +2,8 @@
 overdue") and the ones a user saved (the list's filters, search and order under a name).
 A saved view is its owner's alone: others neither see nor delete it (404). Opening a view is
 opening the list with its query string, so the list's isolation and masking apply as always.
+
+The tabs come from services/saved_views.py (cached per user).
 """
 
 from urllib.parse import parse_qsl, urlencode
@@ -16,8 +18,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ..models import SavedListView
+from ..services.saved_views import MAX_VIEWS, user_views
 
-MAX_VIEWS = 30
 # Parameters that are not part of a view: the page, "show all", the error flag, popups.
 NOT_SAVED = {"p", "all", "e", "_popup", "_to_field", "_changelist_filters"}
 BUILTIN = [
@@ -59,15 +61,15 @@ def toolbar_context(request) -> dict:
         }
         for key, name, query in BUILTIN
     ]
-    for view in SavedListView.objects.filter(user=request.user).order_by("name")[:MAX_VIEWS]:
+    for pk, name, query in user_views(request.user):
         tabs.append(
             {
-                "key": f"saved-{view.pk}",
-                "name": view.name,
-                "url": changelist_url(view.query),
-                "active": current == view.query,
+                "key": f"saved-{pk}",
+                "name": name,
+                "url": changelist_url(query),
+                "active": current == query,
                 "builtin": False,
-                "delete_url": reverse("admin:complaints_complaint_view_delete", args=[view.pk]),
+                "delete_url": reverse("admin:complaints_complaint_view_delete", args=[pk]),
             }
         )
     query = request.GET.urlencode()

@@ -1,4 +1,5 @@
-"""Reference data that rarely changes (SLA policies, the category tree, business calendars),
+"""Reference data that rarely changes (SLA policies, the category tree, business calendars,
+root causes),
 loaded once per process and reused until it changes, so that an intake does not read it
 again for every complaint.
 
@@ -119,6 +120,7 @@ def connect_signals() -> None:
         CalendarException,
         CalendarYear,
         Category,
+        RootCause,
         SLAPolicy,
         WorkingInterval,
     )
@@ -130,6 +132,7 @@ def connect_signals() -> None:
         WorkingInterval,
         CalendarException,
         CalendarYear,
+        RootCause,
     ):
         for signal in (post_save, post_delete):
             signal.connect(changed, sender=model, dispatch_uid=f"reference-cache-{model.__name__}")
