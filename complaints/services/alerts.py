@@ -2,10 +2,13 @@
 crisis notices, the staff inbox and email delivery (alone, or in digests: see digests.py).
 
 The sweep claims open complaints whose `next_alert_at` has come (row locks, SKIP LOCKED on
-PostgreSQL), writes one DeadlineAlert per (complaint, deadline, level, deadline instant) —
-the unique constraint makes a second one impossible — plus inbox entries and timeline
-events, moves `next_alert_at` on, and commits. Emails are sent afterwards from the alert
-rows, so a lost task or a dead broker delays them but never loses them.
+PostgreSQL) and reads only the values it needs, writes one DeadlineAlert per (complaint,
+deadline, level, deadline instant) — the unique constraint makes a second one impossible —
+plus inbox entries, digest entries and timeline events, moves `next_alert_at` on, and commits:
+a constant number of statements per batch (on PostgreSQL one INSERT ... SELECT for all the
+new rows and one UPDATE for the complaints), all in the batch's transaction. Emails are sent
+afterwards from the alert rows, so a lost task or a dead broker delays them but never loses
+them.
 """
 
 import json
