@@ -66,8 +66,14 @@ class DeadlineAlert(models.Model):
         NONE = "none", _("No email recipients")
         DIGEST = "digest", _("In the recipients' digests")
 
+    # Looked up through one_alert_per_deadline (complaint first): no index of its own, which
+    # every alert the sweep writes would pay.
     complaint = models.ForeignKey(
-        Complaint, verbose_name=_("complaint"), on_delete=models.PROTECT, related_name="alerts"
+        Complaint,
+        verbose_name=_("complaint"),
+        on_delete=models.PROTECT,
+        related_name="alerts",
+        db_index=False,
     )
     kind = models.CharField(_("which deadline"), max_length=8, choices=Kind)
     level = models.PositiveSmallIntegerField(_("level"), choices=Level)
@@ -115,11 +121,13 @@ class DigestEntry(models.Model):
 
     Delivery = DeadlineAlert.Delivery
 
+    # Served by one_digest_entry_per_address (alert first).
     alert = models.ForeignKey(
         DeadlineAlert,
         verbose_name=_("reminder or escalation"),
         on_delete=models.PROTECT,
         related_name="digest_entries",
+        db_index=False,
     )
     email = models.CharField(_("email address"), max_length=254)
     delivery = models.CharField(
@@ -157,11 +165,15 @@ class DigestEntry(models.Model):
 class Notification(models.Model):
     """An entry in a staff user's inbox."""
 
+    # The foreign keys below are served by the composite indexes that start with them
+    # (inbox, one per alert, one per approval notice): no single-column index each, which
+    # every inbox entry the sweep writes would pay.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("for"),
         on_delete=models.CASCADE,
         related_name="notifications",
+        db_index=False,
     )
     complaint = models.ForeignKey(
         Complaint, verbose_name=_("complaint"), on_delete=models.PROTECT, related_name="+"
@@ -173,6 +185,7 @@ class Notification(models.Model):
         null=True,
         blank=True,
         related_name="notifications",
+        db_index=False,
     )
     approval_alert = models.ForeignKey(
         "complaints.ApprovalAlert",
@@ -181,6 +194,7 @@ class Notification(models.Model):
         null=True,
         blank=True,
         related_name="notifications",
+        db_index=False,
     )
     # A stored message (complaints.messages), shown in the reader's language; plain text in
     # entries written before titles were stored as messages.

@@ -184,6 +184,8 @@ class Complaint(models.Model):
     finding = models.TextField(
         _("finding"), blank=True, help_text=_("What the investigation established.")
     )
+    # No index: no query looks complaints up by who decided (only a user's deletion would,
+    # and staff are deactivated, not deleted); every write of the row would pay one.
     responsibility_decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("responsibility decided by"),
@@ -192,6 +194,7 @@ class Complaint(models.Model):
         blank=True,
         editable=False,
         related_name="+",
+        db_index=False,
     )
     responsibility_decided_at = models.DateTimeField(
         _("responsibility decided at"), null=True, blank=True, editable=False

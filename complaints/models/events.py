@@ -52,8 +52,13 @@ class ComplaintEvent(models.Model):
         INBOUND = "in", _("Inbound (customer to us)")
         OUTBOUND = "out", _("Outbound (us to customer)")
 
+    # Served by event_timeline_idx (complaint first): no index of its own.
     complaint = models.ForeignKey(
-        Complaint, verbose_name=_("complaint"), on_delete=models.PROTECT, related_name="events"
+        Complaint,
+        verbose_name=_("complaint"),
+        on_delete=models.PROTECT,
+        related_name="events",
+        db_index=False,
     )
     kind = models.CharField(_("kind"), max_length=16, choices=Kind)
     actor = models.ForeignKey(

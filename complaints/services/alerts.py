@@ -2,12 +2,16 @@
 crisis notices, the staff inbox and email delivery (alone, or in digests: see digests.py).
 
 The sweep claims open complaints whose `next_alert_at` has come (row locks, SKIP LOCKED on
-PostgreSQL), writes one DeadlineAlert per (complaint, deadline, level, deadline instant) —
-the unique constraint makes a second one impossible — plus inbox entries and timeline
-events, moves `next_alert_at` on, and commits. Emails are sent afterwards from the alert
-rows, so a lost task or a dead broker delays them but never loses them.
+PostgreSQL) and reads only the values it needs, writes one DeadlineAlert per (complaint,
+deadline, level, deadline instant) — the unique constraint makes a second one impossible —
+plus inbox entries, digest entries and timeline events, moves `next_alert_at` on, and commits:
+a constant number of statements per batch (on PostgreSQL one INSERT ... SELECT for all the
+new rows and one UPDATE for the complaints), all in the batch's transaction. Emails are sent
+afterwards from the alert rows, so a lost task or a dead broker delays them but never loses
+them.
 """
 
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -16,7 +20,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext_noop
@@ -35,10 +39,9 @@ from ..models import (
     Status,
 )
 from . import digests, sla
-from .bulk import update_rows
 from .calendars import clock_for_policy
 from .email import build_email
-from .isolation import describe, load_each
+from .isolation import describe
 from .money import label_msgid
 
 log = logging.getLogger(__name__)
@@ -193,10 +196,102 @@ def announce(
     return notifications, event
 
 
-def process(complaints: list[Complaint], ctx: sla.Context, *, now: datetime) -> list[int]:
-    """Write the alerts that have fallen due for locked complaints; return the new alert ids.
+# What the sweep reads of a complaint: enough for its alert points, recipients and messages.
+DUE_FIELDS = (
+    "id",
+    "reference",
+    "subject",
+    "severity",
+    "status",
+    "sla_policy_id",
+    "department_id",
+    "assignee_id",
+    "received_at",
+    "version",
+    *(name for kind in sla.KINDS for name in kind[1:]),
+)
 
-    Constant number of queries per batch, whatever its size."""
+
+class Due:
+    """A claimed complaint as the sweep sees it: the values of DUE_FIELDS (read with
+    values_list, no model instance), with the attribute names of Complaint."""
+
+    __slots__ = DUE_FIELDS
+
+    def __init__(self, values):
+        for name, value in zip(DUE_FIELDS, values, strict=True):
+            setattr(self, name, value)
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+
+def _load(rows, limit: int | None = None) -> list[Due]:
+    values = rows.values_list(*DUE_FIELDS)
+    return [Due(v) for v in (values if limit is None else values[:limit])]
+
+
+@dataclass
+class Plan:
+    """What process() writes for a batch, computed without a query per complaint."""
+
+    alerts: list[tuple] = field(default_factory=list)  # (complaint, kind, level, deadline, ...)
+    marks: list[tuple] = field(default_factory=list)  # (id, next_alert_at, level, touched)
+    reassigned: list = field(default_factory=list)
+
+
+def _plan(complaints, ctx: sla.Context, now: datetime, existing: set, audience: Audience) -> Plan:
+    """The alerts that have fallen due for these complaints and their new marks (pure Python
+    over the loaded values; `existing` is every (complaint, kind, level, deadline) written)."""
+    levels: dict[tuple, int] = {}  # (complaint, kind, deadline) -> highest level sent
+    for cid, kind, level, deadline in existing:
+        key = (cid, kind, deadline)
+        levels[key] = max(levels.get(key, 0), level)
+    plan = Plan()
+    for complaint in complaints:
+        pk = complaint.pk
+        points = _points(complaint, ctx)
+        upcoming = None
+        touched = False
+        for kind, level, when, deadline in points:
+            if when > now:
+                upcoming = when if upcoming is None or when < upcoming else upcoming
+                continue
+            key = (pk, kind, level, deadline)
+            if key in existing:
+                continue
+            if level == Level.WARNING and kind != Kind.CRISIS and deadline <= now:
+                continue  # no "due soon" once it is overdue: the escalation says more
+            plan.alerts.append(
+                (
+                    complaint,
+                    kind,
+                    level,
+                    deadline,
+                    _recipients(complaint, kind, level, audience),
+                    _list_emails(complaint, kind, level, audience),
+                )
+            )
+            existing.add(key)
+            touched = True
+            if levels.get((pk, kind, deadline), 0) < level:
+                levels[(pk, kind, deadline)] = level
+            if level == Level.ESCALATION_1 and kind != Kind.CRISIS:
+                plan.reassigned.append(complaint)
+        # The escalation level of the deadlines still pending.
+        level = max((levels.get((pk, k, d), 0) for k, _l, _w, d in points), default=0)
+        plan.marks.append((pk, upcoming, level, touched))
+    return plan
+
+
+def process(complaints, ctx: sla.Context, *, now: datetime) -> list[int]:
+    """Write the alerts that have fallen due for locked complaints (Due rows or Complaint
+    instances); return the new alert ids.
+
+    A constant number of statements per batch, whatever its size: on PostgreSQL the alerts,
+    their inbox entries, digest entries and timeline events are one INSERT ... SELECT from
+    arrays, and the complaints' marks one UPDATE ... FROM unnest(...)."""
     if not complaints:
         return []
     ids = [c.pk for c in complaints]
@@ -206,94 +301,288 @@ def process(complaints: list[Complaint], ctx: sla.Context, *, now: datetime) -> 
         )
     )
     audience = Audience.load({c.department_id for c in complaints if c.department_id})
-    levels: dict[tuple, int] = {}  # (complaint, kind, deadline) -> highest level sent
-    for cid, kind, level, deadline in existing:
-        key = (cid, kind, deadline)
-        levels[key] = max(levels.get(key, 0), level)
-    new_alerts, changed, reassigned = [], [], []
-    for complaint in complaints:
-        points = _points(complaint, ctx)
-        upcoming = [when for _k, _l, when, _d in points if when > now]
-        current = {(k, d) for k, _l, _w, d in points}
-        for kind, level, when, deadline in points:
-            key = (complaint.pk, kind, level, deadline)
-            if when > now or key in existing:
-                continue
-            if level == Level.WARNING and kind != Kind.CRISIS and deadline <= now:
-                continue  # no "due soon" once it is overdue: the escalation says more
-            new_alerts.append(
-                DeadlineAlert(
-                    complaint=complaint,
-                    kind=kind,
-                    level=level,
-                    deadline=deadline,
-                    created_at=now,
-                    recipients=_recipients(complaint, kind, level, audience),
-                    emails=_list_emails(complaint, kind, level, audience),
-                )
+    plan = _plan(complaints, ctx, now, existing, audience)
+    audience.load_users({u for alert in plan.alerts for u in alert[4]})
+    # (complaint id, kind, level, deadline, recipients, emails, delivery, message, digest at)
+    rows = []
+    for complaint, kind, level, deadline, recipients, list_emails in plan.alerts:
+        recipients = [u for u in recipients if u in audience.emails]
+        personal = [audience.emails[u] for u in recipients if audience.emails[u]]
+        emails = list(dict.fromkeys(personal + list_emails))
+        wait = digests.window_for(kind, level, complaint.severity) if emails else None
+        if not emails:
+            delivery = Delivery.NONE
+        elif wait is not None:
+            delivery = Delivery.DIGEST  # one email per address, with its other alerts
+        else:
+            delivery = Delivery.PENDING
+        message = alert_message(complaint, kind, level)
+        due = now + wait if wait is not None else None
+        rows.append(
+            (complaint.pk, kind, level, deadline, recipients, emails, delivery, message, due)
+        )
+    if connection.vendor == "postgresql":
+        alert_ids = _write_alerts_pg(rows, now)
+    else:
+        alert_ids = _write_alerts_orm(rows, now)
+    events, assignees = _reassign_on_breach(plan.reassigned, ctx, audience, now=now)
+    ComplaintEvent.objects.bulk_create(events)
+    _write_marks(plan.marks, assignees, now)
+    return alert_ids
+
+
+def _event_data(alert_id, kind, level, deadline, recipients, emails, message) -> dict:
+    return {
+        "message": message,
+        "alert": alert_id,
+        "kind": kind,
+        "level": level,
+        "deadline": timezone.localtime(deadline).isoformat(),
+        "recipients": len(recipients),
+        "emails": len(emails),
+    }
+
+
+def _write_alerts_orm(rows: list[tuple], now: datetime) -> list[int]:
+    """The alerts, inbox entries, digest entries and timeline events with bulk_create (any
+    database)."""
+    new = [
+        DeadlineAlert(
+            complaint_id=cid,
+            kind=kind,
+            level=level,
+            deadline=deadline,
+            created_at=now,
+            recipients=recipients,
+            emails=emails,
+            delivery=delivery,
+        )
+        for cid, kind, level, deadline, recipients, emails, delivery, _m, _d in rows
+    ]
+    DeadlineAlert.objects.bulk_create(new)
+    entries, notifications, events = [], [], []
+    for alert, (cid, kind, level, deadline, recipients, emails, delivery, message, due) in zip(
+        new, rows, strict=True
+    ):
+        if delivery == Delivery.DIGEST:
+            entries += [DigestEntry(alert=alert, email=e, next_attempt_at=due) for e in emails]
+        notifications += [
+            Notification(user_id=u, complaint_id=cid, alert=alert, title=message, created_at=now)
+            for u in recipients
+        ]
+        data = _event_data(alert.pk, kind, level, deadline, recipients, emails, message)
+        events.append(
+            ComplaintEvent(
+                complaint_id=cid, kind=ComplaintEvent.Kind.ALERT, created_at=now, data=data
             )
-            existing.add(key)
-            levels[(complaint.pk, kind, deadline)] = max(
-                levels.get((complaint.pk, kind, deadline), 0), level
-            )
-            if level == Level.ESCALATION_1 and kind != Kind.CRISIS:
-                reassigned.append(complaint)
-        level = max((levels.get((complaint.pk, k, d), 0) for k, d in current), default=0)
-        complaint.next_alert_at = min(upcoming) if upcoming else None
-        complaint.escalation_level = level  # for the deadlines still pending
-        complaint.alert_failures, complaint.alert_error = 0, ""  # processed: clear any mark
-        changed.append(complaint)
-    audience.load_users({u for alert in new_alerts for u in alert.recipients})
-    events, notifications = [], []
-    for alert in new_alerts:
-        alert.recipients = [u for u in alert.recipients if u in audience.emails]
-        personal = [audience.emails[u] for u in alert.recipients if audience.emails[u]]
-        alert.emails = list(dict.fromkeys(personal + alert.emails))
-        if not alert.emails:
-            alert.delivery = Delivery.NONE
-        elif digests.window(alert) is not None:
-            alert.delivery = Delivery.DIGEST  # one email per address, with its other alerts
-        alert.complaint.updated_at = now
-    DeadlineAlert.objects.bulk_create(new_alerts)
-    DigestEntry.objects.bulk_create(digests.entries_for(new_alerts, now))
-    for alert in new_alerts:
-        inbox, event = announce(alert, alert_message(alert.complaint, alert.kind, alert.level), now)
-        notifications += inbox
-        events.append(event)
-    events += _reassign_on_breach(reassigned, ctx, audience, now=now)
+        )
+    DigestEntry.objects.bulk_create(entries)
     Notification.objects.bulk_create(notifications)
     ComplaintEvent.objects.bulk_create(events)
-    update_rows(  # one UPDATE ... FROM (VALUES ...), not bulk_update's CASE per row
-        Complaint,
-        changed,
+    return [alert.pk for alert in new]
+
+
+def _insert_select(model, given: dict) -> tuple[str, str, list]:
+    """The column list, SELECT expressions and their parameters of an INSERT ... SELECT into
+    `model`: the `given` columns' SQL (a string, or (sql, params)), every other column's
+    default as a parameter (NULL when it has none), so the statement keeps working when a
+    field is added."""
+    quote = connection.ops.quote_name
+    columns, values, params = [], [], []
+    for model_field in model._meta.concrete_fields:
+        if model_field.primary_key:
+            continue
+        columns.append(quote(model_field.column))
+        expression = given.get(model_field.column)
+        if isinstance(expression, tuple):
+            values.append(expression[0])
+            params += expression[1]
+        elif expression is not None:
+            values.append(expression)
+        else:
+            default = model_field.get_default()
+            if default is None:
+                values.append("NULL")
+            else:
+                values.append(f"%s::{model_field.db_type(connection)}")
+                params.append(model_field.get_db_prep_save(default, connection))
+    return ", ".join(columns), ", ".join(values), params
+
+
+def _write_alerts_pg(rows: list[tuple], now: datetime) -> list[int]:
+    """The alerts and, from their RETURNING rows, one inbox entry per recipient, one digest
+    entry per address of a digest alert and one timeline event each: a single statement."""
+    if not rows:
+        return []
+    # One JSON parameter, not an array per column: the connection binds client-side, where
+    # json.dumps (C) is much cheaper than quoting arrays element by element.
+    values = json.dumps(
         [
-            "next_alert_at",
-            "escalation_level",
-            "assignee",
-            "updated_at",
-            "version",
-            "alert_failures",
-            "alert_error",
+            [
+                cid,
+                kind,
+                level,
+                deadline.isoformat(),
+                recipients,
+                emails,
+                delivery,
+                message,
+                timezone.localtime(deadline).isoformat(),
+                due and due.isoformat(),
+            ]
+            for cid, kind, level, deadline, recipients, emails, delivery, message, due in rows
         ],
+        ensure_ascii=False,
     )
-    return [alert.pk for alert in new_alerts]
+    alert_cols, alert_values, alert_params = _insert_select(
+        DeadlineAlert,
+        {
+            "complaint_id": "v.complaint_id",
+            "kind": "v.kind",
+            "level": "v.level",
+            "deadline": "v.deadline",
+            "created_at": ("%s", [now]),
+            "recipients": "v.recipients",
+            "emails": "v.emails",
+            "delivery": "v.delivery",
+        },
+    )
+    inbox_cols, inbox_values, inbox_params = _insert_select(
+        Notification,
+        {
+            "user_id": "r.user_id::bigint",
+            "complaint_id": "av.complaint_id",
+            "alert_id": "av.id",
+            "title": "av.message",
+            "created_at": ("%s", [now]),
+        },
+    )
+    entry_cols, entry_values, entry_params = _insert_select(
+        DigestEntry,
+        {"alert_id": "av.id", "email": "e.email", "next_attempt_at": "av.digest_at"},
+    )
+    event_cols, event_values, event_params = _insert_select(
+        ComplaintEvent,
+        {
+            "complaint_id": "av.complaint_id",
+            "kind": ("%s", [ComplaintEvent.Kind.ALERT.value]),
+            "created_at": ("%s", [now]),
+            "data": "jsonb_build_object('message', av.message, 'alert', av.id, 'kind', av.kind,"
+            " 'level', av.level, 'deadline', av.local_deadline, 'recipients',"
+            " jsonb_array_length(av.recipients), 'emails', jsonb_array_length(av.emails))",
+        },
+    )
+    q = connection.ops.quote_name
+    # Names from the models, values bound as parameters.
+    sql = f"""
+        WITH v AS (
+            SELECT (r->>0)::bigint AS complaint_id, r->>1 AS kind, (r->>2)::integer AS level,
+                   (r->>3)::timestamptz AS deadline, r->4 AS recipients, r->5 AS emails,
+                   r->>6 AS delivery, r->7 AS message, r->>8 AS local_deadline,
+                   (r->>9)::timestamptz AS digest_at, ord
+            FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS x(r, ord)
+        ), a AS (
+            INSERT INTO {q(DeadlineAlert._meta.db_table)} ({alert_cols})
+            SELECT {alert_values} FROM v ORDER BY v.ord
+            RETURNING id, complaint_id, kind, level, deadline
+        ), av AS (
+            SELECT a.id, v.* FROM a JOIN v USING (complaint_id, kind, level, deadline)
+        ), inbox AS (
+            INSERT INTO {q(Notification._meta.db_table)} ({inbox_cols})
+            SELECT {inbox_values}
+            FROM av CROSS JOIN LATERAL jsonb_array_elements_text(av.recipients)
+                 WITH ORDINALITY AS r(user_id, n)
+            ORDER BY av.ord, r.n
+        ), entries AS (
+            INSERT INTO {q(DigestEntry._meta.db_table)} ({entry_cols})
+            SELECT {entry_values}
+            FROM av CROSS JOIN LATERAL jsonb_array_elements_text(av.emails)
+                 WITH ORDINALITY AS e(email, n)
+            WHERE av.delivery = %s
+            ORDER BY av.ord, e.n
+        ), events AS (
+            INSERT INTO {q(ComplaintEvent._meta.db_table)} ({event_cols})
+            SELECT {event_values} FROM av ORDER BY av.ord
+        )
+        SELECT id FROM av ORDER BY ord
+    """  # noqa: S608
+    params = [
+        values,
+        *alert_params,
+        *inbox_params,
+        *entry_params,
+        Delivery.DIGEST.value,
+        *event_params,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
 
 
-def _reassign_on_breach(complaints, ctx, audience, *, now) -> list[ComplaintEvent]:
-    """Policies may hand a complaint to the department head when a deadline is missed."""
-    events = []
+def _write_marks(marks: list[tuple], assignees: dict[int, int], now: datetime) -> None:
+    """Move each processed complaint's next alert point on, set its escalation level, clear
+    any failure mark; `updated_at` moves only for complaints with new alerts, the assignee
+    and version only for the ones reassigned. One UPDATE on PostgreSQL."""
+    if not marks:
+        return
+    if connection.vendor != "postgresql":
+        rows = []
+        for pk, upcoming, level, _touched in marks:
+            row = Complaint(pk=pk, next_alert_at=upcoming, escalation_level=level, alert_failures=0)
+            row.alert_error = ""
+            rows.append(row)
+        Complaint.objects.bulk_update(
+            rows, ["next_alert_at", "escalation_level", "alert_failures", "alert_error"]
+        )
+        touched = [pk for pk, _u, _l, touched in marks if touched]
+        Complaint.objects.filter(pk__in=touched).update(updated_at=now)
+        for pk, assignee in assignees.items():
+            Complaint.objects.filter(pk=pk).update(assignee_id=assignee, version=F("version") + 1)
+        return
+    values = json.dumps(
+        [
+            [pk, upcoming and upcoming.isoformat(), level, touched, assignees.get(pk)]
+            for pk, upcoming, level, touched in marks
+        ]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE complaints_complaint AS t SET
+                next_alert_at = v.next_alert_at,
+                escalation_level = v.escalation_level,
+                updated_at = CASE WHEN v.touched THEN %s ELSE t.updated_at END,
+                assignee_id = coalesce(v.assignee_id, t.assignee_id),
+                version = t.version + (v.assignee_id IS NOT NULL)::integer,
+                alert_failures = 0,
+                alert_error = ''
+            FROM (
+                SELECT (r->>0)::bigint AS id, (r->>1)::timestamptz AS next_alert_at,
+                       (r->>2)::integer AS escalation_level, (r->>3)::boolean AS touched,
+                       (r->>4)::bigint AS assignee_id
+                FROM jsonb_array_elements(%s::jsonb) AS x(r)
+            ) AS v
+            WHERE t.id = v.id
+            """,
+            [now, values],
+        )
+
+
+def _reassign_on_breach(complaints, ctx, audience, *, now) -> tuple[list, dict[int, int]]:
+    """Policies may hand a complaint to the department head when a deadline is missed: the
+    timeline events (unsaved) and {complaint id: new assignee}."""
+    events, assignees = [], {}
     for complaint in dict.fromkeys(complaints):
         policy = ctx.policies.by_id.get(complaint.sla_policy_id)
         heads = audience.heads.get(complaint.department_id) or []
         if not (policy and policy.reassign_on_breach and heads) or complaint.assignee_id in heads:
             continue
         old = complaint.assignee_id
-        complaint.assignee_id = heads[0]
-        complaint.updated_at = now
-        complaint.version += 1  # an edit form opened before this must not undo it silently
+        complaint.assignee_id = assignees[complaint.pk] = heads[0]
+        # The version moves with the UPDATE: an edit form opened before this must not undo it.
         events.append(
             ComplaintEvent(
-                complaint=complaint,
+                complaint_id=complaint.pk,
                 kind=ComplaintEvent.Kind.ASSIGNMENT,
                 created_at=now,
                 data={
@@ -307,23 +596,46 @@ def _reassign_on_breach(complaints, ctx, audience, *, now) -> list[ComplaintEven
                 },
             )
         )
-    return events
+    return events, assignees
 
 
-def _claim(now: datetime, batch_size: int) -> list[int]:
-    """Lock the ids of the next due complaints (only ids: a row whose values cannot be read
-    must not fail the claim for all the others)."""
-    rows = Complaint.objects.filter(status__in=OPEN_STATUSES, next_alert_at__lte=now)
-    if connection.features.has_select_for_update_skip_locked:
+def _due(now: datetime):
+    return Complaint.objects.filter(status__in=OPEN_STATUSES, next_alert_at__lte=now)
+
+
+def _claim(
+    now: datetime, batch_size: int, rows=None, *, skip_locked: bool = True
+) -> tuple[list[Due], dict]:
+    """Lock the next due complaints and read what the sweep needs of them, in one statement
+    (row locks, SKIP LOCKED on PostgreSQL). If a row cannot be read (a value Python cannot
+    represent), claim only the ids and read them one by one: the others go on, the bad ones
+    come back as {id: error}."""
+    rows = (_due(now) if rows is None else rows).order_by("next_alert_at")
+    if not skip_locked:
+        rows = rows.select_for_update(of=("self",))
+    elif connection.features.has_select_for_update_skip_locked:
         rows = rows.select_for_update(skip_locked=True, of=("self",))
-    return list(rows.order_by("next_alert_at").values_list("pk", flat=True)[:batch_size])
+    try:
+        with transaction.atomic():  # a failed read releases its locks and leaves the rest
+            return _load(rows, batch_size), {}
+    except Exception:  # noqa: BLE001 - isolate below, row by row
+        log.warning("Deadline sweep: a claimed row could not be read, isolating it")
+    ids = list(rows.values_list("pk", flat=True)[:batch_size])
+    loaded, failed = [], {}
+    for pk in ids:
+        try:
+            with transaction.atomic():
+                loaded += _load(Complaint.objects.filter(pk=pk))
+        except Exception as exc:  # noqa: BLE001 - one bad row never stops the batch
+            failed[pk] = exc
+    return loaded, failed
 
 
 def _process_isolated(
-    batch: list[Complaint], ctx: sla.Context, now: datetime
+    batch: list[Due], ctx: sla.Context, now: datetime
 ) -> tuple[list[int], dict[int, BaseException]]:
     """process() for the whole batch; if it fails, again complaint by complaint (freshly
-    loaded: the failed attempt may have changed the instances) in savepoints."""
+    loaded: the failed attempt may have changed the rows) in savepoints."""
     try:
         with transaction.atomic():
             return process(batch, ctx, now=now), {}
@@ -333,7 +645,7 @@ def _process_isolated(
     for complaint in batch:
         try:
             with transaction.atomic():
-                alert_ids += process([Complaint.objects.get(pk=complaint.pk)], ctx, now=now)
+                alert_ids += process(_load(Complaint.objects.filter(pk=complaint.pk)), ctx, now=now)
         except Exception as exc:  # noqa: BLE001 - one bad row never stops the sweep
             failed[complaint.pk] = exc
     return alert_ids, failed
@@ -373,17 +685,16 @@ def sweep(*, now: datetime | None = None, batch_size: int = BATCH_SIZE, on_batch
     result = SweepResult()
     while True:
         with transaction.atomic():
-            ids = _claim(now, batch_size)
-            if not ids:
+            batch, failed = _claim(now, batch_size)
+            if not batch and not failed:
                 return result
-            batch, failed = load_each(Complaint.objects.order_by("next_alert_at"), ids)
             alert_ids, failed_processing = _process_isolated(batch, ctx, now)
             failed.update(failed_processing)
             if failed:
                 _mark_failed(failed, now)
             if on_batch and alert_ids:
                 transaction.on_commit(lambda ids=alert_ids: on_batch(ids))
-        result.complaints += len(ids) - len(failed)
+        result.complaints += len(batch) - len(failed_processing)
         result.failed += len(failed)
         result.alerts += len(alert_ids)
         result.alert_ids += alert_ids
@@ -393,13 +704,7 @@ def process_one(complaint_id: int, *, now: datetime | None = None) -> list[int]:
     """The sweep for a single complaint (e.g. a crisis notice right after intake)."""
     now = now or timezone.now()
     with transaction.atomic():
-        rows = Complaint.objects.filter(
-            pk=complaint_id, status__in=OPEN_STATUSES, next_alert_at__lte=now
-        ).select_for_update(of=("self",))
-        ids = list(rows.values_list("pk", flat=True))
-        if not ids:
-            return []
-        batch, failed = load_each(Complaint.objects.all(), ids)
+        batch, failed = _claim(now, 1, _due(now).filter(pk=complaint_id), skip_locked=False)
         alert_ids, failed_processing = _process_isolated(batch, sla.Context.load(), now)
         failed.update(failed_processing)
         if failed:

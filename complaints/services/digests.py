@@ -42,25 +42,16 @@ MAX_ITEMS = 200  # alerts in one email; more go in the next digest right after i
 def window(alert: DeadlineAlert) -> timedelta | None:
     """How long this alert's email may wait to be gathered with others, or None: on its own,
     at once (crisis, or digests switched off for its kind of alert)."""
-    if alert.kind == Kind.CRISIS or alert.complaint.severity == Severity.CRISIS:
+    return window_for(alert.kind, alert.level, alert.complaint.severity)
+
+
+def window_for(kind: str, level: int, severity: int) -> timedelta | None:
+    """window() from an alert's kind and level and its complaint's severity."""
+    if kind == Kind.CRISIS or severity == Severity.CRISIS:
         return None
-    key = "reminder" if alert.level == Level.WARNING else "escalation"
+    key = "reminder" if level == Level.WARNING else "escalation"
     minutes = settings.REDRESS_ALERT_DIGEST.get(key)
     return None if minutes is None else timedelta(minutes=minutes)
-
-
-def entries_for(new_alerts: list[DeadlineAlert], now: datetime) -> list[DigestEntry]:
-    """The entries of new alerts marked for digests (one per address), not yet saved."""
-    entries = []
-    for alert in new_alerts:
-        if alert.delivery != Delivery.DIGEST:
-            continue
-        due = now + (window(alert) or timedelta(0))
-        entries += [
-            DigestEntry(alert=alert, email=address, next_attempt_at=due)
-            for address in dict.fromkeys(alert.emails)
-        ]
-    return entries
 
 
 def _free(now: datetime) -> Q:

@@ -1,7 +1,7 @@
 """Deadline enforcement with frozen time: reminders, escalations, crisis notices, inbox,
 email delivery with retries, exactly-once by database constraint."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -9,6 +9,7 @@ import time_machine
 from django.core import mail
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from complaints import tasks
 from complaints.models import (
@@ -16,6 +17,7 @@ from complaints.models import (
     ComplaintEvent,
     DeadlineAlert,
     DepartmentMembership,
+    DigestEntry,
     Notification,
     NotificationList,
     Severity,
@@ -199,10 +201,18 @@ def test_reassign_on_breach(manager, team):
     SLAPolicy.objects.filter(severity=Severity.GENERAL).update(reassign_on_breach=True)
     c = record(sh(2026, 11, 2, 9, 0), manager, team, assignee=team["members"][0])
     sweep_at(sh(2026, 11, 2, 18, 0))
+    version = c.version
     c.refresh_from_db()
     assert c.assignee == team["head"]
+    # An edit form opened before the reassignment must not undo it silently.
+    assert c.version == version + 1
+    assert c.updated_at == sh(2026, 11, 2, 18, 0)
     event = c.events.filter(kind=ComplaintEvent.Kind.ASSIGNMENT).last()
     assert event.data["automatic"] is True
+    assert event.data["assignee"] == [team["members"][0].pk, team["head"].pk]
+    # The timeline: the escalation first, then the reassignment it caused.
+    kinds = list(c.events.filter(created_at=sh(2026, 11, 2, 18, 0)).values_list("kind", flat=True))
+    assert kinds == [ComplaintEvent.Kind.ALERT, ComplaintEvent.Kind.ASSIGNMENT]
 
 
 def test_sweep_query_count_does_not_grow_with_batch_size(manager, team):
@@ -327,3 +337,98 @@ def test_a_crisis_in_the_batch_does_not_copy_its_list_to_other_escalations(manag
     escalation = ordinary.alerts.get(kind=Kind.ACK, level=Level.ESCALATION_1)
     assert escalation.recipients == [team["head"].pk]
     assert escalation.emails == [team["head"].email]
+
+
+def test_the_sweep_writes_exactly_these_rows(manager, team, settings):
+    """The alert, its inbox entry, digest entry and timeline event, and the complaint's marks,
+    field by field (PostgreSQL writes them in one statement, other databases with bulk_create:
+    the same rows either way)."""
+    settings.REDRESS_ALERT_DIGEST = {"reminder": 30, "escalation": None}
+    assignee = team["members"][0]
+    c = record(sh(2026, 11, 2, 9, 0), manager, team, assignee=assignee)
+    before = Complaint.objects.get(pk=c.pk)
+    now = sh(2026, 11, 2, 15, 45)
+
+    (alert_id,) = sweep_at(now).alert_ids
+
+    alert = DeadlineAlert.objects.get()
+    assert alert.pk == alert_id
+    assert (alert.kind, alert.level, alert.deadline) == (Kind.ACK, Level.WARNING, c.ack_due_at)
+    assert (alert.recipients, alert.emails) == ([assignee.pk], [assignee.email])
+    assert (alert.delivery, alert.created_at, alert.attempts) == (
+        DeadlineAlert.Delivery.DIGEST,
+        now,
+        0,
+    )
+    assert (alert.next_attempt_at, alert.claimed_at, alert.sent_at, alert.last_error) == (
+        None,
+        None,
+        None,
+        "",
+    )
+    message = alerts.alert_message(before, Kind.ACK, Level.WARNING)
+    (inbox,) = Notification.objects.all()
+    assert (inbox.user_id, inbox.complaint_id, inbox.alert_id) == (assignee.pk, c.pk, alert.pk)
+    assert (inbox.title, inbox.body, inbox.created_at, inbox.read_at) == (message, "", now, None)
+    assert inbox.approval_alert_id is None
+    (entry,) = DigestEntry.objects.all()
+    assert (entry.alert_id, entry.email, entry.delivery) == (
+        alert.pk,
+        assignee.email,
+        DeadlineAlert.Delivery.PENDING,
+    )
+    assert (entry.next_attempt_at, entry.attempts, entry.claim) == (
+        now + timedelta(minutes=30),
+        0,
+        "",
+    )
+    event = c.events.get(kind=ComplaintEvent.Kind.ALERT)
+    assert (event.created_at, event.actor_id, event.note) == (now, None, "")
+    assert event.data == {
+        "message": message,
+        "alert": alert.pk,
+        "kind": "ack",
+        "level": 0,
+        "deadline": timezone.localtime(c.ack_due_at).isoformat(),
+        "recipients": 1,
+        "emails": 1,
+    }
+    after = Complaint.objects.get(pk=c.pk)
+    assert after.next_alert_at == c.ack_due_at
+    assert (after.escalation_level, after.alert_failures, after.alert_error) == (0, 0, "")
+    assert (after.updated_at, after.version, after.assignee_id) == (
+        now,
+        before.version,
+        assignee.pk,
+    )
+
+
+def test_a_complaint_with_nothing_new_keeps_its_updated_at_and_version(manager, team):
+    c = record(sh(2026, 11, 2, 9, 0), manager, team, assignee=team["members"][0])
+    sweep_at(sh(2026, 11, 2, 15, 45))
+    seen = Complaint.objects.get(pk=c.pk)
+    # The bookmark lost (e.g. restored from a backup): the sweep looks again, finds nothing.
+    Complaint.objects.filter(pk=c.pk).update(next_alert_at=sh(2026, 11, 2, 15, 45))
+    result = sweep_at(sh(2026, 11, 2, 16, 0))
+    assert (result.complaints, result.alerts) == (1, 0)
+    after = Complaint.objects.get(pk=c.pk)
+    assert after.next_alert_at == seen.next_alert_at
+    assert (after.updated_at, after.version) == (seen.updated_at, seen.version)
+
+
+@pytest.mark.postgres
+def test_a_batch_is_written_with_one_insert_and_one_update(manager, team):
+    """Alerts, inbox entries, digest entries and timeline events in one INSERT ... SELECT,
+    the complaints' marks in one UPDATE: not a statement per table (or per row)."""
+    for assignee in [None, *team["members"]]:
+        record(sh(2026, 11, 2, 9, 0), manager, team, assignee=assignee)
+    crisis = record(sh(2026, 11, 2, 9, 0), manager, team, media_risk=True)
+    assert crisis.severity == Severity.CRISIS
+    with CaptureQueriesContext(connection) as queries:
+        result = sweep_at(sh(2026, 11, 3, 16, 0))  # reminders, escalations, crisis notice
+    assert result.alerts > result.complaints == 4
+    writes = [q["sql"].lstrip().split()[0] for q in queries.captured_queries]
+    writes = [w for w in writes if w in ("INSERT", "UPDATE", "WITH", "DELETE")]
+    assert writes == ["WITH", "UPDATE"]
+    assert Notification.objects.count() > result.alerts
+    assert ComplaintEvent.objects.filter(kind=ComplaintEvent.Kind.ALERT).count() == result.alerts

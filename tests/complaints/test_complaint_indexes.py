@@ -51,3 +51,34 @@ def test_open_department_channel_count_reads_the_index_only():
         finally:
             cursor.execute("RESET enable_seqscan")
     assert "Index Only Scan using complaint_open_dept_recv_idx" in plan
+
+
+def _table_indexes(table: str) -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s", [table])
+        return [row[0] for row in cursor.fetchall()]
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "composite"),
+    [
+        ("complaints_deadlinealert", "complaint_id", "(complaint_id, kind, level, deadline)"),
+        ("complaints_complaintevent", "complaint_id", "(complaint_id, created_at, id)"),
+        ("complaints_notification", "alert_id", "(alert_id, user_id)"),
+        ("complaints_notification", "user_id", "(user_id, created_at DESC, id DESC)"),
+        ("complaints_notification", "approval_alert_id", "(approval_alert_id, user_id)"),
+        ("complaints_digestentry", "alert_id", "(alert_id, email)"),
+    ],
+)
+def test_rows_the_sweep_writes_pay_no_index_a_composite_one_covers(table, column, composite):
+    definitions = _table_indexes(table)
+    assert not [d for d in definitions if d.endswith(f"btree ({column})")]
+    assert [d for d in definitions if composite in d]
+
+
+def test_complaint_has_no_index_that_no_query_uses():
+    definitions = _table_indexes("complaints_complaint")
+    assert not [d for d in definitions if "(responsibility_decided_by_id)" in d]
+    assert not [d for d in definitions if "reference varchar_pattern_ops" in d]
+    assert [d for d in definitions if "UNIQUE" in d and "btree (reference)" in d]
+    assert [d for d in definitions if "reference)::text) gin_trgm_ops" in d]
