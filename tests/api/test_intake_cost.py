@@ -4,6 +4,8 @@ policies, categories, calendars and API clients come from the process's copy
 reference number is one statement, the idempotency record is one INSERT with the complaint,
 and the answer is formatted from the saved complaint (no read-back)."""
 
+import uuid
+
 import pytest
 
 from complaints.models import ApiClient, Complaint
@@ -126,7 +128,7 @@ def test_a_key_is_read_from_the_copy_and_its_changes_are_seen_at_once(
     # Deactivated by another process (this one saw no signal): its new token says so.
     ApiClient.objects.filter(pk=client.pk).update(active=False)
     assert post_status(caller, 22) == 201  # same token: the copy is still used
-    cache.set(reference_cache.VERSION_KEY, "another-process-changed-it", timeout=None)
+    cache.set(reference_cache.VERSION_KEY, f"changed-elsewhere-{uuid.uuid4()}", timeout=None)
     assert post_status(caller, 23) == 401
 
     # Reactivated and given a new key here: the old key is refused by the next request.
