@@ -198,7 +198,10 @@ def _match_or_create(details: CustomerDetails, *, user) -> tuple[Customer, bool]
             created_by=user if getattr(user, "pk", None) else None,
         )
         try:
-            customer.full_clean(validate_unique=False, validate_constraints=False)
+            # created_by is the signed-in user (just loaded): no query to check it exists.
+            customer.full_clean(
+                exclude={"created_by"}, validate_unique=False, validate_constraints=False
+            )
         except ValidationError as exc:
             raise IntakeError(exc.message_dict) from exc
         try:

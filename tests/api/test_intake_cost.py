@@ -157,3 +157,29 @@ def post_status(client, n) -> int:
     body = {"channel": "web", "subject": "s", "customer": {"name": "n", "phone": f"+86138{n:08d}"}}
     response = client.post(LIST, body, format="json", HTTP_IDEMPOTENCY_KEY=f"k-{n}")
     return response.status_code
+
+
+def test_a_staff_intake_does_not_check_that_its_own_user_exists(
+    client, django_user_model, leak, django_assert_max_num_queries
+):
+    """The browsable API's path (a staff session): the new customer's created_by is the
+    signed-in user, not looked up again by the customer's validation."""
+    admin = django_user_model.objects.create_superuser("boss", password="x")  # noqa: S106
+    client.force_login(admin)
+    reference_cache._pending.connection = None
+
+    def send(n):
+        body = {
+            "channel": "web",
+            "subject": "s",
+            "customer": {"name": "n", "phone": f"+86137{n:08d}"},
+        }
+        response = client.post(
+            LIST, body, content_type="application/json", headers={"Idempotency-Key": f"s-{n}"}
+        )
+        assert response.status_code == 201, response.content
+
+    send(1)
+    with django_assert_max_num_queries(12) as queries:
+        send(2)
+    assert not [s for s in statements(queries) if s.startswith('SELECT 1 AS "a" FROM "auth_user"')]
