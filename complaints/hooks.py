@@ -5,7 +5,9 @@ Where a complaints service must let them take part, it calls the functions regis
 the apps register in their ``AppConfig.ready()``. Explicit lists rather than Django signals:
 each point is named, documented below, and called at one visible place in a service.
 
-- ``AFTER_REGISTERED``: ``fn(complaint_id)`` after the intake transaction commits.
+- ``AFTER_REGISTERED``: ``fn(complaint, new_customer=...)`` after the intake transaction
+  commits: the complaint as recorded (the instance the intake saved, not read again) and
+  whether its customer was created by this intake (so has no earlier complaints).
 - ``AFTER_RESOLVED``: ``fn(complaint_id)`` after the transaction that resolved a complaint
   commits. Errors are logged, never raised: the caller's work is done and committed, and
   the registering app must catch up by itself (e.g. a periodic task).
@@ -40,17 +42,22 @@ def register(point: list, fn: Callable) -> Callable:
     return fn
 
 
-def after_commit(point: list, complaint_id: int) -> None:
-    """Call every function of `point` once the current transaction commits."""
+def after_commit(point: list, complaint, **kwargs) -> None:
+    """Call every function of `point` with `complaint` (an id or an instance, as the point
+    says) once the current transaction commits."""
     for fn in list(point):
-        transaction.on_commit(lambda fn=fn: _safely(fn, complaint_id))
+        transaction.on_commit(lambda fn=fn: _safely(fn, complaint, **kwargs))
 
 
-def _safely(fn: Callable, complaint_id: int) -> None:
+def _safely(fn: Callable, complaint, **kwargs) -> None:
     try:
-        fn(complaint_id)
+        fn(complaint, **kwargs)
     except Exception:  # noqa: BLE001 - the complaint's own change is committed already
-        log.exception("Hook %s failed for complaint %s", getattr(fn, "__name__", fn), complaint_id)
+        log.exception(
+            "Hook %s failed for complaint %s",
+            getattr(fn, "__name__", fn),
+            getattr(complaint, "pk", complaint),
+        )
 
 
 def close_blocker(complaint) -> str | None:

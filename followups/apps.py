@@ -28,8 +28,10 @@ def _schedule_after_resolution(complaint_id: int) -> None:
     scheduling.schedule_for(complaint_id)
 
 
-def _link_after_intake(complaint_id: int) -> None:
-    """Inline too (one indexed query): the link shows at once; link_recent catches up."""
+def _link_after_intake(complaint, *, new_customer: bool = False) -> None:
+    """Inline too (at most one indexed query): the link shows at once; link_recent catches
+    up. A customer created by this intake has no earlier complaint to link to."""
     from .services import repeats
 
-    repeats.link_repeats(complaint_id)
+    if not new_customer:
+        repeats.link_complaint(complaint)

@@ -16,6 +16,7 @@ from ..http import client_ip
 from ..models import ApiClient, Complaint, Customer
 from ..models.api import KEY_PREFIX
 from ..selectors import can_see, client_complaints, sees_all, visible_complaints
+from ..services import reference_cache
 
 log = logging.getLogger(__name__)
 
@@ -116,20 +117,34 @@ class TokenAuthentication(authentication.BaseAuthentication):
         key = header[1].decode(errors="replace")
         client = None
         if key.startswith(KEY_PREFIX):
-            client = (
-                ApiClient.objects.filter(key_prefix=key[: len(KEY_PREFIX) + 8])
-                .select_related("department")  # read by intake and the list's check
-                .first()
-            )
+            client = _client_by_prefix(key[: len(KEY_PREFIX) + 8])
         if client is None or not client.key_matches(key) or not client.active:
             raise exceptions.AuthenticationFailed(_("Invalid or inactive API key."))
         now = timezone.now()
         if client.last_used_at is None or (now - client.last_used_at).total_seconds() > 60:
             ApiClient.objects.filter(pk=client.pk).update(last_used_at=now)
+            client.last_used_at = now  # also on this process's copy: once a minute
         return ClientUser(client), Caller(client=client)
 
     def authenticate_header(self, request):
         return self.keyword
+
+
+def _clients() -> dict[str, ApiClient]:
+    """Every API client by key prefix, with its department (read by intake and the list's
+    check): a small table, kept per process by reference_cache like the SLA policies. A
+    change saved to a client or a department (deactivation, a new key, scopes) reaches every
+    process with its commit; the copies are shared, read-only apart from last_used_at."""
+    return {c.key_prefix: c for c in ApiClient.objects.select_related("department")}
+
+
+def _client_by_prefix(prefix: str) -> ApiClient | None:
+    clients = reference_cache.get("api-clients", _clients, uncached=lambda: None)
+    if clients is not None:
+        return clients.get(prefix)
+    # No copy may be kept now (Redis unavailable, or this transaction changed one): read
+    # only this key's row.
+    return ApiClient.objects.filter(key_prefix=prefix).select_related("department").first()
 
 
 class SessionAuthentication(authentication.SessionAuthentication):

@@ -40,6 +40,22 @@ def values(queryset: QuerySet) -> QuerySet:
     return queryset.values(*PATHS)
 
 
+def instance_values(complaint) -> dict:
+    """What `values()` gives for one complaint, from an instance whose related customer,
+    category, department and assignee are loaded (e.g. the one the intake just saved): no
+    query. Reading a relation that is not loaded would query it (correct, only slower)."""
+    row = {}
+    for path in PATHS:
+        relation, _sep, column = path.partition("__")
+        if not column:
+            row[path] = getattr(complaint, path)
+        elif getattr(complaint, f"{relation}_id") is None:
+            row[path] = None
+        else:
+            row[path] = getattr(getattr(complaint, relation), column)
+    return row
+
+
 def iso(value: datetime | None, zone) -> str | None:
     """DRF DateTimeField.to_representation (ISO 8601) for an aware datetime."""
     if value is None:

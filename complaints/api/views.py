@@ -201,12 +201,16 @@ class ComplaintViewSet(
         owner = {"client": who.client} if who.client else {"user": who.user}
         try:
             with transaction.atomic():
-                # The unique key is taken first: a concurrent twin waits here, then finds it.
-                record = IdempotencyRecord.objects.create(key=key, request_hash=body_hash, **owner)
                 result = self._register(intake.validated_data, who)
                 complaint, created_customer = result.complaint, not result.matched
-                record.complaint = complaint
-                record.save(update_fields=["complaint"])
+                # The unique key is taken last, with the complaint (one INSERT): a concurrent
+                # twin that got here first holds it, so this insert waits for the twin's
+                # commit, fails, and everything this request wrote is rolled back; the
+                # record is then found below. (A twin also waits earlier on the same new
+                # customer or on the reference counter, which every intake locks.)
+                IdempotencyRecord.objects.create(
+                    key=key, request_hash=body_hash, complaint=complaint, **owner
+                )
             replayed = False
         except IntegrityError:
             record = (
@@ -223,11 +227,18 @@ class ComplaintViewSet(
                 )
             complaint, replayed, created_customer = record.complaint, True, False
         context = self.get_serializer_context()
-        source = Complaint.objects.filter(pk=complaint.pk)
-        if replayed:
+        if not replayed:
+            # The complaint as it was just saved (no need to read it back).
+            [data] = rows.complaint_json(
+                [rows.instance_values(complaint)], pii=context["pii"], now=context["now"]
+            )
+        else:
             # The complaint as it is now: it may have moved out of the caller's departments.
-            source = who.visible(source)
-            if not source.exists():
+            source = who.visible(Complaint.objects.filter(pk=complaint.pk))
+            [data] = rows.complaint_json(
+                rows.values(source), pii=context["pii"], now=context["now"]
+            ) or [None]
+            if data is None:
                 return Response(
                     {
                         "detail": _(
@@ -239,8 +250,6 @@ class ComplaintViewSet(
                     },
                     status=status.HTTP_409_CONFLICT,
                 )
-        # ComplaintSerializer's JSON, formatted like the list's rows (rows.py).
-        [data] = rows.complaint_json(rows.values(source), pii=context["pii"], now=context["now"])
         # A customer created by this intake is stored exactly as sent (no check needed).
         if not created_customer and not who.may_read_customer(
             complaint.customer, besides=complaint
@@ -273,6 +282,7 @@ class ComplaintViewSet(
                 details=details,
                 user=None if who.client else who.user,
                 api_client=who.client,
+                savepoint=False,  # create()'s transaction is undone on any error anyway
             )
         except IntakeError as exc:
             customer_fields = {"name", "phone", "email", "external_id", "customer"}

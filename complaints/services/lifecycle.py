@@ -183,7 +183,7 @@ def register_complaint(
                 },
             },
         )
-        hooks.after_commit(hooks.AFTER_REGISTERED, complaint.pk)
+        hooks.after_commit(hooks.AFTER_REGISTERED, complaint, new_customer=new_customer)
     return complaint
 
 

@@ -1,7 +1,6 @@
 """Reference data that rarely changes (SLA policies, the category tree, business calendars,
-root causes),
-loaded once per process and reused until it changes, so that an intake does not read it
-again for every complaint.
+root causes, API clients and departments), loaded once per process and reused until it
+changes, so that an intake or a list page does not read it again for every request.
 
 Correctness over speed:
 
@@ -46,14 +45,18 @@ class _Pending(threading.local):
 _pending = _Pending()
 
 
-def get(name: str, load: Callable[[], object]):
-    """The current `load()` result, from this process's copy while the data is unchanged."""
+def get(name: str, load: Callable[[], object], *, uncached: Callable[[], object] | None = None):
+    """The current `load()` result, from this process's copy while the data is unchanged.
+    When no copy may be kept (no token, or an own change pending), `uncached()` is returned
+    instead if given (e.g. None: the caller then reads just the row it needs)."""
     token = _token() if not _own_change_pending() else None
     if token is not None:
         with _lock:
             copy = _copies.get(name)
         if copy is not None and copy[0] == token and time.monotonic() - copy[1] < MAX_AGE:
             return copy[2]
+    elif uncached is not None:
+        return uncached()
     value = load()
     if token is not None:
         with _lock:
@@ -116,15 +119,19 @@ def connect_signals() -> None:
     from django.db.models.signals import post_delete, post_save
 
     from ..models import (
+        ApiClient,
         BusinessCalendar,
         CalendarException,
         CalendarYear,
         Category,
+        Department,
         RootCause,
         SLAPolicy,
         WorkingInterval,
     )
 
+    # ApiClient: activation, scopes, department and keys (its last_used_at is written with
+    # QuerySet.update, which sends no signal: using a key does not drop every copy).
     for model in (
         SLAPolicy,
         Category,
@@ -133,6 +140,8 @@ def connect_signals() -> None:
         CalendarException,
         CalendarYear,
         RootCause,
+        ApiClient,
+        Department,
     ):
         for signal in (post_save, post_delete):
             signal.connect(changed, sender=model, dispatch_uid=f"reference-cache-{model.__name__}")

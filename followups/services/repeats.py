@@ -45,9 +45,17 @@ def _basis(complaint: Complaint, earlier: Complaint) -> str:
 def link_repeats(complaint_id: int, *, now=None) -> list[RepeatLink]:
     """Link a complaint to the earlier ones it repeats. Safe to run again (after an edit of
     category or item, or concurrently): the unique constraint keeps one link per pair."""
-    now = now or timezone.now()
     complaint = Complaint.objects.filter(pk=complaint_id).first()
-    if complaint is None or complaint.status in (Status.INVALID, Status.MERGED):
+    if complaint is None:
+        return []
+    return link_complaint(complaint, now=now)
+
+
+def link_complaint(complaint: Complaint, *, now=None) -> list[RepeatLink]:
+    """link_repeats for a complaint already in memory (as committed, e.g. right after its
+    intake): no query at all when it has neither a category nor an item reference."""
+    now = now or timezone.now()
+    if complaint.status in (Status.INVALID, Status.MERGED):
         return []
     same = same_problem_q(complaint)
     if same is None:

@@ -2,6 +2,7 @@
 until they change: a changed policy is used by the very next intake, in this process and in
 others (the version token), and Redis being down never stops an intake."""
 
+import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -77,7 +78,8 @@ def test_a_change_committed_by_another_process_is_seen_through_the_token():
     intake()
     SLAPolicy.objects.filter(pk=general().pk).update(ack_unit="hours", ack_amount=2)
     assert intake().ack_due_at != NOW + timedelta(hours=2)  # no news yet: this process's copy
-    cache.set(reference_cache.VERSION_KEY, "another-process-changed-it", timeout=None)
+    # A new value (the cache outlives tests: a fixed one may be the token already).
+    cache.set(reference_cache.VERSION_KEY, f"changed-elsewhere-{uuid.uuid4()}", timeout=None)
     assert intake().ack_due_at == NOW + timedelta(hours=2)
 
 
