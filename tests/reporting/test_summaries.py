@@ -61,6 +61,45 @@ def test_rebuild_equals_live_and_is_repeatable(dataset):
     assert state.rebuild_months_done == state.rebuild_months_total == 2  # October, November
 
 
+def test_rebuild_replaces_the_table_with_the_same_indexes(dataset):
+    """PostgreSQL: the rebuild writes a new table without indexes, builds them and swaps it
+    in: the summary table keeps its index, constraint and sequence names (later migrations
+    refer to them), a table left by a rebuild that stopped half-way is dropped, and the
+    rows are written once (no dead rows of deleted months)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the table swap is PostgreSQL's")
+
+    def shape():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s ORDER BY 1",
+                [summaries.SUMMARY],
+            )
+            indexes = cursor.fetchall()
+            cursor.execute(
+                "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass ORDER BY 1",
+                [summaries.SUMMARY],
+            )
+            constraints = cursor.fetchall()
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [summaries.SUMMARY])
+            return indexes, constraints, cursor.fetchone()[0]
+
+    before = shape()
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE {summaries.REBUILT} (half_done integer)")
+    summaries.rebuild(now=NOW)
+    summaries.rebuild(now=NOW)
+    assert shape() == before
+    assert "reporting_dailysummary_pkey" in str(before[1])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s)", [summaries.REBUILT])
+        assert cursor.fetchone()[0] is None
+    assert_same(NOW)
+    assert DailySummary.objects.create(day=date(2026, 1, 1), level=Level.DAY).pk
+
+
 def test_refresh_follows_service_changes(dataset):
     summaries.rebuild(now=NOW)
     user = UserFactory(perms=ALL_COMPLAINT_PERMS)
