@@ -100,6 +100,24 @@ def test_rebuild_replaces_the_table_with_the_same_indexes(dataset):
     assert DailySummary.objects.create(day=date(2026, 1, 1), level=Level.DAY).pk
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_rebuild_writes_months_side_by_side(dataset, monkeypatch):
+    """PostgreSQL outside a transaction: two connections write the months at once; the
+    result is the same as the live figures, every month counted once."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("parallel months are PostgreSQL's")
+    monkeypatch.setattr(summaries, "REBUILD_WORKERS", 2)
+    progress = []
+    summaries.rebuild(now=NOW, on_progress=lambda done, total: progress.append((done, total)))
+    assert progress == [(1, 2), (2, 2)]
+    assert_same(NOW)
+    state = SummaryState.objects.get()
+    assert state.rebuild_months_done == state.rebuild_months_total == 2
+    assert CountedComplaint.objects.count() == Complaint.objects.count() == 10
+
+
 def test_refresh_follows_service_changes(dataset):
     summaries.rebuild(now=NOW)
     user = UserFactory(perms=ALL_COMPLAINT_PERMS)
