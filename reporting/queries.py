@@ -211,21 +211,23 @@ class LiveSource:
         self.expressions = kpis.measures(self.now)
         self._ahead: dict = {}
 
-    def prefetch(self, filters: Filters, specs) -> None:
-        """PostgreSQL: the rows of several widgets ((group, names) over the filters' days) in
-        ONE read of the complaints (GROUPING SETS, each set with the period flag so that
-        "period" widgets get the period before too); rows() then answers them from memory.
-        Widgets that need three dimensions or more read the complaints: one pass over them
-        instead of one per widget."""
+    def prefetch(self, filters: Filters, specs, days=None) -> None:
+        """PostgreSQL: the rows of several widgets ((group, names) over the filters' days, or
+        only over `days` among them) in ONE read of the complaints (GROUPING SETS, each set
+        with the period flag so that "period" widgets get the period before too); rows()
+        then answers them from memory. Widgets that need three dimensions or more, and the
+        live dashboard's days changed since the last refresh, read the complaints: one pass
+        over them instead of one per widget."""
         specs = [(tuple(g), tuple(n)) for g, n in specs]
         if connection.vendor != "postgresql" or len(specs) < 2:
             return
+        days_key = None if days is None else frozenset(days)
         groups = {}
         for group, names in specs:
             groups.setdefault(tuple(x for x in group if x != "period"), set()).update(names)
         with_previous = any("period" in g for g, _n in specs)
         since = filters.previous().date_from if with_previous else None
-        qs = self.complaints(filters, since=since)
+        qs = self.complaints(filters, since=since, days=days)
         names = [n for n in MEASURES if any(n in ns for ns in groups.values())]
         annotations = {f"m_{n}": self.expressions[n] for n in names}
         annotations["period"] = _period_case(Q(received_at__gte=_day_start(filters.date_from)))
@@ -252,7 +254,14 @@ class LiveSource:
         )
         sums = ", ".join(f"SUM(sub.{q('m_' + n)})" for n in names)
         grouping = f"GROUPING({', '.join(f'sub.{q(c)}' for c in keys)})"
-        with connection.cursor() as cursor:
+        with transaction.atomic(), connection.cursor() as cursor:
+            # The sets sorted in memory; the complaints read in table order from a bitmap of
+            # the indexes (date range, category, department), not row by row through the
+            # time-received index and filtered afterwards (estimated cheaper, twice as slow).
+            cursor.execute(
+                "SELECT set_config('work_mem', '64MB', true), "
+                "set_config('enable_indexscan', 'off', true)"
+            )
             # Quoted identifiers only; values are parameters.
             cursor.execute(
                 f"SELECT {grouping}, {', '.join(f'sub.{q(c)}' for c in keys)}, {sums} "  # noqa: S608
@@ -279,7 +288,7 @@ class LiveSource:
             if "period" not in group:
                 rows = [r for r in rows if r["period"] == 1]
             cols = [columns[g] for g in group]
-            self._ahead[(filters, group, names_)] = _merge_rows(rows, group, cols, names_)
+            self._ahead[(filters, group, names_, days_key)] = _merge_rows(rows, group, cols, names_)
 
     def complaints(self, filters: Filters, *, dated=True, since: date | None = None, days=None):
         qs = Complaint.objects.order_by()
@@ -302,8 +311,9 @@ class LiveSource:
     def rows(
         self, filters: Filters, group=(), names=MEASURES, *, dated=True, days=None
     ) -> list[dict]:
-        ahead = self._ahead.get((filters, tuple(group), tuple(names)))
-        if ahead is not None and dated and days is None:
+        days_key = None if days is None else frozenset(days)
+        ahead = self._ahead.get((filters, tuple(group), tuple(names), days_key))
+        if ahead is not None and dated:
             return [dict(r) for r in ahead]
         since = filters.previous().date_from if "period" in group else None
         qs = self.complaints(filters, dated=dated, since=since, days=days)
@@ -447,6 +457,15 @@ class FreshSource(SummarySource):
 
     def needs_complaints(self, filters: Filters, group, names) -> bool:
         return self.stale is None or level_for(filters, group, names) is None
+
+    def prefetch(self, filters: Filters, specs) -> None:
+        super().prefetch(filters, specs)
+        if self.stale:  # the changed days of the widgets read from the summaries
+            self.live.prefetch(
+                filters,
+                [(g, n) for g, n in specs if not self.needs_complaints(filters, g, n)],
+                days=self.stale,
+            )
 
     def rows(self, filters: Filters, group=(), names=MEASURES, *, dated=True) -> list[dict]:
         if self.needs_complaints(filters, group, names):

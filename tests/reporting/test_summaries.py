@@ -200,6 +200,34 @@ def test_live_path_is_current_before_the_refresh(dataset):
     assert fresh.rows(november)[0]["valid"] == 5
 
 
+def test_live_widgets_read_the_changed_days_in_one_query(dataset):
+    """The live dashboard reads the days changed since the refresh for all its widgets at
+    once (PostgreSQL: one GROUPING SETS query), with the same rows as widget by widget."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from reporting.queries import FreshSource
+
+    summaries.rebuild(now=NOW)
+    user = UserFactory(perms=ALL_COMPLAINT_PERMS)
+    later = NOW + timedelta(minutes=3)
+    lifecycle.transition(dataset["c10"].pk, "invalid", user=user, note="Spam", now=later)
+    november = Filters(date_from=date(2026, 11, 1), date_to=date(2026, 11, 30))
+    groups = [("period",), ("month", "severity"), ("category_id",), ("department_id",)]
+    fresh = FreshSource(later)
+    with CaptureQueriesContext(connection) as captured:
+        fresh.prefetch(november, [(g, MEASURES) for g in groups])
+        rows = {g: fresh.rows(november, g) for g in groups}
+    direct = [q for q in captured if '"complaints_complaint"' in q["sql"]]
+    if connection.vendor == "postgresql":
+        assert len(direct) == 1
+    for group in groups:
+        key = lambda r, group=group: tuple(str(r[g]) for g in group)  # noqa: E731
+        one_by_one = FreshSource(later).rows(november, group)
+        assert sorted(rows[group], key=key) == sorted(one_by_one, key=key), group
+    assert sum(r["valid"] for r in rows[("category_id",)]) == 5
+
+
 def test_the_refresh_task_builds_when_never_built(dataset):
     from reporting.tasks import refresh_summaries
 
