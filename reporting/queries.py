@@ -40,6 +40,13 @@ from .models import LEVELS, NARROW_MEASURES, DailySummary
 DEFAULT_DAYS = 90
 # Live percentiles are exact: the histogram measures are only summed from the summaries.
 LIVE_MEASURES = tuple(m for m in MEASURES if m not in (*FRT_BUCKETS, *TTR_BUCKETS))
+# Histogram measure -> (duration field, bucket number); CSAT measure -> test of kpis.csat_state
+BUCKETED = {
+    name: (field_name, i)
+    for field_name, buckets in kpis.HISTOGRAMS.items()
+    for i, name in enumerate(buckets)
+}
+CSAT_STATES = {"csat_measured": ">= 1", "csat_satisfied": "= 2"}
 # Dimension name in widgets -> (summary column, complaint column)
 DIMENSIONS = {
     "department_id": ("department_id", "department_id"),
@@ -229,7 +236,22 @@ class LiveSource:
         since = filters.previous().date_from if with_previous else None
         qs = self.complaints(filters, since=since, days=days)
         names = [n for n in MEASURES if any(n in ns for ns in groups.values())]
-        annotations = {f"m_{n}": self.expressions[n] for n in names}
+        # As the summary rebuild: a histogram's buckets from one bucket number per complaint
+        # and both CSAT measures from one state, not one expression per measure.
+        annotations, sums = {}, []
+        q = connection.ops.quote_name
+        for n in names:
+            if n in BUCKETED:
+                field_name, i = BUCKETED[n]
+                annotations[f"b_{field_name}"] = kpis.bucket_index(field_name)
+                sums.append(f"COUNT(*) FILTER (WHERE sub.{q('b_' + field_name)} = {int(i)})")
+            elif n in CSAT_STATES:
+                annotations["c_csat"] = kpis.csat_state()
+                sums.append(f"COUNT(*) FILTER (WHERE sub.{q('c_csat')} {CSAT_STATES[n]})")
+            else:
+                annotations[f"m_{n}"] = self.expressions[n]
+                sums.append(f"SUM(sub.{q('m_' + n)})")
+        measure_columns = list(annotations)
         annotations["period"] = _period_case(Q(received_at__gte=_day_start(filters.date_from)))
         columns = {"period": "period"}
         for group in groups:
@@ -243,16 +265,15 @@ class LiveSource:
                     return  # ("age" reads other complaints: not read ahead)
         sql, params = (
             qs.annotate(**annotations)
-            .values(*dict.fromkeys(columns.values()), *(f"m_{n}" for n in names))
+            .values(*dict.fromkeys(columns.values()), *measure_columns)
             .query.sql_with_params()
         )
-        q = connection.ops.quote_name
         keys = list(dict.fromkeys(columns.values()))
         sets = ", ".join(
             "(" + ", ".join(f"sub.{q(c)}" for c in ["period", *(columns[g] for g in group)]) + ")"
             for group in groups
         )
-        sums = ", ".join(f"SUM(sub.{q('m_' + n)})" for n in names)
+        sums = ", ".join(sums)
         grouping = f"GROUPING({', '.join(f'sub.{q(c)}' for c in keys)})"
         with transaction.atomic(), connection.cursor() as cursor:
             # The sets sorted in memory; the complaints read in table order from a bitmap of
