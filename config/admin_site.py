@@ -31,3 +31,19 @@ def sidebar_permission(link):
         return False
 
     return may_open
+
+
+def memoize_app_list(site) -> None:
+    """Build the admin's app list once per request: every admin page's context (the
+    sidebar's "all applications") and the index view each built it (permission checks and
+    sorting translated names for every registered model) — a large share of the landing
+    page's time."""
+    build = site.get_app_list
+
+    def get_app_list(request, app_label=None):
+        memo = request.__dict__.setdefault("_admin_app_lists", {})
+        if app_label not in memo:
+            memo[app_label] = build(request, app_label)
+        return memo[app_label]
+
+    site.get_app_list = get_app_list

@@ -4,6 +4,9 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from complaints.api.auth import AddressRateThrottle
+from config.admin_site import memoize_app_list
+
+memoize_app_list(admin.site)
 
 
 class SchemaView(SpectacularAPIView):

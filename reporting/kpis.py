@@ -180,6 +180,18 @@ def csat_satisfied() -> Q:
     return csat_measured() & ~_answers(lt=4)
 
 
+def csat_state() -> Case:
+    """Both CSAT measures of a complaint in one expression, its answers looked up once (the
+    summary rebuild): 0 not measured, 1 measured and not satisfied, 2 satisfied, i.e.
+    csat_measured = (state >= 1) and csat_satisfied = (state = 2)."""
+    return Case(
+        When(~csat_measured(), then=Value(0)),
+        When(_answers(lt=4), then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+
+
 def _bucket(field: str, i: int) -> Q:
     q = VALID & Q(**{f"{field}__isnull": False})
     if i > 0:

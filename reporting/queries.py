@@ -40,6 +40,13 @@ from .models import LEVELS, NARROW_MEASURES, DailySummary
 DEFAULT_DAYS = 90
 # Live percentiles are exact: the histogram measures are only summed from the summaries.
 LIVE_MEASURES = tuple(m for m in MEASURES if m not in (*FRT_BUCKETS, *TTR_BUCKETS))
+# Histogram measure -> (duration field, bucket number); CSAT measure -> test of kpis.csat_state
+BUCKETED = {
+    name: (field_name, i)
+    for field_name, buckets in kpis.HISTOGRAMS.items()
+    for i, name in enumerate(buckets)
+}
+CSAT_STATES = {"csat_measured": ">= 1", "csat_satisfied": "= 2"}
 # Dimension name in widgets -> (summary column, complaint column)
 DIMENSIONS = {
     "department_id": ("department_id", "department_id"),
@@ -152,6 +159,25 @@ class SummarySource:
 
     def __init__(self, now: datetime | None = None):
         self.now = now or timezone.now()
+        self._live = None
+
+    @property
+    def live(self) -> LiveSource:
+        """The complaints, for what no summary level keeps (one instance: its reads made
+        ahead by prefetch() are kept)."""
+        if self._live is None:
+            self._live = LiveSource(self.now)
+        return self._live
+
+    def needs_complaints(self, filters: Filters, group, names) -> bool:
+        return level_for(filters, group, names) is None
+
+    def prefetch(self, filters: Filters, specs) -> None:
+        """Read ahead, in one query, every widget of `specs` ((group, names) over the
+        filters' days) that no summary level keeps."""
+        self.live.prefetch(
+            filters, [(g, n) for g, n in specs if self.needs_complaints(filters, g, n)]
+        )
 
     def rows(
         self, filters: Filters, group=(), names=MEASURES, *, dated=True, skip_days=()
@@ -160,7 +186,7 @@ class SummarySource:
         "period" adds the previous period: 1 for the filters' days, 0 for the days before."""
         level = level_for(filters, group, names)
         if level is None:  # no summary keeps these dimensions
-            return LiveSource(self.now).rows(filters, group, names, dated=dated)
+            return self.live.rows(filters, group, names, dated=dated)
         narrowed = filters.dimension_filters()
         qs = DailySummary.objects.filter(level=level).order_by()
         if skip_days:
@@ -190,6 +216,100 @@ class LiveSource:
     def __init__(self, now: datetime | None = None):
         self.now = now or timezone.now()
         self.expressions = kpis.measures(self.now)
+        self._ahead: dict = {}
+
+    def prefetch(self, filters: Filters, specs, days=None) -> None:
+        """PostgreSQL: the rows of several widgets ((group, names) over the filters' days, or
+        only over `days` among them) in ONE read of the complaints (GROUPING SETS, each set
+        with the period flag so that "period" widgets get the period before too); rows()
+        then answers them from memory. Widgets that need three dimensions or more, and the
+        live dashboard's days changed since the last refresh, read the complaints: one pass
+        over them instead of one per widget."""
+        specs = [(tuple(g), tuple(n)) for g, n in specs]
+        if connection.vendor != "postgresql" or len(specs) < 2:
+            return
+        days_key = None if days is None else frozenset(days)
+        groups = {}
+        for group, names in specs:
+            groups.setdefault(tuple(x for x in group if x != "period"), set()).update(names)
+        with_previous = any("period" in g for g, _n in specs)
+        since = filters.previous().date_from if with_previous else None
+        qs = self.complaints(filters, since=since, days=days)
+        names = [n for n in MEASURES if any(n in ns for ns in groups.values())]
+        # As the summary rebuild: a histogram's buckets from one bucket number per complaint
+        # and both CSAT measures from one state, not one expression per measure.
+        annotations, sums = {}, []
+        q = connection.ops.quote_name
+        for n in names:
+            if n in BUCKETED:
+                field_name, i = BUCKETED[n]
+                annotations[f"b_{field_name}"] = kpis.bucket_index(field_name)
+                sums.append(f"COUNT(*) FILTER (WHERE sub.{q('b_' + field_name)} = {int(i)})")
+            elif n in CSAT_STATES:
+                annotations["c_csat"] = kpis.csat_state()
+                sums.append(f"COUNT(*) FILTER (WHERE sub.{q('c_csat')} {CSAT_STATES[n]})")
+            else:
+                annotations[f"m_{n}"] = self.expressions[n]
+                sums.append(f"SUM(sub.{q('m_' + n)})")
+        measure_columns = list(annotations)
+        annotations["period"] = _period_case(Q(received_at__gte=_day_start(filters.date_from)))
+        columns = {"period": "period"}
+        for group in groups:
+            for g in group:
+                if g == "month":
+                    annotations["month"] = TruncMonth("received_at", tzinfo=local_tz())
+                    columns["month"] = "month"
+                elif g in DIMENSIONS:
+                    columns[g] = DIMENSIONS[g][1]
+                else:
+                    return  # ("age" reads other complaints: not read ahead)
+        sql, params = (
+            qs.annotate(**annotations)
+            .values(*dict.fromkeys(columns.values()), *measure_columns)
+            .query.sql_with_params()
+        )
+        keys = list(dict.fromkeys(columns.values()))
+        sets = ", ".join(
+            "(" + ", ".join(f"sub.{q(c)}" for c in ["period", *(columns[g] for g in group)]) + ")"
+            for group in groups
+        )
+        sums = ", ".join(sums)
+        grouping = f"GROUPING({', '.join(f'sub.{q(c)}' for c in keys)})"
+        with transaction.atomic(), connection.cursor() as cursor:
+            # The sets sorted in memory; the complaints read in table order from a bitmap of
+            # the indexes (date range, category, department), not row by row through the
+            # time-received index and filtered afterwards (estimated cheaper, twice as slow).
+            cursor.execute(
+                "SELECT set_config('work_mem', '64MB', true), "
+                "set_config('enable_indexscan', 'off', true)"
+            )
+            # Quoted identifiers only; values are parameters.
+            cursor.execute(
+                f"SELECT {grouping}, {', '.join(f'sub.{q(c)}' for c in keys)}, {sums} "  # noqa: S608
+                f"FROM ({sql}) sub GROUP BY GROUPING SETS ({sets})",
+                params,
+            )
+            found = cursor.fetchall()
+        bits = {
+            sum(
+                1 << (len(keys) - 1 - i)
+                for i, c in enumerate(keys)
+                if c != "period" and c not in (columns[g] for g in group)
+            ): group
+            for group in groups
+        }
+        by_group: dict = {group: [] for group in groups}
+        for raw in found:
+            values = dict(zip(keys, raw[1 : 1 + len(keys)], strict=True))
+            values.update({f"m_{n}": v for n, v in zip(names, raw[1 + len(keys) :], strict=True)})
+            by_group[bits[raw[0]]].append(values)
+        for group, names_ in specs:
+            plain = tuple(x for x in group if x != "period")
+            rows = by_group[plain]
+            if "period" not in group:
+                rows = [r for r in rows if r["period"] == 1]
+            cols = [columns[g] for g in group]
+            self._ahead[(filters, group, names_, days_key)] = _merge_rows(rows, group, cols, names_)
 
     def complaints(self, filters: Filters, *, dated=True, since: date | None = None, days=None):
         qs = Complaint.objects.order_by()
@@ -212,6 +332,10 @@ class LiveSource:
     def rows(
         self, filters: Filters, group=(), names=MEASURES, *, dated=True, days=None
     ) -> list[dict]:
+        days_key = None if days is None else frozenset(days)
+        ahead = self._ahead.get((filters, tuple(group), tuple(names), days_key))
+        if ahead is not None and dated:
+            return [dict(r) for r in ahead]
         since = filters.previous().date_from if "period" in group else None
         qs = self.complaints(filters, dated=dated, since=since, days=days)
         if set(names) <= {"open", "overdue"}:
@@ -229,13 +353,20 @@ class LiveSource:
         rows = [qs.aggregate(**sums)] if not group else qs.values(*columns).annotate(**sums)
         return [_row(r, group, columns, names) for r in rows]
 
-    def durations(self, filters: Filters, counts: dict) -> dict:
+    def durations(self, filters: Filters, counts: dict, histograms: dict | None = None) -> dict:
         """{field: exact (median, p90) in hours} of the durations `counts` ({field: how many
-        complaints have one}): on PostgreSQL both in one read of the period's complaints."""
+        complaints have one}). On PostgreSQL with `histograms` ({field: the period's counts
+        per bucket of HOUR_EDGES}, e.g. from the summaries): only the complaints in the
+        buckets that hold the two ranks are sorted (see _banded); else both fields in one
+        read of the period's complaints."""
         if connection.vendor != "postgresql":
             return {f: self.percentiles(filters, f, n) for f, n in counts.items()}
         wanted = {f: n for f, n in counts.items() if n}
         result = dict.fromkeys(counts, (None, None))
+        if histograms and wanted:
+            found = self._banded(filters, {f: histograms[f] for f in wanted if f in histograms})
+            result.update(found)
+            wanted = {f: n for f, n in wanted.items() if f not in found}
         if wanted:
             aggregates = {f: PercentileCont(f, filter=Q(**{f"{f}__isnull": False})) for f in wanted}
             with transaction.atomic():
@@ -245,6 +376,63 @@ class LiveSource:
             for f in wanted:
                 values = found[f] or [None, None]
                 result[f] = tuple(None if v is None else v / 3600 for v in values)
+        return result
+
+    def _banded(self, filters: Filters, histograms: dict) -> dict:
+        """PostgreSQL: exact percentile_cont (median, p90) of each field from its histogram:
+        the rank p * (n - 1) and the next one fall in known buckets, so one read of the
+        period's complaints (an index-only scan of reporting_recv_durations_idx) keeps only
+        those in these buckets' value band, and percentile_disc picks the two values at the
+        ranks within the band. A band whose count differs from the histogram's (complaints
+        changed meanwhile) is left out: the caller falls back to the full sort."""
+        plans, aggregates, bands = {}, [], []
+        for f, counts in histograms.items():
+            total = sum(counts)
+            if not total:
+                continue
+            plan = []
+            for p in (0.5, 0.9):
+                position = p * (total - 1)
+                low = int(position)
+                high = min(low + 1, total - 1)
+                first, below = _bucket_of(counts, low)
+                last, _ = _bucket_of(counts, high)
+                n = sum(counts[first : last + 1])
+                lo, hi = _band_edges(first, last)
+                band = f"{_col(f)} >= {lo}" + (f" AND {_col(f)} < {hi}" if hi is not None else "")
+                fractions = [(low - below + 0.5) / n, (high - below + 0.5) / n]
+                j = len(bands)
+                bands.append(band)
+                aggregates.append(f"COUNT(*) FILTER (WHERE {band})")
+                aggregates.append(
+                    f"percentile_disc(ARRAY[{fractions[0]!r}, {fractions[1]!r}]::float8[]) "
+                    f"WITHIN GROUP (ORDER BY {_col(f)}) FILTER (WHERE {band})"
+                )
+                plan.append((j, n, position - low))
+            plans[f] = plan
+        if not bands:
+            return {}
+        fields = list(plans)
+        rows = self.complaints(filters).filter(kpis.VALID).values(*fields)
+        sql, params = rows.query.sql_with_params()
+        where = " OR ".join(f"({b})" for b in bands)
+        with connection.cursor() as cursor:
+            # Integers and the ORM's own SQL only; values are parameters.
+            cursor.execute(
+                f"SELECT {', '.join(aggregates)} FROM ({sql}) sub WHERE {where}",  # noqa: S608
+                params,
+            )
+            found = cursor.fetchone()
+        result = {}
+        for f, plan in plans.items():
+            values = []
+            for j, n, fraction in plan:
+                count, pair = found[2 * j], found[2 * j + 1]
+                if count != n or not pair:
+                    break
+                values.append((pair[0] + (pair[1] - pair[0]) * fraction) / 3600)
+            else:
+                result[f] = tuple(values)
         return result
 
     def percentiles(self, filters: Filters, field_name: str, count: int) -> tuple:
@@ -286,11 +474,22 @@ class FreshSource(SummarySource):
         from .services.summaries import stale_days
 
         super().__init__(now)
-        self.live = LiveSource(self.now)
         self.stale = stale_days(self.now)
 
+    def needs_complaints(self, filters: Filters, group, names) -> bool:
+        return self.stale is None or level_for(filters, group, names) is None
+
+    def prefetch(self, filters: Filters, specs) -> None:
+        super().prefetch(filters, specs)
+        if self.stale:  # the changed days of the widgets read from the summaries
+            self.live.prefetch(
+                filters,
+                [(g, n) for g, n in specs if not self.needs_complaints(filters, g, n)],
+                days=self.stale,
+            )
+
     def rows(self, filters: Filters, group=(), names=MEASURES, *, dated=True) -> list[dict]:
-        if self.stale is None or level_for(filters, group, names) is None:
+        if self.needs_complaints(filters, group, names):
             # never built, or no summary keeps these dimensions: from the complaints
             return self.live.rows(filters, group, names, dated=dated)
         rows = super().rows(filters, group, names, dated=dated, skip_days=self.stale)
@@ -305,6 +504,28 @@ class FreshSource(SummarySource):
             else:
                 merged[key] = r
         return list(merged.values())
+
+
+def _col(field_name: str) -> str:
+    return connection.ops.quote_name(field_name)
+
+
+def _bucket_of(counts: list[int], rank: int) -> tuple[int, int]:
+    """(bucket, complaints in the buckets before it) of the 0-based rank in the histogram."""
+    below = 0
+    for i, c in enumerate(counts):
+        if rank < below + c:
+            return i, below
+        below += c
+    raise ValueError(rank)  # pragma: no cover - rank < total
+
+
+def _band_edges(first: int, last: int) -> tuple[int, int | None]:
+    """Seconds [low, high) of the buckets first..last (high None: open-ended), the edges of
+    kpis._bucket."""
+    low = int(HOUR_EDGES[first - 1] * 3600) if first else 0
+    high = int(HOUR_EDGES[last] * 3600) if last < len(HOUR_EDGES) else None
+    return low, high
 
 
 def received_on(days) -> Q:
@@ -329,12 +550,30 @@ def _runs(days: list[date]) -> list[tuple[date, date]]:
     return runs
 
 
+def _merge_rows(raw_rows, group, columns, names) -> list[dict]:
+    """_row() of grouped rows, adding up rows with the same key (a widget without "period"
+    read with the period flag: no row of the period before is passed in, so nothing adds)."""
+    merged: dict = {}
+    for raw in raw_rows:
+        row = _row(raw, group, columns, names)
+        key = tuple(row[g] for g in group)
+        if key in merged:
+            for n in names:
+                merged[key][n] += row[n]
+        else:
+            merged[key] = row
+    return list(merged.values())
+
+
 def _row(raw: dict, group, columns, names) -> dict:
     row = {g: raw[c] for g, c in zip(group, columns, strict=True)}
     for n in names:
         row[n] = raw[f"m_{n}"] or 0
     if isinstance(row.get("month"), datetime):
-        row["month"] = timezone.localtime(row["month"], local_tz()).date()
+        month = row["month"]  # naive: already local (read without the ORM's converters)
+        row["month"] = (
+            timezone.localtime(month, local_tz()) if timezone.is_aware(month) else month
+        ).date()
     return row
 
 
@@ -484,12 +723,19 @@ def _figures(source, filters: Filters, sums: dict, *, exact: bool) -> Figures:
     result = Figures(sums=sums)
     if exact:
         live = source if isinstance(source, LiveSource) else source.live
+        histograms = None
+        if all(n in sums for n in (*FRT_BUCKETS, *TTR_BUCKETS)):
+            histograms = {
+                "first_response_work_seconds": [sums[n] for n in FRT_BUCKETS],
+                "resolution_work_seconds": [sums[n] for n in TTR_BUCKETS],
+            }
         found = live.durations(
             filters,
             {
                 "first_response_work_seconds": sums["frt_count"],
                 "resolution_work_seconds": sums["ttr_count"],
             },
+            histograms,
         )
         result.frt = found["first_response_work_seconds"]
         result.ttr = found["resolution_work_seconds"]

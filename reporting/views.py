@@ -7,7 +7,10 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.forms.utils import flatatt
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -41,6 +44,26 @@ def may_view(user) -> bool:
     return user.is_active and user.is_staff and user.has_perm(PERMISSION)
 
 
+class QuickSelect(forms.Select):
+    """A select rendered in Python: Django's widget templates (one template per option) took
+    most of the dashboard form's time, on every page view."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (option["value"], " selected" if option["selected"] else "", option["label"])
+                for _group, group_options, _index in widget["optgroups"]
+                for option in group_options
+            ),
+        )
+        return format_html(
+            '<select name="{}"{}>{}</select>', widget["name"], flatatt(widget["attrs"]), options
+        )
+
+
 class DashboardForm(forms.Form):
     date_from = forms.DateField(
         label=gettext_lazy("From"),
@@ -56,17 +79,23 @@ class DashboardForm(forms.Form):
         queryset=Department.objects.none(),
         label=gettext_lazy("Department"),
         required=False,
+        widget=QuickSelect,
         empty_label=gettext_lazy("All departments"),
     )
     category = forms.ModelChoiceField(
         queryset=Category.objects.all(),
         label=gettext_lazy("Category"),
         required=False,
+        widget=QuickSelect,
         empty_label=gettext_lazy("All categories"),
     )
-    channel = forms.ChoiceField(label=gettext_lazy("Channel"), required=False)
+    channel = forms.ChoiceField(label=gettext_lazy("Channel"), required=False, widget=QuickSelect)
     severity = forms.TypedChoiceField(
-        label=gettext_lazy("Severity"), required=False, coerce=int, empty_value=None
+        label=gettext_lazy("Severity"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        widget=QuickSelect,
     )
     live = forms.BooleanField(
         label=gettext_lazy("Live figures (exact percentiles, slower)"), required=False
@@ -124,16 +153,24 @@ def dashboard_context(request) -> dict:
                 initial={"date_from": filters.date_from, "date_to": filters.date_to},
                 scope=scope,
             )
-    return {
-        "form": form,
-        "scope_empty": scope == (),
-        "dashboard": (
-            None
-            if scope == ()
-            else dashboard.build(filters, live=True)
+    parts = None
+    if scope != ():
+        # The figures are the same for everyone with these filters: their HTML is kept in
+        # the cache with the dashboard (rendering them is most of the page's work).
+        parts = (
+            render_parts(dashboard.build(filters, live=True))
             if live
-            else dashboard.cached(filters)
-        ),
+            else (dashboard.cached(filters, render=render_parts))
+        )
+    return {"form": form, "scope_empty": scope == (), "dashboard_parts": parts}
+
+
+def render_parts(built: dict) -> dict:
+    """The dashboard's period line and figures as HTML (no request needed)."""
+    context = {"dashboard": built}
+    return {
+        "period": render_to_string("reporting/_period.html", context),
+        "figures": render_to_string("reporting/_figures.html", context),
     }
 
 

@@ -20,19 +20,22 @@ Refresh and rebuild batches take SummaryState's row lock, so they never interlea
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from itertools import repeat
 
 from django.db import connection, transaction
-from django.db.models import Max, Min, Q
+from django.db.models import F, Max, Min, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from complaints.models import Complaint
 
-from ..kpis import HISTOGRAMS, MEASURES, OPEN, bucket_index, local_tz, measures
+from ..kpis import HISTOGRAMS, MEASURES, OPEN, bucket_index, csat_state, local_tz, measures
 from ..models import (
     LEVELS,
     NARROW_MEASURES,
@@ -49,6 +52,8 @@ BUCKETED = {
     for field_name, buckets in HISTOGRAMS.items()
     for i, name in enumerate(buckets)
 }
+# Measures summed from one column of _measures_sql shared with another (kpis.csat_state).
+DERIVED = {"csat_measured": ("c_csat", ">= 1"), "csat_satisfied": ("c_csat", "= 2")}
 SUMMARY = DailySummary._meta.db_table
 COUNTED = CountedComplaint._meta.db_table
 CELL_SOURCE = ("department_id", "category_id", "channel", "severity", "root_cause_category_id")
@@ -69,32 +74,41 @@ def _execute(sql: str, params=()) -> int:
         return cursor.rowcount
 
 
-def _measures_sql(complaints, now: datetime, names) -> tuple[str, tuple]:
+def _measures_sql(complaints, now: datetime, names, *, with_id: bool = False) -> tuple[str, tuple]:
     """One row per complaint: its local day, its dimensions, the measures `names` (the
     expressions of reporting.kpis, evaluated once per complaint) except the histogram ones,
-    and for those the complaint's bucket (kpis.bucket_index) as `b_<duration field>`."""
+    and for those the complaint's bucket (kpis.bucket_index) as `b_<duration field>`; with
+    its id first when `with_id`."""
     expressions = measures(now)
-    columns = {f"m_{n}": expressions[n] for n in names if n not in BUCKETED}
+    columns = {f"m_{n}": expressions[n] for n in names if n not in BUCKETED and n not in DERIVED}
+    if set(DERIVED) & set(names):
+        columns["c_csat"] = csat_state()
     for field_name, buckets in HISTOGRAMS.items():
         if set(buckets) & set(names):
             columns[f"b_{field_name}"] = bucket_index(field_name)
     rows = (
         complaints.annotate(day=TruncDate("received_at", tzinfo=local_tz()), **columns)
-        .values("day", *CELL_SOURCE, *columns)
+        .values(*(["id"] if with_id else []), "day", *CELL_SOURCE, *columns)
         .order_by()
     )
     return rows.query.sql_with_params()
 
 
+def _count_where(condition: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"COUNT(*) FILTER (WHERE {condition})"
+    return f"SUM(CASE WHEN {condition} THEN 1 ELSE 0 END)"
+
+
 def _sum(name: str) -> str:
     """The aggregate of measure `name` over the rows of _measures_sql."""
+    if name in DERIVED:
+        column, test = DERIVED[name]
+        return _count_where(f"sub.{_q(column)} {test}")
     if name not in BUCKETED:
         return f"SUM(sub.{_q('m_' + name)})"
     field_name, i = BUCKETED[name]
-    bucket = f"sub.{_q('b_' + field_name)}"
-    if connection.vendor == "postgresql":
-        return f"COUNT(*) FILTER (WHERE {bucket} = {i})"
-    return f"SUM(CASE WHEN {bucket} = {i} THEN 1 ELSE 0 END)"
+    return _count_where(f"sub.{_q('b_' + field_name)} = {i}")
 
 
 def _grouping_bits(dimensions, grouped) -> int:
@@ -103,41 +117,45 @@ def _grouping_bits(dimensions, grouped) -> int:
     return sum(1 << (len(grouped) - 1 - i) for i, d in enumerate(grouped) if d not in dimensions)
 
 
+SOURCE = dict(zip(CELL_TARGET, CELL_SOURCE, strict=True))
+
+
+def _grouping_sets_insert(source: str, levels, names, table: str = SUMMARY) -> str:
+    """PostgreSQL: INSERT of the summary rows of `levels` (all keeping the measures `names`)
+    summed from `source` (rows of _measures_sql) in one pass (GROUPING SETS)."""
+    columns = ", ".join(_q(c) for c in ("day", "level", *CELL_TARGET, *names))
+    sums = ", ".join(_sum(n) for n in names)
+    # GROUPING() takes only the dimensions some level of this pass keeps.
+    grouped = [d for d in CELL_TARGET if any(d in LEVELS[lv][0] for lv in levels)]
+    keys = ", ".join(f"sub.{_q(SOURCE[d])}" if d in grouped else "NULL" for d in CELL_TARGET)
+    level = (
+        f"CASE GROUPING({', '.join(f'sub.{_q(SOURCE[d])}' for d in grouped)}) "
+        + " ".join(f"WHEN {_grouping_bits(LEVELS[lv][0], grouped)} THEN {int(lv)}" for lv in levels)
+        + " END"
+    )
+    sets = ", ".join(
+        "("
+        + ", ".join([f"sub.{_q('day')}", *(f"sub.{_q(SOURCE[d])}" for d in LEVELS[lv][0])])
+        + ")"
+        for lv in levels
+    )
+    # Quoted identifiers, integers and the ORM's own SQL only; values are parameters.
+    return (
+        f"INSERT INTO {_q(table)} ({columns}) SELECT sub.{_q('day')}, {level}, "  # noqa: S608
+        f"{keys}, {sums} FROM {source} sub GROUP BY GROUPING SETS ({sets})"
+    )
+
+
 def _insert_from_complaints(complaints, now: datetime, levels, names) -> None:
-    """The summary rows of `levels` (all keeping the measures `names`) from the complaints:
-    PostgreSQL in one pass (GROUPING SETS), elsewhere one statement per level."""
+    """The summary rows of `levels` (all keeping the measures `names`) from the complaints,
+    one statement per level (databases without GROUPING SETS)."""
     sql, params = _measures_sql(complaints, now, names)
     columns = ", ".join(_q(c) for c in ("day", "level", *CELL_TARGET, *names))
     sums = ", ".join(_sum(n) for n in names)
-    source = dict(zip(CELL_TARGET, CELL_SOURCE, strict=True))
-    if connection.vendor == "postgresql":
-        # GROUPING() takes only the dimensions some level of this pass keeps.
-        grouped = [d for d in CELL_TARGET if any(d in LEVELS[lv][0] for lv in levels)]
-        keys = ", ".join(f"sub.{_q(source[d])}" if d in grouped else "NULL" for d in CELL_TARGET)
-        level = (
-            f"CASE GROUPING({', '.join(f'sub.{_q(source[d])}' for d in grouped)}) "
-            + " ".join(
-                f"WHEN {_grouping_bits(LEVELS[lv][0], grouped)} THEN {int(lv)}" for lv in levels
-            )
-            + " END"
-        )
-        sets = ", ".join(
-            "("
-            + ", ".join([f"sub.{_q('day')}", *(f"sub.{_q(source[d])}" for d in LEVELS[lv][0])])
-            + ")"
-            for lv in levels
-        )
-        # Quoted identifiers, integers and the ORM's own SQL only; values are parameters.
-        _execute(
-            f"INSERT INTO {_q(SUMMARY)} ({columns}) SELECT sub.{_q('day')}, {level}, "  # noqa: S608
-            f"{keys}, {sums} FROM ({sql}) sub GROUP BY GROUPING SETS ({sets})",
-            params,
-        )
-        return
     for lv in levels:
         kept = LEVELS[lv][0]
-        values = ", ".join(f"sub.{_q(source[d])}" if d in kept else "NULL" for d in CELL_TARGET)
-        group = "".join(f", sub.{_q(source[d])}" for d in kept)
+        values = ", ".join(f"sub.{_q(SOURCE[d])}" if d in kept else "NULL" for d in CELL_TARGET)
+        group = "".join(f", sub.{_q(SOURCE[d])}" for d in kept)
         _execute(
             f"INSERT INTO {_q(SUMMARY)} ({columns}) SELECT sub.{_q('day')}, {int(lv)}, "  # noqa: S608
             f"{values}, {sums} FROM ({sql}) sub GROUP BY sub.{_q('day')}{group}",
@@ -145,13 +163,44 @@ def _insert_from_complaints(complaints, now: datetime, levels, names) -> None:
         )
 
 
-def _insert_levels(complaints, now: datetime, first: date, last: date) -> None:
-    """Every level for the days first..last: those read from the complaints first (the full
-    ones in one pass, the narrow ones in another), then those summed from another level."""
+def _levels_from_complaints() -> tuple[list, list]:
+    """(full, narrow): the levels read from the complaints, keeping every measure or the
+    narrow ones."""
     full = [lv for lv, (_dims, every, source) in LEVELS.items() if source is None and every]
     narrow = [lv for lv, (_dims, every, source) in LEVELS.items() if source is None and not every]
-    _insert_from_complaints(complaints, now, full, MEASURES)
-    _insert_from_complaints(complaints, now, narrow, NARROW_MEASURES)
+    return full, narrow
+
+
+def _insert_all_pg(complaints, now: datetime, table: str = SUMMARY) -> None:
+    """PostgreSQL: every level read from the complaints and the counted days, in ONE
+    statement that reads the complaints once: their measures (subqueries included) are
+    evaluated once per complaint into a materialized CTE, which the two GROUPING SETS passes
+    (full levels, narrow levels) and the counted-day upsert then read: every level."""
+    sql, params = _measures_sql(complaints, now, MEASURES, with_id=True)
+    # Here every level comes from the complaints (the day level too: one more set here is
+    # cheaper than reading the severity rows again).
+    full = [lv for lv, (_dims, every, _source) in LEVELS.items() if every]
+    narrow = [lv for lv, (_dims, every, _source) in LEVELS.items() if not every]
+    counted = (
+        f"INSERT INTO {_q(COUNTED)} ({_q('complaint_id')}, {_q('day')}) "  # noqa: S608
+        f"SELECT sub.{_q('id')}, sub.{_q('day')} FROM sub LEFT JOIN {_q(COUNTED)} c "
+        f"ON c.{_q('complaint_id')} = sub.{_q('id')} "
+        f"WHERE c.{_q('day')} IS DISTINCT FROM sub.{_q('day')} "
+        # Only complaints counted on another day before (or never) are written at all: no
+        # row lock, no new row version for the others.
+        f"ON CONFLICT ({_q('complaint_id')}) DO UPDATE SET {_q('day')} = excluded.{_q('day')}"
+    )
+    _execute(
+        f"WITH sub AS MATERIALIZED ({sql}), "
+        f"full_levels AS ({_grouping_sets_insert('sub', full, MEASURES, table)}), "
+        f"narrow_levels AS ({_grouping_sets_insert('sub', narrow, NARROW_MEASURES, table)}) "
+        f"{counted}",
+        params,
+    )
+
+
+def _insert_summed_levels(first: date, last: date) -> None:
+    """The levels summed from another level, for the days first..last."""
     for level, (dimensions, every, source) in LEVELS.items():
         if source is None:
             continue
@@ -167,6 +216,21 @@ def _insert_levels(complaints, now: datetime, first: date, last: date) -> None:
             f"GROUP BY {_q('day')}{keep}"
         )
         _execute(sql, [first, last])
+
+
+def _insert_levels(complaints, now: datetime, first: date, last: date) -> None:
+    """Every level for the days first..last, and the counted days: those read from the
+    complaints first (PostgreSQL: one statement; elsewhere one per level), then those summed
+    from another level."""
+    if connection.vendor == "postgresql":
+        _insert_all_pg(complaints, now)
+        return
+    full, narrow = _levels_from_complaints()
+    _insert_from_complaints(complaints, now, full, MEASURES)
+    _insert_from_complaints(complaints, now, narrow, NARROW_MEASURES)
+    # A complaint that moved here from another day: its row is updated (upsert).
+    _insert_counted(complaints)
+    _insert_summed_levels(first, last)
 
 
 def _runs(days: list[date]) -> list[tuple[date, date]]:
@@ -199,8 +263,6 @@ def recompute_days(days, *, now: datetime) -> None:
         )
         DailySummary.objects.filter(level__in=list(LEVELS), day__gte=first, day__lte=last).delete()
         _insert_levels(complaints, now, first, last)
-        # A complaint that moved here from another day: its row is updated (upsert).
-        _insert_counted(complaints)
 
 
 def _insert_counted(complaints) -> None:
@@ -304,6 +366,120 @@ def _months(first: date, last: date) -> list[date]:
     return months
 
 
+REBUILT = SUMMARY + "_rebuild"
+
+
+def _month_days(month: date) -> list[date]:
+    next_month = (month + timedelta(days=32)).replace(day=1)
+    return [month + timedelta(days=d) for d in range((next_month - month).days)]
+
+
+# Connections that write the months of a PostgreSQL rebuild side by side.
+REBUILD_WORKERS = max(1, min(2, os.cpu_count() or 1))
+REBUILD_LOCK = 0x7265706F  # pg_advisory_lock key: one rebuild at a time
+
+
+def _build_month(month: date, now: datetime) -> date:
+    """One month's rows into the new table, in its own transaction."""
+    days = _month_days(month)
+    with transaction.atomic(durable=True):
+        _tune()
+        complaints = Complaint.objects.filter(
+            received_at__gte=day_start(days[0]),
+            received_at__lt=day_start(days[-1] + timedelta(days=1)),
+        )
+        _insert_all_pg(complaints, now, REBUILT)
+        SummaryState.objects.filter(pk=1).update(rebuild_months_done=F("rebuild_months_done") + 1)
+    return month
+
+
+def _build_month_in_thread(month: date, now: datetime) -> date:
+    try:
+        return _build_month(month, now)
+    finally:
+        connection.close()  # this thread's own connection
+
+
+def _rebuild_pg(months: list[date], now: datetime, on_progress) -> None:
+    """PostgreSQL: the rows are written into a new table without indexes (appending rows is
+    several times cheaper than keeping four indexes of a large table current, and nothing
+    is deleted), one month per transaction; its indexes are then built in one sorted pass
+    each, and it replaces the summary table in one short transaction. The dashboard reads
+    the previous summaries until then (never a half-rebuilt mix)."""
+    with transaction.atomic(durable=True):
+        state = _lock_state(wait=True)
+        state.rebuild_started_at = now
+        state.rebuild_months_done = 0
+        state.rebuild_months_total = len(months)
+        state.save()
+        # A rebuild that stopped half-way left its table: started again from scratch.
+        _execute(f"DROP TABLE IF EXISTS {_q(REBUILT)}")
+        _execute(
+            f"CREATE TABLE {_q(REBUILT)} (LIKE {_q(SUMMARY)} INCLUDING DEFAULTS "
+            "INCLUDING IDENTITY INCLUDING CONSTRAINTS)"
+        )
+    workers = 1 if connection.in_atomic_block else REBUILD_WORKERS
+    if workers > 1 and len(months) > 1:
+        # Months are independent here (new rows of their own, counted days of their own
+        # complaints): two connections write them side by side.
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for done, _month in enumerate(pool.map(_build_month_in_thread, months, repeat(now)), 1):
+                if on_progress:
+                    on_progress(done, len(months))
+    else:
+        for done, month in enumerate(months, start=1):
+            _build_month(month, now)
+            if on_progress:
+                on_progress(done, len(months))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT i.indexname, i.indexdef, c.conname IS NOT NULL FROM pg_indexes i "
+            "LEFT JOIN pg_constraint c ON c.conname = i.indexname AND c.contype = 'p' "
+            "WHERE i.schemaname = current_schema() AND i.tablename = %s",
+            [SUMMARY],
+        )
+        indexes = cursor.fetchall()
+    renames = []
+    with transaction.atomic(durable=True):
+        _execute("SET LOCAL maintenance_work_mem = '256MB'")
+        for i, (name, definition, primary) in enumerate(indexes):
+            temporary = f"{REBUILT}_{i}"
+            table_at = definition.index(" ON ")
+            rest = definition[table_at:].replace(f" {_q(SUMMARY)} ", f" {_q(REBUILT)} ", 1)
+            rest = rest.replace(f" {SUMMARY} ", f" {_q(REBUILT)} ", 1)
+            rest = rest.replace(f".{SUMMARY} ", f".{_q(REBUILT)} ", 1)
+            head = definition[:table_at].rsplit(" ", 1)[0]  # CREATE [UNIQUE] INDEX
+            _execute(f"{head} {_q(temporary)}{rest}")
+            if primary:
+                _execute(
+                    f"ALTER TABLE {_q(REBUILT)} ADD CONSTRAINT {_q(temporary)} "
+                    f"PRIMARY KEY USING INDEX {_q(temporary)}"
+                )
+            renames.append((temporary, name, primary))
+    with transaction.atomic(durable=True):
+        state = _lock_state(wait=True)
+        _execute(f"LOCK TABLE {_q(SUMMARY)} IN ACCESS EXCLUSIVE MODE")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [SUMMARY])
+            sequence = cursor.fetchone()[0]
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [REBUILT])
+            new_sequence = cursor.fetchone()[0]
+        _execute(f"DROP TABLE {_q(SUMMARY)}")
+        if sequence and new_sequence:  # the identity's sequence keeps its usual name
+            _execute(f"ALTER SEQUENCE {new_sequence} RENAME TO {_q(sequence.split('.')[-1])}")
+        _execute(f"ALTER TABLE {_q(REBUILT)} RENAME TO {_q(SUMMARY)}")
+        for temporary, name, primary in renames:
+            if primary:
+                _execute(
+                    f"ALTER TABLE {_q(SUMMARY)} RENAME CONSTRAINT {_q(temporary)} TO {_q(name)}"
+                )
+            else:
+                _execute(f"ALTER INDEX {_q(temporary)} RENAME TO {_q(name)}")
+        _execute(f"ANALYZE {_q(SUMMARY)}")
+        state.version = uuid.uuid4()
+        state.save(update_fields=["version"])
+
+
 def rebuild(*, now: datetime | None = None, on_progress=None) -> float:
     """Recompute every summary row, one month per transaction; returns the seconds taken."""
     now = now or timezone.now()
@@ -313,6 +489,14 @@ def rebuild(*, now: datetime | None = None, on_progress=None) -> float:
     months = []
     if span["first"] is not None:
         months = _months(span["first"].astimezone(tz).date(), span["last"].astimezone(tz).date())
+    if connection.vendor == "postgresql":
+        # A second rebuild waits for the first (both write the same new table).
+        _execute("SELECT pg_advisory_lock(%s)", [REBUILD_LOCK])
+        try:
+            _rebuild_pg(months, now, on_progress)
+            return _rebuilt(now, started)
+        finally:
+            _execute("SELECT pg_advisory_unlock(%s)", [REBUILD_LOCK])
     with transaction.atomic(durable=True):
         state = _lock_state(wait=True)
         state.rebuild_started_at = now
@@ -337,6 +521,10 @@ def rebuild(*, now: datetime | None = None, on_progress=None) -> float:
             state.save(update_fields=["rebuild_months_done", "version"])
         if on_progress:
             on_progress(done, len(months))
+    return _rebuilt(now, started)
+
+
+def _rebuilt(now: datetime, started: float) -> float:
     seconds = time.perf_counter() - started
     with transaction.atomic(durable=True):
         state = _lock_state(wait=True)

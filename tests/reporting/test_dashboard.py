@@ -226,8 +226,9 @@ def test_pages_read_the_summaries_not_the_complaints(manager_dash, dataset, url)
     direct = [q["sql"] for q in queries if '"complaints_complaint"' in q["sql"]]
     if "category" in url:
         # department × category keeps the narrow measures only: the cards and the backlog
-        # (every measure, overdue) and the breakdowns by a third dimension read complaints
-        assert 0 < len(direct) <= 5
+        # (every measure, overdue) and the breakdowns by a third dimension read complaints;
+        # on PostgreSQL the cards and breakdowns in one grouped read, the backlog in another
+        assert 0 < len(direct) <= (2 if connection.vendor == "postgresql" else 5)
     else:
         assert direct == []
     assert len(queries) <= 20
@@ -251,3 +252,19 @@ def test_the_cached_dashboard_follows_the_summaries(manager_dash, dataset):
     summaries.refresh(now=later + timedelta(minutes=10))
     assert summaries.refresh(now=later + timedelta(minutes=20)).days == 0
     assert card_value(manager_dash.get(URL + NOVEMBER).content.decode(), "valid") == "5"
+
+
+def test_the_landing_page_builds_the_admin_app_list_once(manager_dash):
+    """The sidebar's "all applications" and the index view share one app list per request
+    (config.admin_site.memoize_app_list): building it was a large share of the page."""
+    from unittest import mock
+
+    from django.contrib import admin
+
+    built = mock.Mock(wraps=type(admin.site)._build_app_dict)
+    with mock.patch.object(
+        type(admin.site), "_build_app_dict", lambda site, *a, **k: built(site, *a, **k)
+    ):
+        html = manager_dash.get("/admin/").content.decode()
+    assert "reporting-card-value" in html
+    assert built.call_count == 1

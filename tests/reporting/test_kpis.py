@@ -66,6 +66,51 @@ def test_percentiles_exact_live(dataset):
     assert f.ttr == pytest.approx(((7200 + 100000) / 2 / 3600, (7200 + 0.9 * 92800) / 3600))
 
 
+def test_percentiles_exact_live_from_the_histogram_band(dataset):
+    """Live dashboard (summaries + exact percentiles): the same exact figures as the full
+    sort; on PostgreSQL only the complaints in the buckets holding the ranks are sorted
+    (percentile_disc over a band), and a histogram that no longer matches the complaints
+    falls back to the full sort."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from reporting.queries import FreshSource
+
+    summaries.rebuild(now=NOW)
+    with CaptureQueriesContext(connection) as captured:
+        f = figures(FreshSource(NOW), NOVEMBER)
+    assert f.frt == pytest.approx((1.0, 8.2))
+    assert f.ttr == pytest.approx(((7200 + 100000) / 2 / 3600, (7200 + 0.9 * 92800) / 3600))
+    assert not f.approximate
+    if connection.vendor == "postgresql":
+        sql = " ".join(q["sql"] for q in captured)
+        assert "percentile_disc" in sql
+        assert "percentile_cont" not in sql
+        live = LiveSource(NOW)
+        # first response 0.5 h, 1 h, 10 h: buckets 2 [0.5, 1), 3 [1, 2), 9 [8, 12)
+        histogram = [0] * 20
+        histogram[2] = histogram[3] = histogram[9] = 1
+        assert live._banded(NOVEMBER, {"first_response_work_seconds": histogram}) == {
+            "first_response_work_seconds": pytest.approx((1.0, 8.2))
+        }
+        histogram[9] = 2  # one complaint more than there is in [8, 12)
+        assert live._banded(NOVEMBER, {"first_response_work_seconds": histogram}) == {}
+
+
+@pytest.mark.parametrize(
+    ("counts", "rank", "expected"),
+    [([0, 2, 0, 3], 0, (1, 0)), ([0, 2, 0, 3], 1, (1, 0)), ([0, 2, 0, 3], 2, (3, 2))],
+)
+def test_bucket_of_a_rank(counts, rank, expected):
+    assert queries._bucket_of(counts, rank) == expected
+
+
+def test_band_edges_are_the_bucket_edges():
+    assert queries._band_edges(0, 0) == (0, 900)
+    assert queries._band_edges(2, 3) == (1800, 7200)
+    assert queries._band_edges(19, 19) == (240 * 3600, None)
+
+
 def test_percentiles_from_summary_buckets(dataset):
     summaries.rebuild(now=NOW)
     f = figures(SummarySource(NOW), NOVEMBER)

@@ -61,6 +61,63 @@ def test_rebuild_equals_live_and_is_repeatable(dataset):
     assert state.rebuild_months_done == state.rebuild_months_total == 2  # October, November
 
 
+def test_rebuild_replaces_the_table_with_the_same_indexes(dataset):
+    """PostgreSQL: the rebuild writes a new table without indexes, builds them and swaps it
+    in: the summary table keeps its index, constraint and sequence names (later migrations
+    refer to them), a table left by a rebuild that stopped half-way is dropped, and the
+    rows are written once (no dead rows of deleted months)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the table swap is PostgreSQL's")
+
+    def shape():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s ORDER BY 1",
+                [summaries.SUMMARY],
+            )
+            indexes = cursor.fetchall()
+            cursor.execute(
+                "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass ORDER BY 1",
+                [summaries.SUMMARY],
+            )
+            constraints = cursor.fetchall()
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [summaries.SUMMARY])
+            return indexes, constraints, cursor.fetchone()[0]
+
+    before = shape()
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE {summaries.REBUILT} (half_done integer)")
+    summaries.rebuild(now=NOW)
+    summaries.rebuild(now=NOW)
+    assert shape() == before
+    assert "reporting_dailysummary_pkey" in str(before[1])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s)", [summaries.REBUILT])
+        assert cursor.fetchone()[0] is None
+    assert_same(NOW)
+    assert DailySummary.objects.create(day=date(2026, 1, 1), level=Level.DAY).pk
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_rebuild_writes_months_side_by_side(dataset, monkeypatch):
+    """PostgreSQL outside a transaction: two connections write the months at once; the
+    result is the same as the live figures, every month counted once."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("parallel months are PostgreSQL's")
+    monkeypatch.setattr(summaries, "REBUILD_WORKERS", 2)
+    progress = []
+    summaries.rebuild(now=NOW, on_progress=lambda done, total: progress.append((done, total)))
+    assert progress == [(1, 2), (2, 2)]
+    assert_same(NOW)
+    state = SummaryState.objects.get()
+    assert state.rebuild_months_done == state.rebuild_months_total == 2
+    assert CountedComplaint.objects.count() == Complaint.objects.count() == 10
+
+
 def test_refresh_follows_service_changes(dataset):
     summaries.rebuild(now=NOW)
     user = UserFactory(perms=ALL_COMPLAINT_PERMS)
@@ -141,6 +198,34 @@ def test_live_path_is_current_before_the_refresh(dataset):
         live = sorted(LiveSource(later).rows(november, group), key=key)
         assert sorted((r for r in fresh.rows(november, group) if r["received"]), key=key) == live
     assert fresh.rows(november)[0]["valid"] == 5
+
+
+def test_live_widgets_read_the_changed_days_in_one_query(dataset):
+    """The live dashboard reads the days changed since the refresh for all its widgets at
+    once (PostgreSQL: one GROUPING SETS query), with the same rows as widget by widget."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from reporting.queries import FreshSource
+
+    summaries.rebuild(now=NOW)
+    user = UserFactory(perms=ALL_COMPLAINT_PERMS)
+    later = NOW + timedelta(minutes=3)
+    lifecycle.transition(dataset["c10"].pk, "invalid", user=user, note="Spam", now=later)
+    november = Filters(date_from=date(2026, 11, 1), date_to=date(2026, 11, 30))
+    groups = [("period",), ("month", "severity"), ("category_id",), ("department_id",)]
+    fresh = FreshSource(later)
+    with CaptureQueriesContext(connection) as captured:
+        fresh.prefetch(november, [(g, MEASURES) for g in groups])
+        rows = {g: fresh.rows(november, g) for g in groups}
+    direct = [q for q in captured if '"complaints_complaint"' in q["sql"]]
+    if connection.vendor == "postgresql":
+        assert len(direct) == 1
+    for group in groups:
+        key = lambda r, group=group: tuple(str(r[g]) for g in group)  # noqa: E731
+        one_by_one = FreshSource(later).rows(november, group)
+        assert sorted(rows[group], key=key) == sorted(one_by_one, key=key), group
+    assert sum(r["valid"] for r in rows[("category_id",)]) == 5
 
 
 def test_the_refresh_task_builds_when_never_built(dataset):
