@@ -594,3 +594,33 @@ def test_severity_reason_is_the_english_text_of_the_stored_message(reader, depar
     expected = "Risk of negative media exposure."
     assert csv_row["severity_reason"] == json_row["severity_reason"] == expected
     assert api_row["severity_reason"] == expected
+
+
+@pytest.mark.postgres
+def test_sql_formula_guard_is_the_python_one_on_every_first_character():
+    """The COPY path's guard tests the first character's code (ascii()); it must defuse
+    exactly what formula_safe() defuses: each formula start, and nothing else (a look-alike
+    full-width sign, a leading space, an empty text, NULL)."""
+    values = [
+        *(start + "SUM(A1)" for start in export.FORMULA_START),
+        *export.FORMULA_START,
+        "",
+        " =1+1",
+        "＝1+1",  # full-width equals sign: not a formula
+        "＋86",
+        "中文=1",
+        "a=1",
+        "'=already",
+        "\n=1",
+        "😀",
+        None,
+    ]
+    guard = export.FORMULA_SAFE_SQL.replace("{x}", "v")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {guard} FROM unnest(%s::text[]) WITH ORDINALITY AS u(v, n) ORDER BY n",  # noqa: S608
+            [values],
+        )
+        from_sql = [row[0] for row in cursor.fetchall()]
+    assert from_sql == [export.formula_safe(v) for v in values]
+    assert from_sql[0] == "'=SUM(A1)" and from_sql[-1] is None
