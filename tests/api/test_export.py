@@ -463,7 +463,7 @@ def _complaints_for_comparison(department):
         received_at=datetime(2025, 7, 1, 12, 0, tzinfo=UTC)
     )
     # Times the fast ISO path (fast_iso) leaves to to_char: microseconds with trailing zeros,
-    # before 1970 and after 2100; and one it takes, with six digits.
+    # before 2000 and after 2100; and one it takes, with six digits.
     Complaint.objects.filter(pk=complaints[3].pk).update(
         acknowledged_at=datetime(2026, 3, 1, 8, 30, 5, 120000, tzinfo=UTC),
         first_response_at=datetime(2026, 3, 1, 9, 0, 0, 100, tzinfo=UTC),
@@ -641,7 +641,7 @@ def test_sql_formula_guard_is_the_python_one_on_every_first_character():
     [
         ("Asia/Shanghai", True),
         ("America/New_York", True),  # -05 and -04: whole hours
-        ("Europe/Paris", True),  # since 1970; +00 (Z) in 1930
+        ("Europe/Paris", True),  # since 2000; +00 (Z) in 1930
         ("Europe/London", False),  # +00 in winter: Z
         ("UTC", False),
         ("Asia/Kolkata", False),  # +05:30
