@@ -462,6 +462,15 @@ def _complaints_for_comparison(department):
     Complaint.objects.filter(pk=complaints[2].pk).update(
         received_at=datetime(2025, 7, 1, 12, 0, tzinfo=UTC)
     )
+    # Times the fast ISO path (fast_iso) leaves to to_char: microseconds with trailing zeros,
+    # before 2000 and after 2100; and one it takes, with six digits.
+    Complaint.objects.filter(pk=complaints[3].pk).update(
+        acknowledged_at=datetime(2026, 3, 1, 8, 30, 5, 120000, tzinfo=UTC),
+        first_response_at=datetime(2026, 3, 1, 9, 0, 0, 100, tzinfo=UTC),
+        resolved_at=datetime(1930, 1, 15, 3, 2, 1, 123456, tzinfo=UTC),  # Paris: +00
+        closed_at=datetime(2150, 1, 2, 3, 4, 5, 654321, tzinfo=UTC),
+        resolve_due_at=datetime(2026, 11, 5, 6, 7, 8, 987654, tzinfo=UTC),
+    )
     return complaints
 
 
@@ -476,7 +485,7 @@ def _both(queryset, fmt, pii):
 @pytest.mark.postgres
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 @pytest.mark.parametrize("pii", [False, True])
-@pytest.mark.parametrize("zone", ["Asia/Shanghai", "Europe/London", "UTC"])
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "Europe/London", "UTC", "America/New_York"])
 def test_copy_output_is_byte_for_byte_the_python_output(department, settings, fmt, pii, zone):
     settings.TIME_ZONE = zone
     _complaints_for_comparison(department)
@@ -594,3 +603,60 @@ def test_severity_reason_is_the_english_text_of_the_stored_message(reader, depar
     expected = "Risk of negative media exposure."
     assert csv_row["severity_reason"] == json_row["severity_reason"] == expected
     assert api_row["severity_reason"] == expected
+
+
+@pytest.mark.postgres
+def test_sql_formula_guard_is_the_python_one_on_every_first_character():
+    """The COPY path's guard tests the first character's code (ascii()); it must defuse
+    exactly what formula_safe() defuses: each formula start, and nothing else (a look-alike
+    full-width sign, a leading space, an empty text, NULL)."""
+    values = [
+        *(start + "SUM(A1)" for start in export.FORMULA_START),
+        *export.FORMULA_START,
+        "",
+        " =1+1",
+        "＝1+1",  # full-width equals sign: not a formula
+        "＋86",
+        "中文=1",
+        "a=1",
+        "'=already",
+        "\n=1",
+        "😀",
+        None,
+    ]
+    guard = export.FORMULA_SAFE_SQL.replace("{x}", "v")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {guard} FROM unnest(%s::text[]) WITH ORDINALITY AS u(v, n) ORDER BY n",  # noqa: S608
+            [values],
+        )
+        from_sql = [row[0] for row in cursor.fetchall()]
+    assert from_sql == [export.formula_safe(v) for v in values]
+    assert from_sql[0] == "'=SUM(A1)" and from_sql[-1] is None
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "zone, fast",
+    [
+        ("Asia/Shanghai", True),
+        ("America/New_York", True),  # -05 and -04: whole hours
+        ("Europe/Paris", True),  # since 2000; +00 (Z) in 1930
+        ("Europe/London", False),  # +00 in winter: Z
+        ("UTC", False),
+        ("Asia/Kolkata", False),  # +05:30
+    ],
+)
+def test_times_take_the_cheap_text_output_only_in_whole_hour_zones(
+    department, settings, zone, fast
+):
+    settings.TIME_ZONE = zone
+    _complaints_for_comparison(department)
+    statement = export.copy_sql(
+        export.with_tiebreak(Complaint.objects.all()), "csv", pii=True, now=NOW
+    )
+    assert export.whole_hour_zone("default", zone) is fast
+    assert ("octet_length" in statement) is fast
+    assert "to_char" in statement  # the exact way stays for the other values
+    by_copy, in_python = _both(Complaint.objects.all(), "csv", True)
+    assert by_copy == in_python

@@ -279,3 +279,41 @@ def test_the_change_log_shows_exports_to_auditors(manager_client, superuser, log
     handler = UserFactory(username="h2", perms=["admin.view_logentry"])
     hidden = login_client(handler).get(reverse("admin:admin_logentry_changelist"))
     assert "complaints exported" not in hidden.content.decode()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "Europe/London", "Asia/Kolkata"])
+def test_minutes_from_the_text_output_are_to_chars(zone):
+    """LocalMinute cuts the time's text output where the year has four digits; it must write
+    what to_char(..., 'YYYY-MM-DD HH24:MI') writes for every time, also around the bounds and
+    for years it leaves to to_char (BC, five digits)."""
+    from django.db.models import F
+
+    from complaints.models import Complaint
+
+    values = [
+        "2026-03-10 10:00:00+08",
+        "2026-03-10 10:00:59.999999+08",
+        "2026-07-01 23:59:30.5+00",
+        "1930-01-15 03:02:01.123456+00",
+        "1000-01-01 00:00:00+00",
+        "0999-12-31 23:59:59+00",
+        "9998-12-31 20:00:00+00",
+        "9999-06-01 00:00:00+00",
+        "10000-01-01 00:00:00+00",
+        "0001-12-31 16:00:00+00 BC",
+    ]
+    query = Complaint.objects.annotate(m=export.LocalMinute(F("received_at"))).values("m")
+    minute_sql = str(query.query).split("SELECT ", 1)[1].split(" AS ", 1)[0]
+    minute_sql = minute_sql.replace('"complaints_complaint"."received_at"', "v")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('TimeZone', %s, false)", [zone])
+        cursor.execute(
+            f"SELECT {minute_sql}, to_char(v, 'YYYY-MM-DD HH24:MI') "  # noqa: S608
+            "FROM unnest(%s::timestamptz[]) AS u(v)",
+            [values],
+        )
+        rows = cursor.fetchall()
+        cursor.execute("SELECT set_config('TimeZone', 'UTC', false)")
+    assert "left(" in minute_sql
+    assert [a for a, _b in rows] == [b for _a, b in rows]
