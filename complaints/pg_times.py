@@ -1,0 +1,47 @@
+"""A faster reader of PostgreSQL `timestamptz` values for Django's psycopg 3 connections.
+
+Django registers its own loader on every connection (to attach the connection's time zone);
+it subclasses psycopg's pure-Python loader, which parses the text with a regular expression
+even where psycopg's C extension is installed (the C loader cannot be subclassed). That costs
+~4 µs a value: a list page of 100 complaints reads ~700 times, ~3 ms of CPU per request.
+
+`FastTzLoader` parses PostgreSQL's ISO output ("2026-01-01 12:34:56.123456+00") with
+`datetime.fromisoformat` (C, ~0.5 µs) and attaches the time zone exactly as Django's loader
+does; any other text (BC dates, infinity, a non-ISO DateStyle) goes to Django's loader, which
+gives the same value or the same error as before.
+"""
+
+from datetime import datetime
+
+from django.db.backends.signals import connection_created
+
+try:  # psycopg 3 (the only PostgreSQL driver this project installs)
+    from django.db.backends.postgresql.psycopg_any import BaseTzLoader, is_psycopg3
+except ImportError:  # pragma: no cover - no PostgreSQL driver
+    BaseTzLoader, is_psycopg3 = object, False
+
+_fromisoformat = datetime.fromisoformat
+
+
+class FastTzLoader(BaseTzLoader):
+    def load(self, data):
+        try:
+            value = _fromisoformat(bytes(data).decode())
+        except ValueError:
+            return super().load(data)
+        return value.replace(tzinfo=self.timezone)
+
+
+def loader_for(tz) -> type:
+    return type("FastTzLoader", (FastTzLoader,), {"timezone": tz})
+
+
+def _register(sender, connection, **kwargs) -> None:
+    if connection.vendor != "postgresql" or not is_psycopg3:
+        return
+    # The same time zone Django's own loader carries (its cursors compare it to theirs).
+    connection.connection.adapters.register_loader("timestamptz", loader_for(connection.timezone))
+
+
+def connect_signals() -> None:
+    connection_created.connect(_register, dispatch_uid="complaints.pg_times")
