@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from ..messages import source_text
 from ..models import OPEN_STATUSES
-from ..privacy import RULES, shown
+from ..privacy import RULES
 from .export import COLUMNS
 
 # (key, values() path) of the plain columns, in the serializer's order; the customer, times
@@ -56,22 +56,6 @@ def instance_values(complaint) -> dict:
     return row
 
 
-def iso(value: datetime | None, zone) -> str | None:
-    """DRF DateTimeField.to_representation (ISO 8601) for an aware datetime."""
-    if value is None:
-        return None
-    text = value.astimezone(zone).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-def customer_json(get, *, pii: bool) -> dict:
-    """The nested customer (CustomerSerializer): `get(name)` gives a column's value."""
-    return {
-        name: shown(kind, get(path), pii=pii) if kind != "text" else get(path)
-        for name, path, kind in _CUSTOMER
-    }
-
-
 # The plan of complaint_json: each key first takes its column's value as it is (in the
 # serializer's order, one dict comprehension; the nested customer at its first column), then
 # the keys whose value is formatted are overwritten in place, which keeps the key order.
@@ -87,8 +71,8 @@ _RAW, _CLEAR = object(), object()
 def complaint_json(rows: Iterable[dict], *, pii: bool, now: datetime) -> list[dict]:
     """Each row of `values()` as ComplaintSerializer(row's complaint).data would give it.
 
-    The rules of `iso`, `customer_json` (privacy.shown) and Complaint.is_overdue, written out
-    here once per page rather than as a few function calls per value (~3,000 a page)."""
+    The rules above (privacy.shown for the customer, Complaint.is_overdue) written out once
+    per page rather than as a few function calls per value (~3,000 values a page)."""
     zone = timezone.get_current_timezone()
     pairs, times, messages, overdue, open_ = _PAIRS, _TIMES, _MESSAGES, _OVERDUE, _OPEN
     # Per customer column: as stored (text), `value or ""` (personal, readable) or the
