@@ -23,6 +23,10 @@ class ComplaintsConfig(AppConfig):
 
         saved_views.connect_signals()
 
+        from . import pg_times
+
+        pg_times.connect_signals()
+
         _people_by_full_name()
 
 

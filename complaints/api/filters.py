@@ -1,13 +1,18 @@
 """Filters shared by the complaint list and the export."""
 
+import copy
 import datetime as dt
 
 import django_filters
 from django import forms
 from django.db.models import Q
+from django.http import QueryDict
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import IsoDateTimeField
+from django_filters.filters import FilterMethod
+from django_filters.rest_framework import DjangoFilterBackend
 
 from ..models import OPEN_STATUSES, Channel, Complaint, Severity, Status
 from ..search import search_complaints
@@ -33,7 +38,60 @@ class InstantFilter(django_filters.IsoDateTimeFilter):
     field_class = InstantField
 
 
-class ComplaintFilter(django_filters.FilterSet):
+class CheapFilterSet(django_filters.FilterSet):
+    """A FilterSet that costs a list request less (the same filtering, forms and errors):
+
+    - its filters are shallow copies of the declared ones, not deep copies (django-filter
+      deep-copies every filter, its choices and lazy texts on each request); what a filter
+      keeps per request (`model`, `parent`, the `method` bound to it) is set on the copy;
+    - its form class is built once per language, not per request (the form still copies
+      its fields per request, as any Django form does).
+    """
+
+    _form_classes: dict = {}
+
+    def __init__(self, data=None, queryset=None, *, request=None, prefix=None):
+        if queryset is None:
+            queryset = self._meta.model._default_manager.all()
+        self.is_bound = data is not None
+        self.data = data or QueryDict()
+        self.queryset = queryset
+        self.request = request
+        self.form_prefix = prefix
+        self.filters = {}
+        for name, declared in self.base_filters.items():
+            filter_ = copy.copy(declared)
+            filter_.__dict__.pop("_field", None)  # built per form class (below)
+            if filter_.method is not None:
+                filter_.filter = FilterMethod(filter_)  # not the declared filter's
+            filter_.model = queryset.model
+            filter_.parent = self
+            self.filters[name] = filter_
+
+    def get_form_class(self):
+        key = (type(self), get_language())
+        form_class = self._form_classes.get(key)
+        if form_class is None:
+            form_class = self._form_classes[key] = super().get_form_class()
+        return form_class
+
+
+class SkipUnusedFilterBackend(DjangoFilterBackend):
+    """No filterset at all when the request has none of its parameters (e.g. a plain page
+    or a cursor): its form would find every field empty and each filter would return the
+    queryset as it is, so the answer is the queryset unchanged."""
+
+    def filter_queryset(self, request, queryset, view):
+        filterset_class = self.get_filterset_class(view, queryset)
+        params = request.query_params
+        if filterset_class is not None and not any(
+            name in params for name in filterset_class.base_filters
+        ):
+            return queryset
+        return super().filter_queryset(request, queryset, view)
+
+
+class ComplaintFilter(CheapFilterSet):
     status = django_filters.MultipleChoiceFilter(choices=Status.choices, distinct=False)
     severity = django_filters.MultipleChoiceFilter(choices=Severity.choices, distinct=False)
     department = django_filters.CharFilter(

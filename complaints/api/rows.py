@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from ..messages import source_text
 from ..models import OPEN_STATUSES
-from ..privacy import shown
+from ..privacy import RULES
 from .export import COLUMNS
 
 # (key, values() path) of the plain columns, in the serializer's order; the customer, times
@@ -56,40 +56,54 @@ def instance_values(complaint) -> dict:
     return row
 
 
-def iso(value: datetime | None, zone) -> str | None:
-    """DRF DateTimeField.to_representation (ISO 8601) for an aware datetime."""
-    if value is None:
-        return None
-    text = value.astimezone(zone).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-def customer_json(get, *, pii: bool) -> dict:
-    """The nested customer (CustomerSerializer): `get(name)` gives a column's value."""
-    return {
-        name: shown(kind, get(path), pii=pii) if kind != "text" else get(path)
-        for name, path, kind in _CUSTOMER
-    }
+# The plan of complaint_json: each key first takes its column's value as it is (in the
+# serializer's order, one dict comprehension; the nested customer at its first column), then
+# the keys whose value is formatted are overwritten in place, which keeps the key order.
+_PAIRS = tuple(
+    dict.fromkeys((c.group or c.name, c.path) for c in COLUMNS if c.group == "" or c.name == "name")
+)
+_TIMES = tuple(c.name for c in COLUMNS if c.kind == "time")
+_MESSAGES = tuple((c.name, c.path) for c in COLUMNS if c.kind == "message")
+_OVERDUE = tuple((c.name, c.path) for c in COLUMNS if c.kind == "overdue")
+_RAW, _CLEAR = object(), object()
 
 
 def complaint_json(rows: Iterable[dict], *, pii: bool, now: datetime) -> list[dict]:
-    """Each row of `values()` as ComplaintSerializer(row's complaint).data would give it."""
+    """Each row of `values()` as ComplaintSerializer(row's complaint).data would give it.
+
+    The rules above (privacy.shown for the customer, Complaint.is_overdue) written out once
+    per page rather than as a few function calls per value (~3,000 values a page)."""
     zone = timezone.get_current_timezone()
+    pairs, times, messages, overdue, open_ = _PAIRS, _TIMES, _MESSAGES, _OVERDUE, _OPEN
+    # Per customer column: as stored (text), `value or ""` (personal, readable) or the
+    # privacy rule that masks it (privacy.mask: the rule applied to `value or ""`).
+    shows = tuple(
+        (name, path, _RAW if kind == "text" else _CLEAR if pii else RULES[kind].py)
+        for name, path, kind in _CUSTOMER
+    )
     out = []
+    append = out.append
     for row in rows:
-        item = {}
-        for name, path, kind, group in _PLAN:
-            if group:
-                if group not in item:
-                    item[group] = customer_json(row.__getitem__, pii=pii)
-                continue
+        item = {key: row[path] for key, path in pairs}
+        for name in times:
+            value = item[name]
+            if value is not None:
+                text = value.astimezone(zone).isoformat()
+                item[name] = text[:-6] + "Z" if text.endswith("+00:00") else text
+        for name, path in messages:  # a stored system text: its English text
+            item[name] = source_text(row[path])
+        for name, path in overdue:
             value = row[path]
-            if kind == "time":
-                value = iso(value, zone)
-            elif kind == "overdue":
-                value = row["status"] in _OPEN and value is not None and value < now
-            elif kind == "message":  # a stored system text: its English text
-                value = source_text(value)
-            item[name] = value
-        out.append(item)
+            item[name] = row["status"] in open_ and value is not None and value < now
+        customer = {}
+        for name, path, show in shows:
+            value = row[path]
+            if show is _RAW:
+                customer[name] = value
+            elif show is _CLEAR:
+                customer[name] = value or ""
+            else:
+                customer[name] = show(value or "")
+        item["customer"] = customer
+        append(item)
     return out

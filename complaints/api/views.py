@@ -8,7 +8,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -39,7 +38,7 @@ from .auth import (
     caller,
 )
 from .export import EXPORT_ACTION, export_response, export_schema
-from .filters import ComplaintFilter
+from .filters import ComplaintFilter, SkipUnusedFilterBackend
 from .serializers import (
     CategorySerializer,
     ComplaintDetailSerializer,
@@ -130,7 +129,7 @@ class ComplaintViewSet(
         "create": "complaints:write",
         "notes": "complaints:write",
     }
-    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    filter_backends = [SkipUnusedFilterBackend, OrderingFilter]
     filterset_class = ComplaintFilter
     ordering_fields = ["received_at", "updated_at"]
     ordering = ["-received_at", "-id"]  # the id: ties in the same order on every page
