@@ -4,9 +4,10 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from complaints.api.auth import AddressRateThrottle
-from config.admin_site import memoize_app_list
+from config.admin_site import fast_permission_callbacks, memoize_app_list
 
 memoize_app_list(admin.site)
+fast_permission_callbacks(admin.site)
 
 
 class SchemaView(SpectacularAPIView):
