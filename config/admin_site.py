@@ -88,3 +88,17 @@ def memoize_app_list(site) -> None:
         return memo[app_label]
 
     site.get_app_list = get_app_list
+
+
+def cached_sidebar_navigation(site) -> None:
+    """The sidebar's navigation list is rendered by complaints/admin/navigation.html's
+    `{% sidebar_apps %}` (complaints.templatetags.sidebar_cache: once per distinct content).
+    unfold's nav_sidebar.html includes `templates.navigation` when the context names one."""
+    build = site.each_context
+
+    def each_context(request):
+        context = build(request)
+        context.setdefault("templates", {"navigation": "complaints/admin/navigation.html"})
+        return context
+
+    site.each_context = each_context

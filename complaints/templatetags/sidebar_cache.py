@@ -1,0 +1,95 @@
+"""{% sidebar_apps %}: unfold's sidebar navigation list (unfold/helpers/app_list.html, with
+its "All applications" panel), rendered once per distinct content and reused.
+
+Rendering it took ~10 ms of every admin page (some forty entries, a template include per
+badge). The cache key is a digest of everything the template shows: the language and the
+navigation and app list *as already computed for this request* (each entry's permission
+result, active state, link, title, evaluated badge; each app's models, names and URLs). Two
+requests share an entry only when the HTML would be the same, so one user's menu is never
+shown to another, and a permission or group change shows at once (it changes the input, so
+the key). The cache is per process (no Redis: nothing to fail, nothing shared) and bounded.
+"""
+
+import hashlib
+from collections import OrderedDict
+from threading import Lock
+
+from django import template
+from django.utils.functional import Promise
+from django.utils.translation import get_language
+
+register = template.Library()
+
+TEMPLATE = "unfold/helpers/app_list.html"
+MAX_ENTRIES = 512
+_cache: OrderedDict[str, str] = OrderedDict()
+_lock = Lock()
+# Not shown by the template (the permission callback's result is `has_permission`).
+_SKIPPED = frozenset({"permission"})
+
+
+def _freeze(value):
+    """A plain, comparable form of a navigation / app-list value, lazy texts and
+    callbacks evaluated in the current language."""
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), _freeze(v)) for k, v in value.items() if k not in _SKIPPED))
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(v) for v in value)
+    if isinstance(value, Promise):
+        return str(value)
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, type):
+        return f"{value.__module__}.{value.__qualname__}"
+    return repr(value)
+
+
+def _evaluated(navigation):
+    """The navigation with each badge evaluated once (unfold's badge is a lazy call that
+    would run its query again on each use)."""
+    groups = []
+    for group in navigation:
+        group = dict(group)
+        if "badge_callback" in group:
+            group["badge_callback"] = str(group["badge_callback"])
+        items = []
+        for item in group.get("items", []):
+            item = dict(item)
+            if "badge_callback" in item:
+                item["badge_callback"] = str(item["badge_callback"])
+            if "link_callback" in item:
+                item["link_callback"] = str(item["link_callback"])
+            items.append(item)
+        group["items"] = items
+        groups.append(group)
+    return groups
+
+
+def cache_key(language, navigation, apps, show_all) -> str:
+    frozen = repr((language, show_all, _freeze(navigation), _freeze(apps)))
+    return hashlib.sha256(frozen.encode()).hexdigest()
+
+
+def clear() -> None:
+    with _lock:
+        _cache.clear()
+
+
+@register.simple_tag(takes_context=True)
+def sidebar_apps(context):
+    navigation = _evaluated(context.get("sidebar_navigation") or [])
+    apps = context.get("available_apps") or []
+    show_all = context.get("sidebar_show_all_applications")
+    key = cache_key(get_language(), navigation, apps, show_all)
+    with _lock:
+        html = _cache.get(key)
+        if html is not None:
+            _cache.move_to_end(key)
+            return html
+    with context.push(sidebar_navigation=navigation, app_list=apps):
+        html = context.template.engine.get_template(TEMPLATE).render(context)
+    with _lock:
+        _cache[key] = html
+        while len(_cache) > MAX_ENTRIES:
+            _cache.popitem(last=False)
+    return html
