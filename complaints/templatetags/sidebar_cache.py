@@ -11,11 +11,14 @@ the key). The cache is per process (no Redis: nothing to fail, nothing shared) a
 """
 
 import hashlib
+import secrets
 from collections import OrderedDict
 from threading import Lock
 
 from django import template
 from django.utils.functional import Promise
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
 register = template.Library()
@@ -26,6 +29,8 @@ _cache: OrderedDict[str, str] = OrderedDict()
 _lock = Lock()
 # Not shown by the template (the permission callback's result is `has_permission`).
 _SKIPPED = frozenset({"permission"})
+# Stands for a badge's value in the cached HTML (letters and digits: never escaped).
+_TOKEN = f"sidebarbadge{secrets.token_hex(8)}n"
 
 
 def _freeze(value):
@@ -46,23 +51,35 @@ def _freeze(value):
 
 def _evaluated(navigation):
     """The navigation with each badge evaluated once (unfold's badge is a lazy call that
-    would run its query again on each use)."""
+    would run its query again on each use) and replaced by a placeholder, so users whose
+    menus differ only in their counts (the inbox's unread) share the rendering; returns it
+    and the placeholders' values."""
+    badges: dict[str, str] = {}
+
+    def badge(value) -> str:
+        value = str(value)
+        if not value or value == "None":  # app_list_badge.html shows no badge then
+            return value
+        token = f"{_TOKEN}{len(badges)}x"
+        badges[token] = value
+        return token
+
     groups = []
     for group in navigation:
         group = dict(group)
         if "badge_callback" in group:
-            group["badge_callback"] = str(group["badge_callback"])
+            group["badge_callback"] = badge(group["badge_callback"])
         items = []
         for item in group.get("items", []):
             item = dict(item)
             if "badge_callback" in item:
-                item["badge_callback"] = str(item["badge_callback"])
+                item["badge_callback"] = badge(item["badge_callback"])
             if "link_callback" in item:
                 item["link_callback"] = str(item["link_callback"])
             items.append(item)
         group["items"] = items
         groups.append(group)
-    return groups
+    return groups, badges
 
 
 def cache_key(language, navigation, apps, show_all) -> str:
@@ -77,7 +94,7 @@ def clear() -> None:
 
 @register.simple_tag(takes_context=True)
 def sidebar_apps(context):
-    navigation = _evaluated(context.get("sidebar_navigation") or [])
+    navigation, badges = _evaluated(context.get("sidebar_navigation") or [])
     apps = context.get("available_apps") or []
     show_all = context.get("sidebar_show_all_applications")
     key = cache_key(get_language(), navigation, apps, show_all)
@@ -85,11 +102,13 @@ def sidebar_apps(context):
         html = _cache.get(key)
         if html is not None:
             _cache.move_to_end(key)
-            return html
-    with context.push(sidebar_navigation=navigation, app_list=apps):
-        html = context.template.engine.get_template(TEMPLATE).render(context)
-    with _lock:
-        _cache[key] = html
-        while len(_cache) > MAX_ENTRIES:
-            _cache.popitem(last=False)
-    return html
+    if html is None:
+        with context.push(sidebar_navigation=navigation, app_list=apps):
+            html = context.template.engine.get_template(TEMPLATE).render(context)
+        with _lock:
+            _cache[key] = html
+            while len(_cache) > MAX_ENTRIES:
+                _cache.popitem(last=False)
+    for token, value in badges.items():
+        html = html.replace(token, conditional_escape(value))
+    return mark_safe(html)  # noqa: S308 (the template's output, badge values escaped)

@@ -137,3 +137,27 @@ def test_cached_sidebar_never_shows_one_users_menu_to_another(department):
 
     handler.groups.add(Group.objects.get(name="Complaint manager · 投诉经理"))
     assert slas in sidebar_links(handler_client.get(index).content.decode())
+
+
+def test_cached_sidebar_shows_each_users_own_badge(department, monkeypatch):
+    """Users with the same menu share one cached rendering; the inbox count in it is each
+    user's own (a placeholder filled per request)."""
+    import re
+
+    from complaints.admin import alerts
+    from complaints.templatetags import sidebar_cache
+
+    sidebar_cache.clear()
+    counts = {"h1": 3, "h2": 0, "h3": 17}
+    monkeypatch.setattr(alerts, "unread_count", lambda request: counts[request.user.username])
+    index = reverse("admin:index")
+
+    def badges(username):
+        client = client_for(role_user("Handler · 处理专员", department, username))
+        html = client.get(index).content.decode().split('id="nav-sidebar-apps"', 1)[1]
+        return re.findall(r'sidebar-badge[^>]*>\s*([^<\s]*)\s*</span>', html)
+
+    assert badges("h1") == ["3"]
+    assert badges("h2") == []
+    assert badges("h3") == ["17"]
+    assert len(sidebar_cache._cache) == 2  # with a badge, without one
