@@ -155,7 +155,7 @@ def test_cached_sidebar_shows_each_users_own_badge(department, monkeypatch):
     def badges(username):
         client = client_for(role_user("Handler · 处理专员", department, username))
         html = client.get(index).content.decode().split('id="nav-sidebar-apps"', 1)[1]
-        return re.findall(r'sidebar-badge[^>]*>\s*([^<\s]*)\s*</span>', html)
+        return re.findall(r"sidebar-badge[^>]*>\s*([^<\s]*)\s*</span>", html)
 
     assert badges("h1") == ["3"]
     assert badges("h2") == []
