@@ -4,9 +4,11 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from complaints.api.auth import AddressRateThrottle
-from config.admin_site import memoize_app_list
+from config.admin_site import cached_sidebar_navigation, fast_permission_callbacks, memoize_app_list
 
 memoize_app_list(admin.site)
+fast_permission_callbacks(admin.site)
+cached_sidebar_navigation(admin.site)
 
 
 class SchemaView(SpectacularAPIView):

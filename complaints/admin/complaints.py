@@ -200,6 +200,23 @@ class ReceivedDateRangeFilter(RangeDateFilter):
         return queryset.filter(**filters)
 
 
+# unfold's form filters, rendered once per process and language while nothing is chosen in
+# them (complaints.templatetags.filter_cache).
+CACHED_FILTER_TEMPLATE = "complaints/admin/filter_field_cached.html"
+
+
+class CachedChoicesCheckboxFilter(ChoicesCheckboxFilter):
+    template = CACHED_FILTER_TEMPLATE
+
+
+class CachedChoicesDropdownFilter(ChoicesDropdownFilter):
+    template = CACHED_FILTER_TEMPLATE
+
+
+class CachedAutocompleteSelectFilter(AutocompleteSelectFilter):
+    template = CACHED_FILTER_TEMPLATE
+
+
 class AttachmentInline(TabularInline):
     model = Attachment
     form = AttachmentForm
@@ -289,12 +306,13 @@ class ComplaintAdmin(DailyWorkMixin, ModelAdmin):
         DeadlineFilter,
         EscalatedFilter,
         AlertFailedFilter,
-        ("status", ChoicesCheckboxFilter),
-        ("severity", ChoicesCheckboxFilter),
-        ("department", AutocompleteSelectFilter),
-        ("category", AutocompleteSelectFilter),  # not 500 <option>s rendered on every page
-        ("channel", ChoicesDropdownFilter),
-        ("assignee", AutocompleteSelectFilter),
+        ("status", CachedChoicesCheckboxFilter),
+        ("severity", CachedChoicesCheckboxFilter),
+        ("department", CachedAutocompleteSelectFilter),
+        # not 500 <option>s rendered on every page
+        ("category", CachedAutocompleteSelectFilter),
+        ("channel", CachedChoicesDropdownFilter),
+        ("assignee", CachedAutocompleteSelectFilter),
         ("received_at", ReceivedDateRangeFilter),
     )
     search_fields = ("reference",)  # the search itself is get_search_results

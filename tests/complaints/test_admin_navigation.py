@@ -109,3 +109,55 @@ def test_404_under_api_is_json(client):
     response = client.get("/api/v1/no-such-endpoint/")
     assert response.status_code == 404
     assert response.json()["detail"]
+
+
+def test_cached_sidebar_never_shows_one_users_menu_to_another(department):
+    """The sidebar's navigation list is rendered once per distinct content and reused
+    (complaints.templatetags.sidebar_cache): a manager's menu cached first must not reach a
+    handler, and a permission change shows on the next page."""
+    from complaints.templatetags import sidebar_cache
+
+    sidebar_cache.clear()
+    manager = role_user("Complaint manager · 投诉经理", department, "m")
+    handler = role_user("Handler · 处理专员", department, "h")
+    slas = reverse("admin:complaints_slapolicy_changelist")
+    index = reverse("admin:index")
+    manager_client, handler_client = client_for(manager), client_for(handler)
+
+    assert slas in sidebar_links(manager_client.get(index).content.decode())
+    cached = len(sidebar_cache._cache)
+    assert cached >= 1
+    assert sidebar_links(handler_client.get(index).content.decode()) == set()
+    assert slas in sidebar_links(manager_client.get(index).content.decode())
+    assert len(sidebar_cache._cache) == cached + 1  # the manager's entry was reused
+    # In Chinese, the same permissions: another entry, not the English one.
+    html = client_for(manager, "zh-hans").get(index).content.decode()
+    assert slas in sidebar_links(html)
+    assert "所有应用" in html and "All applications" not in html
+
+    handler.groups.add(Group.objects.get(name="Complaint manager · 投诉经理"))
+    assert slas in sidebar_links(handler_client.get(index).content.decode())
+
+
+def test_cached_sidebar_shows_each_users_own_badge(department, monkeypatch):
+    """Users with the same menu share one cached rendering; the inbox count in it is each
+    user's own (a placeholder filled per request)."""
+    import re
+
+    from complaints.admin import alerts
+    from complaints.templatetags import sidebar_cache
+
+    sidebar_cache.clear()
+    counts = {"h1": 3, "h2": 0, "h3": 17}
+    monkeypatch.setattr(alerts, "unread_count", lambda request: counts[request.user.username])
+    index = reverse("admin:index")
+
+    def badges(username):
+        client = client_for(role_user("Handler · 处理专员", department, username))
+        html = client.get(index).content.decode().split('id="nav-sidebar-apps"', 1)[1]
+        return re.findall(r"sidebar-badge[^>]*>\s*([^<\s]*)\s*</span>", html)
+
+    assert badges("h1") == ["3"]
+    assert badges("h2") == []
+    assert badges("h3") == ["17"]
+    assert len(sidebar_cache._cache) == 2  # with a badge, without one

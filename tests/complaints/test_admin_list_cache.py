@@ -1,0 +1,49 @@
+"""The complaint list's form filters are rendered once per process and language while
+nothing is chosen in them (complaints.templatetags.filter_cache): a chosen value, the other
+language and facet counts still show."""
+
+import re
+
+import pytest
+from django.urls import reverse
+from django.utils.translation import override
+
+from complaints.models import Status
+from complaints.templatetags import filter_cache
+
+pytestmark = pytest.mark.django_db
+
+
+def checked_statuses(html: str) -> set[str]:
+    boxes = re.findall(r"<input[^>]*name=\"status__exact\"[^>]*>", html)
+    return {
+        re.search(r'value="([^"]*)"', b).group(1) for b in boxes if re.search(r"\schecked[\s>]", b)
+    }
+
+
+def test_cached_filters_show_the_chosen_value_and_the_language(manager_client, department):
+    filter_cache.clear()
+    url = reverse("admin:complaints_complaint_changelist")
+    html = manager_client.get(url).content.decode()
+    assert checked_statuses(html) == set()
+    assert len(filter_cache._cache) >= 5  # status, severity, channel, 3 autocompletes
+    cached = len(filter_cache._cache)
+    manager_client.get(url)
+    assert len(filter_cache._cache) == cached  # reused, not rendered again
+
+    chosen = manager_client.get(f"{url}?status__exact={Status.NEW}").content.decode()
+    assert checked_statuses(chosen) == {Status.NEW}
+    assert checked_statuses(manager_client.get(url).content.decode()) == set()
+
+    zh = manager_client.get(url, headers={"accept-language": "zh-hans"}).content.decode()
+    panel = zh.split('id="changelist-filter"', 1)[1]
+    with override("en"):
+        english = str(Status.NEW.label)
+    with override("zh-hans"):
+        chinese = str(Status.NEW.label)
+    assert (
+        english != chinese
+        and chinese in panel
+        and f">{english}<" not in panel.replace("\n", "").replace(" ", "")
+    )
+    assert len(filter_cache._cache) > cached  # another language, other entries
