@@ -389,7 +389,10 @@ def _build_month(month: date, now: datetime) -> date:
             received_at__lt=day_start(days[-1] + timedelta(days=1)),
         )
         _insert_all_pg(complaints, now, REBUILT)
-        SummaryState.objects.filter(pk=1).update(rebuild_months_done=F("rebuild_months_done") + 1)
+    # The progress after the month's commit, on its own: a refresh locks the state row and
+    # then writes counted complaints; writing them here first and then the state row
+    # deadlocked with it.
+    SummaryState.objects.filter(pk=1).update(rebuild_months_done=F("rebuild_months_done") + 1)
     return month
 
 

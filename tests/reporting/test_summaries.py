@@ -1,6 +1,7 @@
 """The summary tables stay equal to the live figures: full rebuild, incremental refresh after
 service calls, a corrected time received, a deadline passing without any edit."""
 
+import time
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
@@ -319,3 +320,59 @@ def test_histogram_buckets_of_the_summaries_equal_the_live_ones(dataset, seconds
         summary = sorted(SummarySource(NOW).rows(ALL_TIME, group, names), key=key)
         assert summary == live
     assert sum(SummarySource(NOW).rows(ALL_TIME, (), FRT_BUCKETS)[0].values()) >= 7  # valid ones
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_month_of_a_rebuild_and_a_refresh_do_not_deadlock():
+    """A refresh locks the state row, then writes counted complaints; a rebuilt month writes
+    counted complaints and records its progress after its own commit (it used to take the
+    state row last, inside the month's transaction: a deadlock, found in review)."""
+    import threading
+
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from reporting.kpis import local_tz
+    from tests.factories import make_complaint
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the rebuild writes months side by side on PostgreSQL only")
+    complaint = make_complaint()
+    SummaryState.objects.get_or_create(pk=1)
+    table = connection.ops.quote_name(summaries.REBUILT)
+    summaries._execute(f"DROP TABLE IF EXISTS {table}")
+    summaries._execute(
+        f"CREATE TABLE {table} (LIKE {connection.ops.quote_name(summaries.SUMMARY)} "
+        "INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING CONSTRAINTS)"
+    )
+    month = complaint.received_at.astimezone(local_tz()).date().replace(day=1)
+    errors, locked = {}, threading.Event()
+
+    def refresh_side():  # as refresh(): the state row first, then the counted complaints
+        try:
+            with transaction.atomic():
+                summaries._lock_state(wait=True)
+                locked.set()
+                time.sleep(1.5)  # meanwhile the month writes its counted complaints
+                summaries._insert_counted(Complaint.objects.filter(pk=complaint.pk))
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion
+            errors["refresh"] = exc
+        finally:
+            connection.close()
+
+    def month_side():
+        locked.wait()
+        try:
+            summaries._build_month(month, timezone.now())
+        except Exception as exc:  # noqa: BLE001
+            errors["month"] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=refresh_side), threading.Thread(target=month_side)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    summaries._execute(f"DROP TABLE IF EXISTS {table}")
+    assert not errors, errors
