@@ -139,9 +139,12 @@ def _clients() -> dict[str, ApiClient]:
 
 
 def _client_by_prefix(prefix: str) -> ApiClient | None:
-    clients = reference_cache.get("api-clients", _clients, uncached=lambda: None)
-    if clients is not None:
-        return clients.get(prefix)
+    # A per-process cache (no Redis) cannot tell the other processes that a key was
+    # deactivated or reissued: their copies would accept it for up to a minute.
+    if reference_cache.shared():
+        clients = reference_cache.get("api-clients", _clients, uncached=lambda: None)
+        if clients is not None:
+            return clients.get(prefix)
     # No copy may be kept now (Redis unavailable, or this transaction changed one): read
     # only this key's row.
     return ApiClient.objects.filter(key_prefix=prefix).select_related("department").first()

@@ -24,7 +24,7 @@ import time
 import uuid
 from collections.abc import Callable
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import transaction
 
 log = logging.getLogger(__name__)
@@ -96,6 +96,15 @@ def _own_change_pending() -> bool:
         return True
     _pending.connection = None  # that transaction ended (committed and published, or undone)
     return False
+
+
+def shared() -> bool:
+    """Whether the cache that carries the version token is shared by all processes (Redis):
+    a process-local one (no REDIS_URL) only tells this process of a change."""
+    from django.core.cache.backends.dummy import DummyCache
+    from django.core.cache.backends.locmem import LocMemCache
+
+    return not isinstance(caches["default"], (LocMemCache, DummyCache))
 
 
 def _token() -> str | None:

@@ -14,6 +14,14 @@ from tests.factories import CategoryFactory
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _shared_cache(monkeypatch):
+    """Production's cache is Redis, shared by every process; the tests' in-process cache
+    stands for it here (without one, API keys are read per request: test_reference_cache)."""
+    monkeypatch.setattr(reference_cache, "shared", lambda: True)
+
+
 LIST = "/api/v1/complaints/"
 REFERENCE_TABLES = (
     "complaints_slapolicy",

@@ -134,3 +134,18 @@ def test_a_committed_change_replaces_the_token():
     assert cache.get(reference_cache.VERSION_KEY) not in (None, token)
     assert sla.Context.current() is sla.Context.current()
     assert sla.Context.current().policies.by_id[policy.pk].ack_amount == policy.ack_amount
+
+
+def test_api_keys_are_not_kept_per_process_without_a_shared_cache(settings, monkeypatch):
+    """Without Redis the cache is the process's own: another process could not learn that a
+    key was deactivated or reissued, so each request reads its key's row."""
+    from complaints.api import auth
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert not reference_cache.shared()
+
+    def kept(*_args, **_kwargs):
+        raise AssertionError("API clients kept per process")
+
+    monkeypatch.setattr(reference_cache, "get", kept)
+    assert auth._client_by_prefix("rk_nothing") is None
