@@ -26,24 +26,16 @@ from complaints.models import (
 )
 
 from . import queries
+from .models import NARROW_MEASURES
 from .queries import AGE_BUCKETS, Figures, Filters, FreshSource, SummarySource, ratio
 
 SEVERITY_COLOURS = {1: "#dc2626", 2: "#f59e0b", 3: "#3b82f6", 4: "#94a3b8"}
 TOP_ROOT_CAUSES = 10
 TOP_CATEGORIES = 15
 SLA_MEASURES = ("ack_measured", "ack_on_time", "resolve_measured", "resolve_on_time")
-LEAGUE_MEASURES = (
-    "received",
-    "valid",
-    "closed",
-    "ack_measured",
-    "ack_on_time",
-    "resolve_measured",
-    "resolve_on_time",
-    "open",
-    "csat_measured",
-    "csat_satisfied",
-)
+# The department league table: what the pair levels keep, so that a filtered league is read
+# from department × category (× channel …) summaries too.
+LEAGUE_MEASURES = NARROW_MEASURES
 
 
 def changelist(filters: Filters | None, *, dated: bool = True, **params) -> str:
