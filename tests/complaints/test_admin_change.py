@@ -3,9 +3,11 @@ panel, the timeline, escaping, and evidence uploads."""
 
 import hashlib
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -953,13 +955,17 @@ def test_new_customer_inputs_are_styled_like_the_other_inputs(manager_client):
 
 def test_timeline_shows_deadline_times_readably(manager_client, manager, department):
     """Defect 8: "Deadlines" entries showed raw ISO times with microseconds."""
-    complaint = make_complaint(user=manager, department=department)
-    lifecycle.update_complaint(
-        complaint.pk,
-        user=manager,
-        changes={"received_at": complaint.received_at - timedelta(hours=5, microseconds=1234)},
-        expected_version=1,
-    )
+    # Inside working hours, so moving the receipt back five hours moves the deadlines
+    # (after hours both times would start the clock at the same next opening).
+    at = datetime(2026, 11, 25, 14, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    with time_machine.travel(at, tick=False):
+        complaint = make_complaint(user=manager, department=department)
+        lifecycle.update_complaint(
+            complaint.pk,
+            user=manager,
+            changes={"received_at": complaint.received_at - timedelta(hours=5, microseconds=1234)},
+            expected_version=1,
+        )
     assert events(complaint, ComplaintEvent.Kind.DEADLINES)
     timeline = manager_client.get(change_url(complaint)).content.decode().split('id="timeline"')[1]
     assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}", timeline)
