@@ -129,13 +129,15 @@ def answers_key(context) -> tuple[str, list[str]] | None:
             if isinstance(group.get("badge"), str):
                 badges.append(_badge(group["badge"], request))
             for item in group.get("items", ()):
-                if not item.get("link"):
+                link = item.get("link")
+                # As unfold's `if not link`, without evaluating a lazy reverse() for it.
+                if not (link if isinstance(link, str | None) else True):
                     continue
                 if "active" in item or "items" in item:
                     return None
                 answers.append(site._call_permission_callback(item.get("permission"), request))
-                if callable(item["link"]):
-                    answers.append(str(item["link"](request)))
+                if callable(link):
+                    answers.append(str(link(request)))
                 if isinstance(item.get("badge"), str):
                     badges.append(_badge(item["badge"], request))
     except (ImportError, ValueError):
