@@ -74,3 +74,24 @@ def test_filters_of_links_are_rendered_as_unfolds_template(manager_client, langu
         theirs = manager_client.get(f"{url}?{query}", headers={"accept-language": language})
         assert _normalized(html) == _normalized(theirs.content.decode()), query
     assert "q=a%22b%3C%26" in _normalized(ours[2])  # the search, kept in each link, encoded
+
+
+def test_cached_action_form_follows_the_users_actions_and_language(
+    manager_client, handler_client, department
+):
+    """The action dropdown is rendered once per language and set of actions
+    (filter_cache.cached_action_form): one user's actions never show to another."""
+    url = reverse("admin:complaints_complaint_changelist")
+
+    def actions(client, language="en"):
+        html = client.get(url, headers={"accept-language": language}).content.decode()
+        select = re.search(r'<select name="action".*?</select>', html, re.S).group(0)
+        return re.findall(r'<option value="([^"]*)"[^>]*>\s*([^<]*?)\s*</option>', select)
+
+    manager = actions(manager_client)
+    assert any(value == "close_selected" for value, _label in manager)
+    assert all(value != "close_selected" for value, _label in actions(handler_client))
+    assert actions(manager_client) == manager
+    chinese = actions(manager_client, "zh-hans")
+    assert [v for v, _label in chinese] == [v for v, _label in manager]
+    assert chinese != manager  # the labels in Chinese
