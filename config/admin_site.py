@@ -1,4 +1,7 @@
+from functools import partial
+
 from django.conf import settings
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
 
 
@@ -84,7 +87,8 @@ def memoize_app_list(site) -> None:
     def get_app_list(request, app_label=None):
         memo = request.__dict__.setdefault("_admin_app_lists", {})
         if app_label not in memo:
-            memo[app_label] = build(request, app_label)
+            # Built when first used: a page whose sidebar is found in its cache never does.
+            memo[app_label] = SimpleLazyObject(partial(build, request, app_label))
         return memo[app_label]
 
     site.get_app_list = get_app_list
@@ -95,10 +99,17 @@ def cached_sidebar_navigation(site) -> None:
     `{% sidebar_apps %}` (complaints.templatetags.sidebar_cache: once per distinct content).
     unfold's nav_sidebar.html includes `templates.navigation` when the context names one."""
     build = site.each_context
+    build_navigation = site.get_sidebar_list
+
+    def get_sidebar_list(request):
+        # Built when first used, like the app list (memoize_app_list).
+        return SimpleLazyObject(partial(build_navigation, request))
 
     def each_context(request):
         context = build(request)
         context.setdefault("templates", {"navigation": "complaints/admin/navigation.html"})
+        context["sidebar_site"] = site  # whose permissions the sidebar's cache key asks
         return context
 
+    site.get_sidebar_list = get_sidebar_list
     site.each_context = each_context

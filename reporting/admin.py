@@ -31,6 +31,7 @@ from .services import reports
 class FigureFilter(admin.SimpleListFilter):
     """The complaints behind a dashboard figure (definitions: reporting.kpis)."""
 
+    template = "complaints/admin/filter_links.html"  # complaints.templatetags.link_filter
     title = gettext_lazy("dashboard figure")
     parameter_name = "kpi"
 

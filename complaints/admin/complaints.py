@@ -77,7 +77,15 @@ class NullsLast(F):
         return super().desc(nulls_last=True)
 
 
-class MineFilter(admin.SimpleListFilter):
+# Filters of links rendered without unfold's admin/filter.html (templatetags/link_filter.py).
+LINK_FILTER_TEMPLATE = "complaints/admin/filter_links.html"
+
+
+class LinkFilter(admin.SimpleListFilter):
+    template = LINK_FILTER_TEMPLATE
+
+
+class MineFilter(LinkFilter):
     title = gettext_lazy("mine")
     parameter_name = "mine"
 
@@ -106,7 +114,7 @@ class MineFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ResponsibilityFilter(admin.SimpleListFilter):
+class ResponsibilityFilter(LinkFilter):
     """Open complaints nobody answers for yet: no department, or no person."""
 
     title = gettext_lazy("responsibility")
@@ -126,7 +134,7 @@ class ResponsibilityFilter(admin.SimpleListFilter):
         return queryset
 
 
-class DeadlineFilter(admin.SimpleListFilter):
+class DeadlineFilter(LinkFilter):
     title = gettext_lazy("deadline")
     parameter_name = "deadline"
 
@@ -145,7 +153,7 @@ class DeadlineFilter(admin.SimpleListFilter):
         return queryset
 
 
-class EscalatedFilter(admin.SimpleListFilter):
+class EscalatedFilter(LinkFilter):
     title = gettext_lazy("escalation")
     parameter_name = "escalated"
 
@@ -164,7 +172,7 @@ class EscalatedFilter(admin.SimpleListFilter):
         return queryset
 
 
-class AlertFailedFilter(admin.SimpleListFilter):
+class AlertFailedFilter(LinkFilter):
     """Complaints the deadline sweep could not process (error on the complaint page)."""
 
     title = gettext_lazy("deadline sweep")

@@ -80,3 +80,49 @@ def cached_filter_field(context):
             while len(_cache) > MAX_ENTRIES:
                 _cache.popitem(last=False)
     return html
+
+
+ACTION_FORM_TEMPLATE = template.Template(
+    "{% for field in action_form %}{% if field.label %}<label>{{ field.label }}{% endif %}"
+    "{{ field }}{% if field.label %}</label>{% endif %}{% endfor %}"
+)
+
+
+def _action_form_key(form) -> str | None:
+    """The admin's action form is never bound on a list page: its HTML depends only on its
+    fields (the action choices the user has) and the language."""
+    if form is None or form.is_bound or form.initial:
+        return None
+    fields = tuple(
+        (
+            name,
+            type(field).__name__,
+            type(field.widget).__name__,
+            str(field.label),
+            field.initial,
+            _freeze(field.widget.attrs),
+            _freeze(list(getattr(field, "choices", ()))),
+        )
+        for name, field in form.fields.items()
+    )
+    frozen = repr(("action-form", get_language(), type(form).__qualname__, form.prefix, fields))
+    return hashlib.sha256(frozen.encode()).hexdigest()
+
+
+@register.simple_tag(takes_context=True)
+def cached_action_form(context, form):
+    """unfold's admin/actions.html `actions-form` block, once per language and choices."""
+    key = _action_form_key(form)
+    if key is not None:
+        with _lock:
+            html = _cache.get(key)
+        if html is not None:
+            return html
+    with context.push(action_form=form):
+        html = ACTION_FORM_TEMPLATE.render(context)
+    if key is not None:
+        with _lock:
+            _cache[key] = html
+            while len(_cache) > MAX_ENTRIES:
+                _cache.popitem(last=False)
+    return html

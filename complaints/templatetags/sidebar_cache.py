@@ -8,6 +8,14 @@ result, active state, link, title, evaluated badge; each app's models, names and
 requests share an entry only when the HTML would be the same, so one user's menu is never
 shown to another, and a permission or group change shows at once (it changes the input, so
 the key). The cache is per process (no Redis: nothing to fail, nothing shared) and bounded.
+
+Building those inputs (the app list, the navigation with its links and permission checks,
+their digest) cost ~10 ms itself, so a second, cheaper key finds the rendering first: the
+answers of the permission checks they are made of (each model admin's module and model
+permissions, each entry's permission callback), whether each badge shows, the language, the
+URLconf and the path (the active entry). The app list and navigation are functions of exactly
+these, so the two keys name the same HTML; `config.admin_site` makes both lists lazy, and a
+page whose rendering is found never builds them.
 """
 
 import hashlib
@@ -16,8 +24,11 @@ from collections import OrderedDict
 from threading import Lock
 
 from django import template
+from django.conf import settings
+from django.urls import get_script_prefix, get_urlconf
 from django.utils.functional import Promise
 from django.utils.html import conditional_escape
+from django.utils.module_loading import import_string
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
@@ -26,6 +37,8 @@ register = template.Library()
 TEMPLATE = "unfold/helpers/app_list.html"
 MAX_ENTRIES = 256  # ~55 KB each: at most ~14 MB a process
 _cache: OrderedDict[str, str] = OrderedDict()
+# Permission-answers key -> (content key, number of badge placeholders).
+_answers: OrderedDict[str, tuple[str, int]] = OrderedDict()
 _lock = Lock()
 # Not shown by the template (the permission callback's result is `has_permission`).
 _SKIPPED = frozenset({"permission"})
@@ -90,11 +103,94 @@ def cache_key(language, navigation, apps, show_all) -> str:
 def clear() -> None:
     with _lock:
         _cache.clear()
+        _answers.clear()
+
+
+def _badge(path, request) -> str:
+    """A badge's text as the sidebar shows it ("" or "None": no badge)."""
+    return str(import_string(path)(request))
+
+
+def answers_key(context) -> tuple[str, list[str]] | None:
+    """The cheap key (see the module's text) and the badges' texts, in the order `_evaluated`
+    numbers their placeholders; None where the navigation is not the plain kind it covers."""
+    from unfold.settings import get_config
+
+    request, site = context.get("request"), context.get("sidebar_site")
+    if request is None or site is None or not context.get("has_permission"):
+        return None
+    config = get_config(site.settings_name)
+    navigation = (config.get("SIDEBAR") or {}).get("navigation")
+    if config.get("TABS") or not isinstance(navigation, list | tuple):
+        return None  # tabs mark entries active by the query string too
+    answers, badges = [], []
+    try:
+        for group in navigation:
+            if isinstance(group.get("badge"), str):
+                badges.append(_badge(group["badge"], request))
+            for item in group.get("items", ()):
+                link = item.get("link")
+                # As unfold's `if not link`, without evaluating a lazy reverse() for it.
+                if not (link if isinstance(link, str | None) else True):
+                    continue
+                if "active" in item or "items" in item:
+                    return None
+                answers.append(site._call_permission_callback(item.get("permission"), request))
+                if callable(link):
+                    answers.append(str(link(request)))
+                if isinstance(item.get("badge"), str):
+                    badges.append(_badge(item["badge"], request))
+    except (ImportError, ValueError):
+        return None  # unfold skips such a badge: the full inputs decide
+    models = [
+        (
+            model._meta.label,
+            model_admin.has_module_permission(request)
+            and tuple(model_admin.get_model_perms(request).values()),
+        )
+        for model, model_admin in site._registry.items()
+    ]
+    shown = [value for value in badges if value and value != "None"]
+    frozen = repr(
+        (
+            get_language(),
+            site.name,
+            getattr(request, "urlconf", None) or get_urlconf(),
+            settings.ROOT_URLCONF,
+            get_script_prefix(),
+            request.path,
+            bool(context.get("sidebar_show_all_applications")),
+            id(navigation),
+            answers,
+            models,
+            [value in shown for value in badges],
+        )
+    )
+    return hashlib.sha256(frozen.encode()).hexdigest(), shown
+
+
+def _filled(html: str, values) -> str:
+    for index, value in enumerate(values):
+        html = html.replace(f"{_TOKEN}{index}x", conditional_escape(value))
+    return mark_safe(html)  # noqa: S308 (the template's output, badge values escaped)
 
 
 @register.simple_tag(takes_context=True)
 def sidebar_apps(context):
-    navigation, badges = _evaluated(context.get("sidebar_navigation") or [])
+    fast = answers_key(context)
+    if fast is not None:
+        with _lock:
+            found = _answers.get(fast[0])
+            html = _cache.get(found[0]) if found else None
+            if html is not None:
+                _answers.move_to_end(fast[0])
+                _cache.move_to_end(found[0])
+        if html is not None and found[1] == len(fast[1]):
+            return _filled(html, fast[1])
+    if not context.get("sidebar_navigation"):  # unfold's navigation.html shows this then
+        with context.push(app_list=context.get("available_apps"), show_changelinks=False):
+            return context.template.engine.get_template("admin/app_list.html").render(context)
+    navigation, badges = _evaluated(context.get("sidebar_navigation"))
     apps = context.get("available_apps") or []
     show_all = context.get("sidebar_show_all_applications")
     key = cache_key(get_language(), navigation, apps, show_all)
@@ -109,6 +205,9 @@ def sidebar_apps(context):
             _cache[key] = html
             while len(_cache) > MAX_ENTRIES:
                 _cache.popitem(last=False)
-    for token, value in badges.items():
-        html = html.replace(token, conditional_escape(value))
-    return mark_safe(html)  # noqa: S308 (the template's output, badge values escaped)
+    if fast is not None and list(badges.values()) == fast[1]:
+        with _lock:
+            _answers[fast[0]] = (key, len(badges))
+            while len(_answers) > MAX_ENTRIES:
+                _answers.popitem(last=False)
+    return _filled(html, badges.values())

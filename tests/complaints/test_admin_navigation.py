@@ -161,3 +161,79 @@ def test_cached_sidebar_shows_each_users_own_badge(department, monkeypatch):
     assert badges("h2") == []
     assert badges("h3") == ["17"]
     assert len(sidebar_cache._cache) == 2  # with a badge, without one
+
+
+def sidebar_part(html: str) -> str:
+    """The sidebar's navigation and "all applications" panel (the cached fragment)."""
+    return html.split('id="nav-sidebar-apps"', 1)[1].split("openUserLinks", 1)[0]
+
+
+def test_cached_sidebar_is_each_users_own_across_roles_languages_and_pages(department):
+    """The sidebar is found by the answers of the permission checks it is made of
+    (sidebar_cache.answers_key): whatever another user, language or page put in the cache
+    first, each page shows the sidebar it shows with an empty cache."""
+    from complaints.templatetags import sidebar_cache
+
+    roles = ["Handler · 处理专员", "Department head · 部门负责人", "Complaint manager · 投诉经理"]
+    users = [role_user(role, department, f"u{index}") for index, role in enumerate(roles)]
+    users.append(UserFactory(username="root", is_superuser=True))
+    outsider = role_user("Handler · 处理专员", department, "outsider")
+    outsider.department_memberships.all().delete()  # reply templates: no department to add to
+    users.append(outsider)
+    pages = [reverse("admin:index"), reverse("admin:complaints_complaint_changelist")]
+    visits = [(u, lang, page) for u in users for lang in ("en", "zh-hans") for page in pages]
+
+    cold = {}
+    for user, language, page in visits:
+        sidebar_cache.clear()
+        response = client_for(user, language).get(page)
+        if response.status_code == 200:
+            cold[(user.pk, language, page)] = sidebar_part(response.content.decode())
+    assert len(set(cold.values())) > 4  # roles, languages and pages differ
+    sidebar_cache.clear()
+    for user, language, page in reversed(visits):
+        if (user.pk, language, page) in cold:
+            html = client_for(user, language).get(page).content.decode()
+            assert sidebar_part(html) == cold[(user.pk, language, page)], (user, language, page)
+    assert sidebar_cache._answers  # the cheap key was used
+
+
+def test_cached_sidebar_shows_a_permission_given_to_the_user_at_once(department):
+    from django.contrib.auth.models import Permission
+
+    from complaints.templatetags import sidebar_cache
+
+    sidebar_cache.clear()
+    handler = role_user("Handler · 处理专员", department, "h")
+    client = client_for(handler)
+    page = reverse("admin:complaints_complaint_changelist")
+    slas = reverse("admin:complaints_slapolicy_changelist")
+    assert slas not in sidebar_links(client.get(page).content.decode())
+    handler.user_permissions.add(Permission.objects.get(codename="view_slapolicy"))
+    assert slas in sidebar_links(client.get(page).content.decode())
+    handler.user_permissions.clear()
+    assert slas not in sidebar_links(client.get(page).content.decode())
+
+
+def test_a_page_with_its_sidebar_cached_builds_no_app_list_or_navigation(department):
+    from unittest import mock
+
+    from django.contrib import admin
+    from unfold.sites import UnfoldAdminSite
+
+    from complaints.templatetags import sidebar_cache
+
+    sidebar_cache.clear()
+    client = client_for(role_user("Complaint manager · 投诉经理", department, "m"))
+    page = reverse("admin:complaints_complaint_changelist")
+    first = client.get(page).content.decode()
+    site = type(admin.site)
+    apps = mock.Mock(wraps=site._build_app_dict)
+    navigation = mock.Mock(wraps=UnfoldAdminSite._get_navigation_items)
+    with (
+        mock.patch.object(site, "_build_app_dict", lambda s, *a, **k: apps(s, *a, **k)),
+        mock.patch.object(site, "_get_navigation_items", lambda s, *a: navigation(s, *a)),
+    ):
+        again = client.get(page).content.decode()
+    assert sidebar_part(again) == sidebar_part(first)
+    assert apps.call_count == 0 and navigation.call_count == 0
