@@ -52,6 +52,22 @@ class BigramsContain(Func):
         super().__init__(F(column), Value(term))
 
 
+class ContainsUpper(Func):
+    """strpos(upper(<column>), upper(<term>)) <> 0: the exact substring test, evaluated before
+    the bigram test where rows are filtered (a newest-first index scan). redress_bigrams() of
+    a row costs some 100 times more (a SQL function building an array): 1,300 rows filtered
+    by it alone took 184 ms at 100,000 complaints, by this first 2.6 ms. No index serves it
+    (pg_trgm would, but holds no trigram of two characters), and `<> 0` is estimated to
+    keep 99.5 % of the rows, so the count estimate stays the bigram index's."""
+
+    template = "(strpos(upper(%(expressions)s)) <> 0)"
+    arg_joiner = "), upper("
+    output_field = BooleanField()
+
+    def __init__(self, column: str, term: str):
+        super().__init__(F(column), Value(term))
+
+
 def term_bigrams(term: str) -> set[str]:
     """The bigrams redress_bigrams() makes of `term` (same rule, in Python)."""
     upper = term.upper()
@@ -66,14 +82,15 @@ def matches(column: str, term: str, *, vendor: str) -> Q:
     """`column` contains `term` (case-insensitive), through an index where one fits.
 
     On PostgreSQL a two-character term without whitespace is its own single bigram, so the
-    bigram containment alone is the exact match, and the planner estimates its rows from the
-    index statistics. Longer terms are `UPPER(col) LIKE`, which the trigram index serves.
+    bigram containment is the exact match (found through its index), and the planner
+    estimates its rows from the index statistics; the equivalent substring test comes first,
+    for the rows a newest-first scan filters (ContainsUpper). Longer terms are `UPPER(col) LIKE`, which the trigram index serves.
     Never both: ANDed with the LIKE of a two-character term the planner also read the
     trigram index, which holds no trigram of it and is read whole (11 s at 5,000,000
     complaints), and the product of both estimates made a common term (漏水, 190,000 rows)
     look rare, so it was counted instead of estimated."""
     if vendor == "postgresql" and len(term) == 2 and term_bigrams(term):
-        return Q(BigramsContain(column, term))
+        return Q(ContainsUpper(column, term)) & Q(BigramsContain(column, term))
     return Q(**{f"{column}__icontains": term})
 
 
