@@ -84,7 +84,8 @@ def matches(column: str, term: str, *, vendor: str) -> Q:
     On PostgreSQL a two-character term without whitespace is its own single bigram, so the
     bigram containment is the exact match (found through its index), and the planner
     estimates its rows from the index statistics; the equivalent substring test comes first,
-    for the rows a newest-first scan filters (ContainsUpper). Longer terms are `UPPER(col) LIKE`, which the trigram index serves.
+    for the rows a newest-first scan filters (ContainsUpper). Longer terms are
+    `UPPER(col) LIKE`, which the trigram index serves.
     Never both: ANDed with the LIKE of a two-character term the planner also read the
     trigram index, which holds no trigram of it and is read whole (11 s at 5,000,000
     complaints), and the product of both estimates made a common term (漏水, 190,000 rows)
