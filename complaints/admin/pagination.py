@@ -22,7 +22,7 @@ import json
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.functional import cached_property
 
 
@@ -65,6 +65,11 @@ class EstimatedCountPaginator(Paginator):
         if self.first_page_first and isinstance(self.object_list, QuerySet):
             ids = list(self.object_list.values_list("pk", flat=True)[: self.per_page + 1])
             if len(ids) <= self.per_page:
+                # The admin lists a result of one page from this same queryset: these ids
+                # are all of it, so it reads them by primary key (none: no query). Planned
+                # as a search, a term found nowhere was estimated at 2,000 rows at
+                # 5,000,000 complaints and read by parallel workers (28 ms to start them).
+                self.object_list.query.add_q(Q(pk__in=ids))
                 return len(ids)
             self._first_ids = ids[: self.per_page]
         estimate = estimated_count(self.object_list)
