@@ -2,6 +2,7 @@ import threading
 from datetime import datetime, time, timedelta
 
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import SEARCH_VAR
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import F, Q
@@ -509,6 +510,13 @@ class ComplaintAdmin(DailyWorkMixin, ModelAdmin):
         if db_field.name == "customer" and not can_read(request.user):
             field.label_from_instance = lambda customer: customer_label(customer, pii=False)
         return field
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        paginator = super().get_paginator(
+            request, queryset, per_page, orphans, allow_empty_first_page
+        )
+        paginator.first_page_first = bool(request.GET.get(SEARCH_VAR, "").strip())
+        return paginator
 
     def get_search_results(self, request, queryset, search_term):
         # Without the personal-data right the customer's phone, email and name are no
