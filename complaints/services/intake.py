@@ -27,6 +27,7 @@ from ..selectors import client_complaints, client_customers, visible_complaints,
 from . import lifecycle
 from .customers import normalize_email, normalize_phone
 from .errors import ServiceError
+from .references import db_value
 
 # A conflicting insert is retried as a lookup; more than a couple of rounds means the data
 # contradicts itself (e.g. phone of one customer, email of another) rather than a race.
@@ -276,7 +277,7 @@ def _find_or_insert(details: CustomerDetails, customer: Customer) -> tuple[Custo
             f"SELECT false, {columns} FROM found UNION ALL SELECT true, {columns} FROM made"
         )
     params = [getattr(details, name) for name in wanted]
-    params += [f.get_db_prep_save(f.pre_save(customer, True), connection) for f in fields]
+    params += [db_value(f, customer) for f in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()

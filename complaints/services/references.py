@@ -7,6 +7,7 @@ of rolled-back transactions are reused or skipped; gaps are tolerated, duplicate
 """
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import JSONField
 
 from ..models import ReferenceCounter
 
@@ -68,16 +69,15 @@ def insert_numbered(complaint, year: int, *, event=None) -> bool:
     if key not in _NUMBERED_INSERT:
         _NUMBERED_INSERT[key] = _numbered_sql(type(complaint), type(event) if event else None)
     sql, fields, event_fields = _NUMBERED_INSERT[key]
-    prep = connection
     params: list = [year]
     for f in fields:
         if f.attname == "reference":
             params.append(f"{PREFIX}-{year}-")
         else:
-            params.append(f.get_db_prep_save(f.pre_save(complaint, True), prep))
+            params.append(db_value(f, complaint))
     for f in event_fields:
         if f.attname != "complaint_id":
-            params.append(f.get_db_prep_save(f.pre_save(event, True), prep))
+            params.append(db_value(f, event))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
@@ -89,6 +89,15 @@ def insert_numbered(complaint, year: int, *, event=None) -> bool:
         event.pk, event.complaint = row[2], complaint
         event._state.adding, event._state.db = False, connection.alias
     return True
+
+
+def db_value(field, instance):
+    """What an INSERT of `instance` sends for `field` (Model.save's pre_save and conversion;
+    most of a new complaint's fields are None, which needs no conversion)."""
+    value = field.pre_save(instance, True)
+    if value is None and not isinstance(field, JSONField):  # None there is JSON null
+        return None
+    return field.get_db_prep_save(value, connection)
 
 
 def _numbered_sql(model, event_model) -> tuple[str, list, list]:
