@@ -28,6 +28,19 @@ class ComplaintsConfig(AppConfig):
         pg_times.connect_signals()
 
         _people_by_full_name()
+        _cache_wide_statements()
+
+
+def _cache_wide_statements() -> None:
+    """psycopg parses a statement's placeholders once and keeps the result, but only for
+    statements of at most 50 parameters: the complaint INSERT (60) was parsed again on every
+    intake. The cache is keyed by the statement text and bounded (128 entries)."""
+    try:
+        from psycopg import _queries
+    except ImportError:  # SQLite only
+        return
+    if getattr(_queries, "MAX_CACHED_STATEMENT_PARAMS", 0) < 100:
+        _queries.MAX_CACHED_STATEMENT_PARAMS = 100
 
 
 def _people_by_full_name() -> None:

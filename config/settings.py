@@ -312,7 +312,7 @@ else:
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "complaints.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "redress",
             # A dead or hanging Redis must cost a request little (the throttle degrades).

@@ -18,7 +18,7 @@ see (another department's customer); callers then show only what was entered
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
@@ -27,6 +27,7 @@ from ..selectors import client_complaints, client_customers, visible_complaints,
 from . import lifecycle
 from .customers import normalize_email, normalize_phone
 from .errors import ServiceError
+from .references import db_value
 
 # A conflicting insert is retried as a lookup; more than a couple of rounds means the data
 # contradicts itself (e.g. phone of one customer, email of another) rather than a race.
@@ -184,12 +185,8 @@ def _find_customer(details: CustomerDetails) -> Customer | None:
 
 
 def _match_or_create(details: CustomerDetails, *, user) -> tuple[Customer, bool]:
-    for _attempt in range(ATTEMPTS):
-        found = _find_customer(details)
-        if found is not None:
-            return found, True
-        if not details.name:
-            raise IntakeError({"name": [_("A new customer needs a name.")]})
+    customer, invalid = None, None
+    if details.name:
         customer = Customer(
             name=details.name,
             phone=details.phone,
@@ -203,11 +200,26 @@ def _match_or_create(details: CustomerDetails, *, user) -> tuple[Customer, bool]
                 exclude={"created_by"}, validate_unique=False, validate_constraints=False
             )
         except ValidationError as exc:
-            raise IntakeError(exc.message_dict) from exc
+            customer, invalid = None, exc  # an error only if nobody on file matches
+    for _attempt in range(ATTEMPTS):
+        if customer is not None and details.identifies and _one_statement():
+            found, made = _find_or_insert(details, customer)
+            if found is not None or made:
+                return (customer, False) if made else (found, True)
+            customer = _fresh(customer)
+            continue  # inserted by someone meanwhile: look again
+        found = _find_customer(details)
+        if found is not None:
+            return found, True
+        if not details.name:
+            raise IntakeError({"name": [_("A new customer needs a name.")]})
+        if customer is None:
+            raise IntakeError(invalid.message_dict) from invalid
         try:
             with transaction.atomic():  # a savepoint: a conflict leaves the outer work intact
                 customer.save(force_insert=True)
         except IntegrityError:
+            customer = _fresh(customer)
             continue  # someone recorded this person meanwhile: look again
         return customer, False
     raise IntakeError(
@@ -220,6 +232,66 @@ def _match_or_create(details: CustomerDetails, *, user) -> tuple[Customer, bool]
             ]
         }
     )
+
+
+def _fresh(customer: Customer) -> Customer:
+    """An unsaved copy of the customer to insert (a failed insert may have set fields)."""
+    return Customer(
+        name=customer.name,
+        phone=customer.phone,
+        email=customer.email,
+        external_id=customer.external_id,
+        created_by_id=customer.created_by_id,
+    )
+
+
+def _one_statement() -> bool:
+    """PostgreSQL: the lookup and the insert are one statement (below)."""
+    return connection.vendor == "postgresql"
+
+
+_FIND_OR_INSERT: dict[tuple[str, ...], str] = {}
+
+
+def _find_or_insert(details: CustomerDetails, customer: Customer) -> tuple[Customer | None, bool]:
+    """One round trip for the lookup and, when nobody matches, the insert of `customer`
+    (valid, unsaved): (the customer on file, False), or (None, True) with `customer` saved.
+    (None, False): nobody matched, but a concurrent intake inserted the same person first (ON
+    CONFLICT DO NOTHING waited for its commit; no savepoint is needed): look again."""
+    wanted = tuple(name for name in ("external_id", "phone", "email") if getattr(details, name))
+    sql = _FIND_OR_INSERT.get(wanted)
+    fields = [f for f in Customer._meta.concrete_fields if not f.primary_key]
+    if sql is None:
+        quote = connection.ops.quote_name
+        table = quote(Customer._meta.db_table)
+        columns = ", ".join(quote(f.column) for f in Customer._meta.concrete_fields)
+        any_of = " OR ".join(f"{quote(name)} = %s" for name in wanted)
+        sql = _FIND_OR_INSERT[wanted] = (
+            f"WITH found AS (SELECT {columns} FROM {table} "  # noqa: S608 - names, not input
+            f"WHERE {quote('duplicate_of_id')} IS NULL AND ({any_of}) "
+            f"ORDER BY {quote('id')} LIMIT 10), "
+            f"made AS (INSERT INTO {table} ({', '.join(quote(f.column) for f in fields)}) "
+            f"SELECT {', '.join(f'%s::{f.cast_db_type(connection)}' for f in fields)} "
+            f"WHERE NOT EXISTS (SELECT 1 FROM found) ON CONFLICT DO NOTHING "
+            f"RETURNING {columns}) "
+            f"SELECT false, {columns} FROM found UNION ALL SELECT true, {columns} FROM made"
+        )
+    params = [getattr(details, name) for name in wanted]
+    params += [db_value(f, customer) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    names = [f.attname for f in Customer._meta.concrete_fields]
+    if rows and rows[0][0]:
+        customer.pk = rows[0][1]
+        customer._state.adding, customer._state.db = False, connection.alias
+        return None, True
+    found = [Customer.from_db(connection.alias, names, row[1:]) for row in rows]
+    for name in wanted:
+        for candidate in found:
+            if getattr(candidate, name) == getattr(details, name):
+                return candidate, False
+    return None, False
 
 
 def _may_see_customer(customer: Customer, *, user, client) -> bool:

@@ -32,7 +32,7 @@ from .errors import NotPermitted, ServiceError, TransitionNotAllowed
 from .locking import check_version as _check_version
 from .locking import lock as _lock
 from .money import label_msgid
-from .references import next_reference
+from .references import insert_numbered, next_reference
 
 # Fields whose changes are recorded on the timeline (with old and new value).
 TRACKED_FIELDS = (
@@ -140,7 +140,12 @@ def register_complaint(
     # No savepoint of its own (two round trips per intake): a failure here undoes the
     # caller's whole atomic block, e.g. intake.record_complaint's, which lets it propagate.
     with transaction.atomic(savepoint=False):
-        complaint.reference = next_reference(timezone.localtime(now).year)
+        year = timezone.localtime(now).year
+        # Numbered with the INSERT below where possible (one statement); a complaint that
+        # may complete a cluster needs its reference first (the severity reason names it).
+        numbered_late = not (complaint.item_ref and complaint.category_id)
+        if not numbered_late:
+            complaint.reference = next_reference(year)
         complaint.status = Status.NEW
         complaint.created_by = user
         complaint.created_at = complaint.updated_at = now
@@ -158,16 +163,10 @@ def register_complaint(
             setattr(complaint, field, value)
         if complaint.sla_policy_id is not None:  # the policy as loaded, not another query
             complaint.sla_policy = ctx.policies.by_id[complaint.sla_policy_id]
-        complaint.save(force_insert=True)
-        if assisting:
-            complaint.assisting_departments.set(assisting)
-        if complaint.severity == Severity.CRISIS:
-            alerts.notify_soon(complaint)  # the crisis list hears at once
-        _event(
-            complaint,
-            ComplaintEvent.Kind.CREATED,
-            user=user,
-            now=now,
+        created = ComplaintEvent(
+            kind=ComplaintEvent.Kind.CREATED,
+            actor=user,
+            created_at=now,
             to_status=Status.NEW,
             data={
                 "channel": complaint.channel,
@@ -183,6 +182,17 @@ def register_complaint(
                 },
             },
         )
+        # PostgreSQL: counter, complaint and timeline event in one statement.
+        if not (numbered_late and insert_numbered(complaint, year, event=created)):
+            if not complaint.reference:
+                complaint.reference = next_reference(year)
+            complaint.save(force_insert=True)
+            created.complaint = complaint
+            created.save(force_insert=True)
+        if assisting:
+            complaint.assisting_departments.set(assisting)
+        if complaint.severity == Severity.CRISIS:
+            alerts.notify_soon(complaint)  # the crisis list hears at once
         hooks.after_commit(hooks.AFTER_REGISTERED, complaint, new_customer=new_customer)
     return complaint
 

@@ -7,6 +7,7 @@ of rolled-back transactions are reused or skipped; gaps are tolerated, duplicate
 """
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import JSONField
 
 from ..models import ReferenceCounter
 
@@ -51,3 +52,90 @@ def _increment(year: int, count: int) -> int | None:
 
 def next_reference(year: int) -> str:
     return format_reference(year, reserve_numbers(year, 1)[0])
+
+
+_NUMBERED_INSERT: dict[tuple, tuple[str, list, list]] = {}
+
+
+def insert_numbered(complaint, year: int, *, event=None) -> bool:
+    """PostgreSQL: INSERT the unsaved `complaint` with the year's next reference, and its
+    unsaved timeline `event` if given, in one statement (the counter's UPDATE, in a CTE, locks
+    its row as next_reference does; two round trips fewer). False, with nothing written, on
+    another database or when the year has no counter yet: the caller then numbers and saves
+    as usual. Neither model has save signals' receivers, so none are skipped."""
+    if connection.vendor != "postgresql":
+        return False
+    key = (complaint._meta.label, event._meta.label if event is not None else None)
+    if key not in _NUMBERED_INSERT:
+        _NUMBERED_INSERT[key] = _numbered_sql(type(complaint), type(event) if event else None)
+    sql, fields, event_fields = _NUMBERED_INSERT[key]
+    params: list = [year]
+    for f in fields:
+        if f.attname == "reference":
+            params.append(f"{PREFIX}-{year}-")
+        else:
+            params.append(db_value(f, complaint))
+    for f in event_fields:
+        if f.attname != "complaint_id":
+            params.append(db_value(f, event))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    complaint.pk, complaint.reference = row[0], row[1]
+    complaint._state.adding, complaint._state.db = False, connection.alias
+    if event is not None:
+        event.pk, event.complaint = row[2], complaint
+        event._state.adding, event._state.db = False, connection.alias
+    return True
+
+
+def db_value(field, instance):
+    """What an INSERT of `instance` sends for `field` (Model.save's pre_save and conversion;
+    most of a new complaint's fields are None, which needs no conversion)."""
+    value = field.pre_save(instance, True)
+    if value is None and not isinstance(field, JSONField):  # None there is JSON null
+        return None
+    return field.get_db_prep_save(value, connection)
+
+
+def _numbered_sql(model, event_model) -> tuple[str, list, list]:
+    quote = connection.ops.quote_name
+
+    def insertable(m):
+        return [f for f in m._meta.local_concrete_fields if not f.primary_key]
+
+    def cast(f):
+        return f"%s::{f.cast_db_type(connection)}"
+
+    fields = insertable(model)
+    number = 'n."last"::text'
+    selects = [
+        f"(%s || lpad({number}, greatest(6, length({number})), '0'))"
+        if f.attname == "reference"
+        else cast(f)
+        for f in fields
+    ]
+    counter = ReferenceCounter._meta
+    pk = quote(model._meta.pk.column)
+    sql = (
+        f"WITH n AS (UPDATE {quote(counter.db_table)} SET {quote('last')} = "  # noqa: S608
+        f"{quote('last')} + 1 WHERE {quote('year')} = %s RETURNING {quote('last')}), "
+        f"c AS (INSERT INTO {quote(model._meta.db_table)} "
+        f"({', '.join(quote(f.column) for f in fields)}) "
+        f"SELECT {', '.join(selects)} FROM n RETURNING {pk}, {quote('reference')})"
+    )
+    event_fields: list = []
+    if event_model is None:
+        return f"{sql} SELECT {pk}, {quote('reference')} FROM c", fields, event_fields  # noqa: S608
+    event_fields = insertable(event_model)
+    event_selects = [f"c.{pk}" if f.attname == "complaint_id" else cast(f) for f in event_fields]
+    event_pk = quote(event_model._meta.pk.column)
+    sql += (
+        f", e AS (INSERT INTO {quote(event_model._meta.db_table)} "  # noqa: S608
+        f"({', '.join(quote(f.column) for f in event_fields)}) "
+        f"SELECT {', '.join(event_selects)} FROM c RETURNING {event_pk}) "
+        f"SELECT c.{pk}, c.{quote('reference')}, e.{event_pk} FROM c, e"
+    )
+    return sql, fields, event_fields

@@ -108,6 +108,7 @@ def test_conflict_on_insert_is_retried_as_a_match(manager, monkeypatch):
             return None  # as if the other insert was not yet visible
         return found
 
+    monkeypatch.setattr(intake, "_one_statement", lambda: False)  # lookup, then insert
     monkeypatch.setattr(intake, "_find_customer", lookup_then_someone_else_inserts)
     result = intake.record_complaint(
         new_complaint(), details=CustomerDetails(name="王五", phone="13900001111"), user=manager
@@ -116,6 +117,53 @@ def test_conflict_on_insert_is_retried_as_a_match(manager, monkeypatch):
     assert result.matched is True
     assert Customer.objects.count() == 1
     assert Complaint.objects.get().customer == other["customer"]
+
+
+@pytest.mark.postgres
+def test_one_statement_lookup_and_insert_retries_a_conflict_as_a_match(manager, monkeypatch):
+    """PostgreSQL looks up and inserts in one statement (ON CONFLICT DO NOTHING): when a
+    concurrent intake inserted the person first, nothing is returned and the lookup runs
+    again. Here the first round is made to report that conflict."""
+    other = {}
+    real = intake._find_or_insert
+
+    def conflict_first(details, customer):
+        if not other:
+            other["customer"] = Customer.objects.create(name="Concurrent", phone=details.phone)
+            return None, False  # as if our insert met the other one's row
+        return real(details, customer)
+
+    monkeypatch.setattr(intake, "_find_or_insert", conflict_first)
+    result = intake.record_complaint(
+        new_complaint(), details=CustomerDetails(name="王五", phone="13900001111"), user=manager
+    )
+    assert result.customer == other["customer"]
+    assert result.matched is True
+    assert Customer.objects.count() == 1
+
+
+@pytest.mark.postgres
+def test_one_statement_inserts_a_new_customer_with_every_field(manager):
+    result = intake.record_complaint(
+        new_complaint(),
+        details=CustomerDetails(name="赵六", phone="13900002222", external_id="CRM-9"),
+        user=manager,
+    )
+    assert result.matched is False
+    stored = Customer.objects.get()
+    assert stored == result.customer
+    assert (stored.name, stored.phone, stored.external_id, stored.created_by) == (
+        "赵六",
+        "+8613900002222",
+        "CRM-9",
+        manager,
+    )
+    assert (stored.tier, stored.version, stored.duplicate_of) == ("standard", 1, None)
+    assert stored.created_at == result.customer.created_at
+    again = intake.record_complaint(
+        new_complaint(), details=CustomerDetails(name="x", external_id="CRM-9"), user=manager
+    )
+    assert (again.customer, again.matched) == (stored, True)
 
 
 def test_a_new_customer_needs_a_name_and_nothing_is_written(manager):

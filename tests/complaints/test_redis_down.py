@@ -64,7 +64,7 @@ def own_redis(settings, tmp_path):
         time.sleep(0.05)
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "complaints.cache.RedisCache",  # production's (config/settings.py)
             "LOCATION": f"redis://127.0.0.1:{port}/0",
             "KEY_PREFIX": "redress-test",
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},

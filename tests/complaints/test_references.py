@@ -55,6 +55,33 @@ def test_number_of_a_rolled_back_intake_is_not_duplicated():
     assert next_reference(2026) == "C-2026-000002"
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("last", [0, 41, 999_999])
+def test_intake_numbers_the_complaint_as_next_reference_does(manager, last):
+    """PostgreSQL numbers the complaint in its INSERT (with the timeline event); other
+    databases take next_reference first. Either way the same reference and timeline."""
+    now = datetime(2026, 5, 6, 4, 0, tzinfo=UTC)
+    if last:
+        ReferenceCounter.objects.create(year=2026, last=last)
+    complaint = lifecycle.register_complaint(
+        Complaint(channel=Channel.WEB, customer=CustomerFactory(), subject="Lift", received_at=now),
+        user=manager,
+        now=now,
+    )
+    assert complaint.reference == format_reference(2026, last + 1)
+    stored = Complaint.objects.get()
+    assert (stored.pk, stored.reference) == (complaint.pk, complaint.reference)
+    assert ReferenceCounter.objects.get(year=2026).last == last + 1
+    [event] = stored.events.all()
+    assert (event.kind, event.to_status, event.actor, event.created_at) == (
+        "created",
+        "new",
+        manager,
+        now,
+    )
+    assert event.data["channel"] == "web" and event.data["severity"] == stored.severity
+
+
 # -- concurrency (PostgreSQL: real row locks between connections) --------------------------
 
 
