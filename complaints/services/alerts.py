@@ -87,8 +87,12 @@ class Audience:
         self.emails = dict(users.values_list("pk", "email"))
 
 
-def _points(complaint: Complaint, ctx: sla.Context) -> list[tuple[str, int, datetime, datetime]]:
-    """(kind, level, when, deadline) of every alert point of the complaint's pending work."""
+def _points(
+    complaint: Complaint, ctx: sla.Context, now: datetime | None = None
+) -> list[tuple[str, int, datetime, datetime]]:
+    """(kind, level, when, deadline) of every alert point of the complaint's pending work;
+    with `now`, without the second escalations of deadlines still ahead (a clock.add each on
+    a working-day calendar: the first escalation, at the deadline, comes before them)."""
     points = []
     if complaint.severity == Severity.CRISIS:
         points.append((Kind.CRISIS, Level.WARNING, complaint.received_at, complaint.received_at))
@@ -102,14 +106,17 @@ def _points(complaint: Complaint, ctx: sla.Context) -> list[tuple[str, int, date
         due = getattr(complaint, due_field)
         if getattr(complaint, met_field) is not None or due is None:
             continue
+        warn = getattr(complaint, warn_field)
+        if warn is not None:
+            points.append((kind, Level.WARNING, warn, due))
+        points.append((kind, Level.ESCALATION_1, due, due))
+        if now is not None and due > now:
+            continue  # the second escalation comes after the first: neither due nor next
         allowed = sla.allowance_seconds(
             getattr(policy, f"{kind}_amount"), getattr(policy, f"{kind}_unit"), clock
         )
         second = clock.add(due, allowed * policy.escalation_delay_percent // 100)
-        warn = getattr(complaint, warn_field)
-        if warn is not None:
-            points.append((kind, Level.WARNING, warn, due))
-        points += [(kind, Level.ESCALATION_1, due, due), (kind, Level.ESCALATION_2, second, due)]
+        points.append((kind, Level.ESCALATION_2, second, due))
     return points
 
 
@@ -208,6 +215,7 @@ DUE_FIELDS = (
     "assignee_id",
     "received_at",
     "version",
+    "next_alert_at",
     *(name for kind in sla.KINDS for name in kind[1:]),
 )
 
@@ -251,7 +259,7 @@ def _plan(complaints, ctx: sla.Context, now: datetime, existing: set, audience: 
     plan = Plan()
     for complaint in complaints:
         pk = complaint.pk
-        points = _points(complaint, ctx)
+        points = _points(complaint, ctx, now)
         upcoming = None
         touched = False
         for kind, level, when, deadline in points:
@@ -604,13 +612,22 @@ def _due(now: datetime):
 
 
 def _claim(
-    now: datetime, batch_size: int, rows=None, *, skip_locked: bool = True
+    now: datetime,
+    batch_size: int,
+    rows=None,
+    *,
+    skip_locked: bool = True,
+    after: datetime | None = None,
 ) -> tuple[list[Due], dict]:
     """Lock the next due complaints and read what the sweep needs of them, in one statement
     (row locks, SKIP LOCKED on PostgreSQL). If a row cannot be read (a value Python cannot
     represent), claim only the ids and read them one by one: the others go on, the bad ones
-    come back as {id: error}."""
-    rows = (_due(now) if rows is None else rows).order_by("next_alert_at")
+    come back as {id: error}. `after`: the last batch's latest next_alert_at, where the scan
+    of the index resumes (not through the entries of the rows already processed)."""
+    rows = _due(now) if rows is None else rows
+    if after is not None:
+        rows = rows.filter(next_alert_at__gte=after)
+    rows = rows.order_by("next_alert_at")
     if not skip_locked:
         rows = rows.select_for_update(of=("self",))
     elif connection.features.has_select_for_update_skip_locked:
@@ -683,11 +700,18 @@ def sweep(*, now: datetime | None = None, batch_size: int = BATCH_SIZE, on_batch
     now = now or timezone.now()
     ctx = sla.Context.load()
     result = SweepResult()
+    # The claim resumes where the last batch ended: a processed complaint's next point is
+    # after `now` (or it failed and waits), but its old index entry stays until vacuum, and
+    # scanning from the start each time would walk every earlier batch's entries again. A
+    # row made due meanwhile with an earlier time, or skipped while locked, waits for the
+    # next sweep.
+    after = None
     while True:
         with transaction.atomic():
-            batch, failed = _claim(now, batch_size)
+            batch, failed = _claim(now, batch_size, after=after)
             if not batch and not failed:
                 return result
+            after = max((c.next_alert_at for c in batch), default=after)
             alert_ids, failed_processing = _process_isolated(batch, ctx, now)
             failed.update(failed_processing)
             if failed:

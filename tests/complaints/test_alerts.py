@@ -228,6 +228,30 @@ def test_sweep_query_count_does_not_grow_with_batch_size(manager, team):
     assert run(3, 2) == run(30, 3)
 
 
+def test_each_batch_claims_from_where_the_last_one_ended(manager, team):
+    """Small batches: the claim resumes at the last batch's latest next_alert_at (not from the
+    start of the index), yet complaints sharing that time across a batch boundary and later
+    ones are all processed, each once."""
+    same = [record(sh(2026, 11, 2, 9, 0), manager, team) for _ in range(3)]
+    later = record(sh(2026, 11, 2, 9, 30), manager, team)
+    assert len({c.next_alert_at for c in same}) == 1
+    claims = []
+    original = alerts._claim
+
+    def spy(now, batch_size, rows=None, **kwargs):
+        claims.append(kwargs.get("after"))
+        return original(now, batch_size, rows, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(alerts, "_claim", spy)
+        result = alerts.sweep(now=sh(2026, 11, 2, 18, 0), batch_size=2)
+    assert result.complaints == 4
+    assert claims == [None, same[0].next_alert_at, later.next_alert_at]
+    alerted = set(DeadlineAlert.objects.values_list("complaint_id", flat=True))
+    assert alerted == {c.pk for c in [*same, later]}
+    assert not alerts._due(sh(2026, 11, 2, 18, 0)).exists()
+
+
 def test_email_is_bilingual_and_sent_once(manager, team, single_emails):
     record(sh(2026, 11, 2, 9, 0), manager, team, assignee=team["members"][0])
     (alert_id,) = sweep_at(sh(2026, 11, 2, 16, 0)).alert_ids

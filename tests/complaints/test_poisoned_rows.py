@@ -98,10 +98,10 @@ def test_a_complaint_that_fails_while_processed_is_isolated_too(manager, team, m
     complaints = record_many(manager, team, n=3)
     original = alerts._points
 
-    def explode(complaint, ctx):
+    def explode(complaint, ctx, now=None):
         if complaint.pk == complaints[1].pk:
             raise OverflowError("date value out of range")
-        return original(complaint, ctx)
+        return original(complaint, ctx, now)
 
     monkeypatch.setattr(alerts, "_points", explode)
     now = sh(2026, 11, 2, 16, 0)
