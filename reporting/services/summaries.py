@@ -172,15 +172,27 @@ def _levels_from_complaints() -> tuple[list, list]:
 
 
 def _insert_all_pg(complaints, now: datetime, table: str = SUMMARY) -> None:
-    """PostgreSQL: every level read from the complaints and the counted days, in ONE
-    statement that reads the complaints once: their measures (subqueries included) are
-    evaluated once per complaint into a materialized CTE, which the two GROUPING SETS passes
-    (full levels, narrow levels) and the counted-day upsert then read: every level."""
+    """PostgreSQL: every level and the counted days, in ONE statement that reads the
+    complaints once: their measures (subqueries included) are evaluated once per complaint
+    into a materialized CTE, which the two GROUPING SETS passes (full levels, narrow levels)
+    and the counted-day upsert then read; the levels summed from another level (the day
+    level) add up the rows the full pass returns, not the complaints again."""
     sql, params = _measures_sql(complaints, now, MEASURES, with_id=True)
-    # Here every level comes from the complaints (the day level too: one more set here is
-    # cheaper than reading the severity rows again).
-    full = [lv for lv, (_dims, every, _source) in LEVELS.items() if every]
-    narrow = [lv for lv, (_dims, every, _source) in LEVELS.items() if not every]
+    full, narrow = _levels_from_complaints()
+    columns = ", ".join(_q(c) for c in ("day", "level", *CELL_TARGET, *MEASURES))
+    summed = []
+    for i, (level, (dimensions, every, source)) in enumerate(LEVELS.items()):
+        if source is None:
+            continue
+        assert every and source in full, level  # summed from the full pass's rows
+        values = ", ".join(_q(d) if d in dimensions else "NULL" for d in CELL_TARGET)
+        keep = "".join(f", {_q(d)}" for d in dimensions)
+        sums = ", ".join(f"SUM({_q(m)})" for m in MEASURES)
+        summed.append(
+            f"summed_{i} AS (INSERT INTO {_q(table)} ({columns}) "  # noqa: S608
+            f"SELECT {_q('day')}, {int(level)}, {values}, {sums} FROM full_levels "
+            f"WHERE {_q('level')} = {int(source)} GROUP BY {_q('day')}{keep}), "
+        )
     counted = (
         f"INSERT INTO {_q(COUNTED)} ({_q('complaint_id')}, {_q('day')}) "  # noqa: S608
         f"SELECT sub.{_q('id')}, sub.{_q('day')} FROM sub LEFT JOIN {_q(COUNTED)} c "
@@ -190,9 +202,11 @@ def _insert_all_pg(complaints, now: datetime, table: str = SUMMARY) -> None:
         # row lock, no new row version for the others.
         f"ON CONFLICT ({_q('complaint_id')}) DO UPDATE SET {_q('day')} = excluded.{_q('day')}"
     )
+    returning = f" RETURNING {columns}" if summed else ""
     _execute(
         f"WITH sub AS MATERIALIZED ({sql}), "
-        f"full_levels AS ({_grouping_sets_insert('sub', full, MEASURES, table)}), "
+        f"full_levels AS ({_grouping_sets_insert('sub', full, MEASURES, table)}{returning}), "
+        f"{''.join(summed)}"
         f"narrow_levels AS ({_grouping_sets_insert('sub', narrow, NARROW_MEASURES, table)}) "
         f"{counted}",
         params,
