@@ -702,15 +702,18 @@ def sweep(*, now: datetime | None = None, batch_size: int = BATCH_SIZE, on_batch
     result = SweepResult()
     # The claim resumes where the last batch ended: a processed complaint's next point is
     # after `now` (or it failed and waits), but its old index entry stays until vacuum, and
-    # scanning from the start each time would walk every earlier batch's entries again. A
-    # row made due meanwhile with an earlier time, or skipped while locked, waits for the
-    # next sweep.
+    # scanning from the start each time would walk every earlier batch's entries again. When
+    # the resumed scan is done, one last claim from the start picks up rows made due meanwhile
+    # with an earlier time or released since (skipped while locked): once per run, not per batch.
     after = None
     while True:
         with transaction.atomic():
             batch, failed = _claim(now, batch_size, after=after)
             if not batch and not failed:
-                return result
+                if after is None:
+                    return result
+                after = None
+                continue
             after = max((c.next_alert_at for c in batch), default=after)
             alert_ids, failed_processing = _process_isolated(batch, ctx, now)
             failed.update(failed_processing)

@@ -246,10 +246,36 @@ def test_each_batch_claims_from_where_the_last_one_ended(manager, team):
         patch.setattr(alerts, "_claim", spy)
         result = alerts.sweep(now=sh(2026, 11, 2, 18, 0), batch_size=2)
     assert result.complaints == 4
-    assert claims == [None, same[0].next_alert_at, later.next_alert_at]
+    # ... and a last look from the start once the resumed scan finds nothing.
+    assert claims == [None, same[0].next_alert_at, later.next_alert_at, None]
     alerted = set(DeadlineAlert.objects.values_list("complaint_id", flat=True))
     assert alerted == {c.pk for c in [*same, later]}
     assert not alerts._due(sh(2026, 11, 2, 18, 0)).exists()
+
+
+def test_a_row_made_due_earlier_during_the_sweep_is_processed_in_the_same_run(manager, team):
+    """The claim resumes after the last batch, but a complaint moved to an earlier alert point
+    while the sweep runs (or released by a lock it was skipped for) is not left for the next
+    run: the sweep ends with one claim from the start."""
+    due = [record(sh(2026, 11, 2, 9, 0), manager, team) for _ in range(2)]
+    moved = record(sh(2026, 11, 2, 17, 0), manager, team)  # not due at 18:00 yet
+    now = sh(2026, 11, 2, 18, 0)
+    assert not alerts._due(now).filter(pk=moved.pk).exists()
+    original = alerts._process_isolated
+    calls = []
+
+    def process(batch, ctx, at):
+        if not calls:  # while the first batch is processed, another change re-dates `moved`
+            Complaint.objects.filter(pk=moved.pk).update(next_alert_at=sh(2026, 11, 2, 8, 0))
+        calls.append(sorted(c.pk for c in batch))
+        return original(batch, ctx, at)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(alerts, "_process_isolated", process)
+        result = alerts.sweep(now=now, batch_size=2)
+    assert calls == [sorted(c.pk for c in due), [moved.pk]]
+    assert result.complaints == 3
+    assert not alerts._due(now).exists()  # its next point moved on past now
 
 
 def test_email_is_bilingual_and_sent_once(manager, team, single_emails):
