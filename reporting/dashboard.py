@@ -234,9 +234,12 @@ def cached(filters: Filters, render=None):
 
     prefix = "reporting:dashboard:" if render is None else "reporting:dashboard-page:"
     render = render or (lambda built: built)
-    version = SummaryState.objects.filter(pk=1).values_list("version", flat=True).first()
-    if version is None or len(filters.dimension_filters()) > 1:
-        return render(build(filters))
+    version, refreshed_at = SummaryState.objects.filter(pk=1).values_list(
+        "version", "refreshed_at"
+    ).first() or (None, None)
+    built = refreshed_at is not None
+    if version is None or not built or len(filters.dimension_filters()) > 1:
+        return render(build(filters, built=built))
     identity = repr((version.hex, queries.today(), filters, get_language()))
     key = prefix + hashlib.sha256(identity.encode()).hexdigest()
     try:
@@ -245,15 +248,18 @@ def cached(filters: Filters, render=None):
         found = None
     if found is not None:
         return found
-    result = render(build(filters))
+    result = render(build(filters, built=True))
     with contextlib.suppress(Exception):
         cache.set(key, result, CACHE_SECONDS)
     return result
 
 
-def build(filters: Filters, *, live: bool = False, now: datetime | None = None) -> dict:
-    """Everything the dashboard shows, for one set of filters."""
-    source = FreshSource(now) if live else SummarySource(now)
+def build(
+    filters: Filters, *, live: bool = False, now: datetime | None = None, built: bool | None = None
+) -> dict:
+    """Everything the dashboard shows, for one set of filters (`built`: whether the summaries
+    are built, when the caller has read it already)."""
+    source = FreshSource(now) if live else SummarySource(now, built=built)
     now = source.now
     prev_filters = filters.previous()
     # The widgets over the period's complaints, read ahead in one query where no summary
