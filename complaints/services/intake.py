@@ -27,7 +27,7 @@ from ..selectors import client_complaints, client_customers, visible_complaints,
 from . import lifecycle
 from .customers import normalize_email, normalize_phone
 from .errors import ServiceError
-from .references import db_value
+from .references import bind_type, db_value
 
 # A conflicting insert is retried as a lookup; more than a couple of rounds means the data
 # contradicts itself (e.g. phone of one customer, email of another) rather than a race.
@@ -271,7 +271,7 @@ def _find_or_insert(details: CustomerDetails, customer: Customer) -> tuple[Custo
             f"WHERE {quote('duplicate_of_id')} IS NULL AND ({any_of}) "
             f"ORDER BY {quote('id')} LIMIT 10), "
             f"made AS (INSERT INTO {table} ({', '.join(quote(f.column) for f in fields)}) "
-            f"SELECT {', '.join(f'%s::{f.cast_db_type(connection)}' for f in fields)} "
+            f"SELECT {', '.join(f'%s::{bind_type(f)}' for f in fields)} "
             f"WHERE NOT EXISTS (SELECT 1 FROM found) ON CONFLICT DO NOTHING "
             f"RETURNING {columns}) "
             f"SELECT false, {columns} FROM found UNION ALL SELECT true, {columns} FROM made"

@@ -7,7 +7,7 @@ of rolled-back transactions are reused or skipped; gaps are tolerated, duplicate
 """
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import JSONField
+from django.db.models import CharField, JSONField
 
 from ..models import ReferenceCounter
 
@@ -100,6 +100,15 @@ def db_value(field, instance):
     return field.get_db_prep_save(value, connection)
 
 
+def bind_type(field) -> str:
+    """The type a value bound into a raw INSERT ... SELECT is cast to: a text field's type
+    without its length (a cast to varchar(n) cuts a longer value short without an error; the
+    column's own type then refuses it, as the ORM's INSERT would)."""
+    if isinstance(field, CharField):
+        return connection.ops.cast_char_field_without_max_length
+    return field.cast_db_type(connection)
+
+
 def _numbered_sql(model, event_model) -> tuple[str, list, list]:
     quote = connection.ops.quote_name
 
@@ -107,7 +116,7 @@ def _numbered_sql(model, event_model) -> tuple[str, list, list]:
         return [f for f in m._meta.local_concrete_fields if not f.primary_key]
 
     def cast(f):
-        return f"%s::{f.cast_db_type(connection)}"
+        return f"%s::{bind_type(f)}"
 
     fields = insertable(model)
     number = 'n."last"::text'

@@ -5,7 +5,7 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 
 from complaints.models import Channel, Complaint, ReferenceCounter
 from complaints.services import lifecycle
@@ -80,6 +80,30 @@ def test_intake_numbers_the_complaint_as_next_reference_does(manager, last):
         now,
     )
     assert event.data["channel"] == "web" and event.data["severity"] == stored.severity
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_an_over_long_subject_is_refused_not_cut_short(manager):
+    """The one-statement insert binds text without its length (a cast to varchar(n) would
+    store a longer subject cut short): the column refuses it, as the ORM's INSERT does, and
+    nothing is stored or numbered."""
+    now = datetime(2026, 5, 6, 4, 0, tzinfo=UTC)
+    ReferenceCounter.objects.create(year=2026, last=41)
+    limit = Complaint._meta.get_field("subject").max_length
+    with pytest.raises(DataError), transaction.atomic():
+        lifecycle.register_complaint(
+            Complaint(
+                channel=Channel.WEB,
+                customer=CustomerFactory(),
+                subject="漏" * (limit + 1),
+                received_at=now,
+            ),
+            user=manager,
+            now=now,
+        )
+    assert not Complaint.objects.exists()
+    assert ReferenceCounter.objects.get(year=2026).last == 41
 
 
 # -- concurrency (PostgreSQL: real row locks between connections) --------------------------
