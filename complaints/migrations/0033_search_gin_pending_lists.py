@@ -9,12 +9,17 @@ and rows); with more history the sweeps fill it to 4 MB, so even a search that f
 grew with history. 256 kB keeps each read to at most 32 pages; the backend that fills it
 merges it into the index (a smaller, more frequent merge than at 4 MB).
 
-ALTER INDEX ... SET takes a SHARE UPDATE EXCLUSIVE lock on the index only and rewrites
-nothing: instant at any size. The lists already longer are merged by the next insert into
+ALTER INDEX ... SET (gin_pending_list_limit) rewrites nothing but takes an ACCESS EXCLUSIVE
+lock on the index, and every query planned on the table waits behind it while it queues:
+each ALTER waits at most LOCK_TIMEOUT for a long transaction to finish, and is tried again
+later (then the migration stops with an error saying to run it again, having changed nothing
+that matters for correctness). The lists already longer are merged by the next insert into
 them or by autovacuum.
 """
 
-from django.db import migrations
+import time
+
+from django.db import OperationalError, migrations
 
 GIN_INDEXES = [
     "complaint_subject_bigram",
@@ -26,22 +31,46 @@ GIN_INDEXES = [
     "customer_email_trgm",
 ]
 PENDING_LIST_KB = 256
+LOCK_TIMEOUT = "2s"
+ATTEMPTS = 10
+
+
+def _alter(schema_editor, statements):
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
+        try:
+            for statement in statements:
+                for attempt in range(1, ATTEMPTS + 1):
+                    try:
+                        cursor.execute(statement)
+                        break
+                    except OperationalError:  # lock_timeout: a long transaction holds the table
+                        if attempt == ATTEMPTS:
+                            raise
+                        time.sleep(attempt)
+        finally:
+            cursor.execute("RESET lock_timeout")
 
 
 def shorten(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    for name in GIN_INDEXES:
-        schema_editor.execute(
+    _alter(
+        schema_editor,
+        [
             f"ALTER INDEX IF EXISTS {name} SET (gin_pending_list_limit = {PENDING_LIST_KB})"
-        )
+            for name in GIN_INDEXES
+        ],
+    )
 
 
 def reset(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    for name in GIN_INDEXES:
-        schema_editor.execute(f"ALTER INDEX IF EXISTS {name} RESET (gin_pending_list_limit)")
+    _alter(
+        schema_editor,
+        [f"ALTER INDEX IF EXISTS {name} RESET (gin_pending_list_limit)" for name in GIN_INDEXES],
+    )
 
 
 class Migration(migrations.Migration):
