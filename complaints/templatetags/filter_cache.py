@@ -65,21 +65,27 @@ def _key(context) -> str | None:
     return hashlib.sha256(frozen.encode()).hexdigest()
 
 
-@register.simple_tag(takes_context=True)
-def cached_filter_field(context):
-    key = _key(context)
+def _cached(key: str | None, render) -> str:
+    """The HTML kept under `key` in this process, else render() kept there (None: no cache)."""
     if key is not None:
         with _lock:
             html = _cache.get(key)
         if html is not None:
             return html
-    html = context.template.engine.get_template(TEMPLATE).render(context)
+    html = render()
     if key is not None:
         with _lock:
             _cache[key] = html
             while len(_cache) > MAX_ENTRIES:
                 _cache.popitem(last=False)
     return html
+
+
+@register.simple_tag(takes_context=True)
+def cached_filter_field(context):
+    return _cached(
+        _key(context), lambda: context.template.engine.get_template(TEMPLATE).render(context)
+    )
 
 
 ACTION_FORM_TEMPLATE = template.Template(
@@ -112,17 +118,9 @@ def _action_form_key(form) -> str | None:
 @register.simple_tag(takes_context=True)
 def cached_action_form(context, form):
     """unfold's admin/actions.html `actions-form` block, once per language and choices."""
-    key = _action_form_key(form)
-    if key is not None:
-        with _lock:
-            html = _cache.get(key)
-        if html is not None:
-            return html
-    with context.push(action_form=form):
-        html = ACTION_FORM_TEMPLATE.render(context)
-    if key is not None:
-        with _lock:
-            _cache[key] = html
-            while len(_cache) > MAX_ENTRIES:
-                _cache.popitem(last=False)
-    return html
+
+    def render():
+        with context.push(action_form=form):
+            return ACTION_FORM_TEMPLATE.render(context)
+
+    return _cached(_action_form_key(form), render)
