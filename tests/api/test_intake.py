@@ -292,6 +292,23 @@ def test_same_key_and_body_returns_the_original_complaint(writer):
     assert IdempotencyRecord.objects.count() == 1
 
 
+@pytest.mark.parametrize("routed", [False, True], ids=["numbered-with-insert", "numbered-first"])
+def test_the_key_is_recorded_with_its_complaint_on_either_path(writer, leak, routed):
+    """The idempotency record is inserted with the complaint (on PostgreSQL in its
+    statement; a complaint with category and item is numbered first and saved on its own):
+    either way it points to the complaint, and a twin request finds it."""
+    extra = {"category": "leak", "item_ref": "A-1"} if routed else {}
+    first = post(writer, body(**extra), key="crm-1")
+    assert first.status_code == 201, first.content
+    record = IdempotencyRecord.objects.select_related("complaint").get()
+    assert record.complaint.reference == first.json()["reference"]
+    assert record.client.name == "crm" and record.user is None
+    again = post(writer, body(**extra), key="crm-1")
+    assert again["Idempotent-Replayed"] == "true"
+    assert post(writer, body(subject="Else", **extra), key="crm-1").status_code == 409
+    assert Complaint.objects.count() == 1
+
+
 def test_replay_does_not_depend_on_key_order_in_the_body(writer):
     data = body()
     first = post(writer, data, key="crm-1")
