@@ -127,17 +127,17 @@ def db_value(field, instance):
     most of a new complaint's fields are None, which needs no conversion). Values of the
     plain kinds below skip Django's chain of calls (about 80 values per intake) with the
     same result; anything else takes it."""
-    plan = _PLANS.get(field)
-    if plan is None:
-        plan = _PLANS[field] = _plan(field)
+    plan = _PLANS.get(id(field), _UNPLANNED)  # (a field's own hash is a Python call)
+    if plan is _UNPLANNED:
+        plan = _PLANS[id(field)] = _plan(field)
     if plan is not None:
         value = getattr(instance, field.attname)  # pre_save of these fields
         if value is None:
             return None
         same, adapt = plan
-        if type(value) is same:
+        if type(value) is same or (same is str and isinstance(value, str)):
             if adapt is None:
-                return value
+                return value  # (text fields keep any str, choices' members included)
             value = adapt(value)
             if value is not _SLOW:
                 return value
@@ -147,8 +147,8 @@ def db_value(field, instance):
     return field.get_db_prep_save(value, connection)
 
 
-_SLOW = object()
-_PLANS: dict = {}
+_SLOW, _UNPLANNED = object(), object()
+_PLANS: dict = {}  # id of a model's field (they live as long as the process) -> plan
 # Field classes (exactly these: a subclass may convert differently) whose pre_save reads the
 # attribute and whose conversion returns a value of this type unchanged.
 _SAME = {CharField: str, TextField: str, EmailField: str, SlugField: str, BooleanField: bool}

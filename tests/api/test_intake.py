@@ -629,3 +629,25 @@ def test_replay_after_the_complaint_moved_departments_shows_nothing_of_it_now(re
     assert again.json()["reference"] == complaint.reference
     assert "Renamed by finance" not in again.content.decode()
     assert Complaint.objects.count() == 1  # still not recorded twice
+
+
+def test_the_intake_fields_are_bound_once_and_keep_no_state():
+    """IntakeSerializer's fields are built once per class (FieldsBoundOnce): instances
+    validating one after another get their own values and errors."""
+    from complaints.api.serializers import IntakeSerializer
+
+    good, bad = IntakeSerializer(data=body()), IntakeSerializer(data=body(channel="fax"))
+    assert good.fields is bad.fields
+    assert bad.fields["customer"].fields["phone"].root is good.fields["channel"].root
+    assert not bad.is_valid()
+    assert set(bad.errors) == {"channel"}
+    assert good.is_valid(), good.errors
+    assert good.validated_data["customer"]["phone"] == "+8613812345678"
+    worse = IntakeSerializer(data=body(customer={"phone": "12"}, subject=""))
+    assert not worse.is_valid()
+    assert set(worse.errors) == {"customer", "subject"}
+    assert set(worse.errors["customer"]) == {"phone"}
+    again = IntakeSerializer(data=body())
+    assert again.is_valid(), again.errors
+    # With a context (not the intake's use) an instance builds its own.
+    assert IntakeSerializer(data=body(), context={"x": 1}).fields is not good.fields
