@@ -156,6 +156,7 @@ def test_a_request_reads_the_token_once(monkeypatch):
     first use is kept; the next request, and any change, reads it again."""
     from django.core.signals import request_finished, request_started
 
+    reference_cache._token()  # the token exists (its first use also writes it)
     reads = []
     real_get = cache.get
 
@@ -165,7 +166,12 @@ def test_a_request_reads_the_token_once(monkeypatch):
         return real_get(key, *args, **kwargs)
 
     monkeypatch.setattr(cache, "get", counted_get)
-    request_started.send(sender=None, environ={})
+    # Connected to the request boundaries (sent here directly: the signals would also
+    # close the test's database connection).
+    assert "reference-cache-request-started" in str(request_started.receivers)
+    assert "reference-cache-request-finished" in str(request_finished.receivers)
+    started, finished = reference_cache._request_started, reference_cache._request_finished
+    started()
     try:
         sla.Context.current()
         sla.Context.current()
@@ -178,14 +184,14 @@ def test_a_request_reads_the_token_once(monkeypatch):
         sla.Context.current()
         assert len(reads) == 2
     finally:
-        request_finished.send(sender=None)
-    request_started.send(sender=None, environ={})
+        finished()
+    started()
     try:
         cache.set(reference_cache.VERSION_KEY, f"elsewhere-{uuid.uuid4()}", timeout=None)
         sla.Context.current()  # the next request sees another process's change
         assert len(reads) == 3
     finally:
-        request_finished.send(sender=None)
+        finished()
     sla.Context.current()
     sla.Context.current()  # outside a request (tasks, commands): every use reads it
     assert len(reads) == 5
