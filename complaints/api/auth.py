@@ -3,15 +3,21 @@
 Both become a `Caller` on `request.auth` so that views ask one question: may this caller do
 that, and which complaints may it see."""
 
+import itertools
 import logging
+import os
 import time
+import uuid
 from dataclasses import dataclass
 
+from django.core.cache import cache as default_cache
+from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions, permissions, throttling
 
+from ..cache import RedisCache
 from ..http import client_ip
 from ..models import ApiClient, Complaint, Customer
 from ..models.api import KEY_PREFIX
@@ -19,6 +25,19 @@ from ..selectors import can_see, client_complaints, sees_all, visible_complaints
 from ..services import reference_cache
 
 log = logging.getLogger(__name__)
+_tag = (0, "")
+
+
+def _process_tag() -> str:
+    """Names this process in the throttle's request records, so that two processes (or
+    hosts) recording the same time never overwrite each other's (forked workers get their
+    own)."""
+    global _tag
+    pid = os.getpid()
+    if _tag[0] != pid:
+        _tag = (pid, f"{pid}-{uuid.uuid4().hex[:8]}")
+    return _tag[1]
+
 
 # What a staff user's admin permissions mean in API scopes.
 STAFF_SCOPES = {
@@ -175,28 +194,93 @@ class HasScope(permissions.BasePermission):
         return caller(request).has_scope(scope) if scope else False
 
 
+# The sliding window of SimpleRateThrottle (at most `limit` requests in any `window`
+# seconds) as one Redis call: the caller's request times are the scores of a sorted set, no
+# list is read, unpickled, pickled and written back per request. ARGV: the time now, the
+# window's start (times at or before it are dropped), the limit, this request's member, the
+# key's lifetime in ms (all strings: no rounding of times in Lua). Returns {1} when allowed
+# (the time recorded), else {0, requests in the window, the oldest one's time}.
+WINDOW_SCRIPT = """
+local key = KEYS[1]
+redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[2])
+local count = redis.call('ZCARD', key)
+if count < tonumber(ARGV[3]) then
+    redis.call('ZADD', key, ARGV[1], ARGV[4])
+    redis.call('PEXPIRE', key, ARGV[5])
+    return {1}
+end
+local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+return {0, count, oldest[2]}
+"""
+
+
 class ResilientThrottle(throttling.SimpleRateThrottle):
     """A rate throttle whose counters live in the shared cache (Redis) and degrade safely:
     when the cache fails, this process counts on its own for a while (limits then hold per
     process) instead of failing the request, and Redis is not asked again for RETRY_AFTER
-    seconds, so a dead or hanging Redis costs at most one connect timeout per interval."""
+    seconds, so a dead or hanging Redis costs at most one connect timeout per interval.
+
+    In Redis the window is one Lua call (WINDOW_SCRIPT); any other cache (the local
+    fallback, tests' in-memory caches) keeps DRF's list of request times."""
 
     RETRY_AFTER = 10.0
     fallback = LocMemCache("redress-throttle-fallback", {"MAX_ENTRIES": 10_000})
     _cache_down_until = 0.0  # class-wide: one circuit for the process
+    _members = itertools.count()
 
     def allow_request(self, request, view):
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        self.counted = None
         if time.monotonic() >= ResilientThrottle._cache_down_until:
             try:
-                return super().allow_request(request, view)
+                return self._allow(self.cache)
             except Exception as exc:  # noqa: BLE001 - any cache failure: count locally
                 ResilientThrottle._cache_down_until = time.monotonic() + self.RETRY_AFTER
                 log.warning("Throttle cache unavailable, counting per process: %s", exc)
-        shared, self.cache = self.cache, self.fallback
-        try:
-            return super().allow_request(request, view)
-        finally:
-            self.cache = shared
+        return self._allow(self.fallback)
+
+    def _allow(self, cache) -> bool:
+        self.now = self.timer()
+        backend = caches["default"] if cache is default_cache else cache
+        if isinstance(backend, RedisCache):
+            member = f"{self.now!r}:{_process_tag()}:{next(self._members)}"
+            answer = backend.script(WINDOW_SCRIPT)(
+                keys=[backend.make_key(f"{self.key}:window")],
+                args=[
+                    repr(self.now),
+                    repr(self.now - self.duration),
+                    self.num_requests,
+                    member,
+                    self.duration * 1000,
+                ],
+            )
+            if answer[0] == 1:
+                return True
+            self.counted = (int(answer[1]), float(answer[2]))
+            return False
+        # SimpleRateThrottle.allow_request's list of request times, newest first.
+        self.history = cache.get(self.key, [])
+        while self.history and self.history[-1] <= self.now - self.duration:
+            self.history.pop()
+        if len(self.history) >= self.num_requests:
+            return False
+        self.history.insert(0, self.now)
+        cache.set(self.key, self.history, self.duration)
+        return True
+
+    def wait(self):
+        if self.counted is None:
+            return super().wait()
+        # As SimpleRateThrottle.wait, from the window Redis counted.
+        count, oldest = self.counted
+        available = self.num_requests - count + 1
+        if available <= 0:
+            return None
+        return (self.duration - (self.now - oldest)) / float(available)
 
 
 class CallerRateThrottle(ResilientThrottle):

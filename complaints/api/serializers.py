@@ -1,7 +1,5 @@
 """The API's complaint contract. Times are ISO 8601 with offset (settings.TIME_ZONE)."""
 
-import copy
-
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
@@ -21,22 +19,28 @@ from ..services.customers import normalize_phone
 from ..validators import validate_contacted_at, validate_received_at
 
 
-class ShallowFieldCopies:
-    """Serializer mixin: each instance gets shallow copies of the declared fields instead
-    of DRF's deep copies (which rebuild every field from its arguments, deep-copying choice
-    lists and querysets: a large part of an intake's validation time). The declared fields
-    are never bound or validated themselves, and nothing mutates what the copies share
-    (choices, the validators made at declaration such as max_length, querysets, which
-    RelatedField.get_queryset clones); binding sets the copy's own name, parent and source.
-    A copy of a nested serializer drops any cached `fields`, so it builds its own."""
+class FieldsBoundOnce:
+    """Serializer mixin for a serializer that only validates input, without context and not
+    partial (the intake): its fields are built and bound once per class, on a template
+    instance, and every instance validates with them, instead of DRF's deep copies of every
+    declared field (nested serializers and their fields included) per request. Validation
+    keeps no state on the fields (errors and values are returned; a field's root is the
+    template, whose context is empty and which is not partial, as the instance's are). An
+    instance given a context or `partial` builds its own fields as usual."""
 
-    def get_fields(self):
-        fields = {}
-        for name, declared in self._declared_fields.items():
-            field = copy.copy(declared)
-            field.__dict__.pop("fields", None)  # a nested serializer's bound fields
-            fields[name] = field
-        return fields
+    @property
+    def fields(self):
+        if self._context or self.partial:
+            own = self.__dict__.get("_own_fields")
+            if own is None:
+                own = self.__dict__["_own_fields"] = serializers.Serializer.fields.func(self)
+            return own
+        cls = type(self)
+        shared = cls.__dict__.get("_shared_fields")
+        if shared is None:
+            shared = serializers.Serializer.fields.func(cls())
+            cls._shared_fields = shared  # (two threads may each build one: the same)
+        return shared
 
 
 class CustomerSerializer(serializers.Serializer):
@@ -149,7 +153,7 @@ class CodeRelatedField(serializers.SlugRelatedField):
         return super().to_internal_value(data)
 
 
-class IntakeCustomerSerializer(ShallowFieldCopies, serializers.Serializer):
+class IntakeCustomerSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
     email = serializers.EmailField(required=False, allow_blank=True, default="")
@@ -171,7 +175,7 @@ class IntakeCustomerSerializer(ShallowFieldCopies, serializers.Serializer):
         return data
 
 
-class IntakeSerializer(ShallowFieldCopies, serializers.Serializer):
+class IntakeSerializer(FieldsBoundOnce, serializers.Serializer):
     """A complaint sent in by another system. Nothing is written unless all of it is valid."""
 
     channel = serializers.ChoiceField(choices=Channel.choices)

@@ -198,18 +198,17 @@ class ComplaintViewSet(
         body_hash = hashlib.sha256(body.encode()).hexdigest()
         who = caller(request)
         owner = {"client": who.client} if who.client else {"user": who.user}
+        # The unique key is taken last, with the complaint (inserted right after it, on
+        # PostgreSQL in the complaint's statement): a concurrent twin that got here first
+        # holds it, so this insert waits for the twin's commit, fails, and everything this
+        # request wrote is rolled back; the record is then found below. (A twin also waits
+        # earlier on the same new customer or on the reference counter, which every intake
+        # locks.)
+        record = IdempotencyRecord(key=key, request_hash=body_hash, **owner)
         try:
             with transaction.atomic():
-                result = self._register(intake.validated_data, who)
+                result = self._register(intake.validated_data, who, record)
                 complaint, created_customer = result.complaint, not result.matched
-                # The unique key is taken last, with the complaint (one INSERT): a concurrent
-                # twin that got here first holds it, so this insert waits for the twin's
-                # commit, fails, and everything this request wrote is rolled back; the
-                # record is then found below. (A twin also waits earlier on the same new
-                # customer or on the reference counter, which every intake locks.)
-                IdempotencyRecord.objects.create(
-                    key=key, request_hash=body_hash, complaint=complaint, **owner
-                )
             replayed = False
         except IntegrityError:
             record = (
@@ -272,7 +271,7 @@ class ComplaintViewSet(
             response["Idempotent-Replayed"] = "true"
         return response
 
-    def _register(self, data, who) -> intake.IntakeResult:
+    def _register(self, data, who, record) -> intake.IntakeResult:
         details = CustomerDetails(**data["customer"])
         fields = {name: value for name, value in data.items() if name != "customer"}
         try:
@@ -282,6 +281,7 @@ class ComplaintViewSet(
                 user=None if who.client else who.user,
                 api_client=who.client,
                 savepoint=False,  # create()'s transaction is undone on any error anyway
+                inserted_with=[record],
             )
         except IntakeError as exc:
             customer_fields = {"name", "phone", "email", "external_id", "customer"}

@@ -122,10 +122,19 @@ def check_customer_visible(user, customer: Customer) -> None:
 
 
 def register_complaint(
-    complaint: Complaint, *, user, now=None, assisting=(), new_customer: bool = False
+    complaint: Complaint,
+    *,
+    user,
+    now=None,
+    assisting=(),
+    new_customer: bool = False,
+    inserted_with=(),
 ) -> Complaint:
     """Record a new complaint (an unsaved instance with its intake fields filled in).
-    `new_customer`: its customer was created in this transaction (no earlier complaints)."""
+    `new_customer`: its customer was created in this transaction (no earlier complaints).
+    `inserted_with`: unsaved rows pointing to the complaint (a `complaint` foreign key, e.g.
+    the API's idempotency record), inserted right after it and its timeline entry (on
+    PostgreSQL in the same statement)."""
     now = now or timezone.now()
     if complaint.pk is not None:
         raise ServiceError(_("This complaint is already recorded."))
@@ -183,12 +192,15 @@ def register_complaint(
             },
         )
         # PostgreSQL: counter, complaint and timeline event in one statement.
-        if not (numbered_late and insert_numbered(complaint, year, event=created)):
+        if not (
+            numbered_late and insert_numbered(complaint, year, event=created, rows=inserted_with)
+        ):
             if not complaint.reference:
                 complaint.reference = next_reference(year)
             complaint.save(force_insert=True)
-            created.complaint = complaint
-            created.save(force_insert=True)
+            for row in (created, *inserted_with):
+                row.complaint = complaint
+                row.save(force_insert=True)
         if assisting:
             complaint.assisting_departments.set(assisting)
         if complaint.severity == Severity.CRISIS:

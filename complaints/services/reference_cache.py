@@ -8,7 +8,9 @@ Correctness over speed:
   Every change replaces it *after its transaction commits* (signals on the models, and
   `changed()` called by `calendars.touch_calendar`, `categories` and any bulk write), so a
   process that sees the new token reloads from the database and finds the committed change.
-  Each request reads the token once (one Redis GET, no database query).
+  Each request reads the token once (one Redis GET, no database query) and keeps it until
+  it ends (the API's key check and the intake's SLA data ask for it within milliseconds);
+  outside requests (tasks, commands) every use reads it.
 - **Own uncommitted changes.** The process that changes the data drops its copies at once
   and does not keep new ones while its transaction is open (it might roll back); it reads
   the database meanwhile.
@@ -45,6 +47,14 @@ class _Pending(threading.local):
 _pending = _Pending()
 
 
+class _Request(threading.local):
+    active = False  # between request_started and request_finished
+    token: str | None = None  # the token this request read
+
+
+_request = _Request()
+
+
 def get(name: str, load: Callable[[], object], *, uncached: Callable[[], object] | None = None):
     """The current `load()` result, from this process's copy while the data is unchanged.
     When no copy may be kept (no token, or an own change pending), `uncached()` is returned
@@ -76,8 +86,17 @@ def changed(**_signal_kwargs) -> None:
 
 def clear() -> None:
     """Forget this process's copies (tests start from the database)."""
+    _request.token = None
     with _lock:
         _copies.clear()
+
+
+def _request_started(**_signal_kwargs) -> None:
+    _request.active, _request.token = True, None
+
+
+def _request_finished(**_signal_kwargs) -> None:
+    _request.active, _request.token = False, None
 
 
 def _publish() -> None:
@@ -109,6 +128,8 @@ def shared() -> bool:
 
 def _token() -> str | None:
     global _cache_down_until
+    if _request.token is not None:
+        return _request.token
     if time.monotonic() < _cache_down_until:
         return None
     try:
@@ -116,6 +137,8 @@ def _token() -> str | None:
         if token is None:  # first use, or the cache lost it: start a new version
             cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
             token = cache.get(VERSION_KEY)
+        if _request.active:
+            _request.token = token
         return token
     except Exception as exc:  # noqa: BLE001 - any cache failure: read the database
         _cache_down_until = time.monotonic() + RETRY_AFTER
@@ -124,7 +147,9 @@ def _token() -> str | None:
 
 
 def connect_signals() -> None:
-    """Every model whose rows the cached data is built from (AppConfig.ready)."""
+    """Every model whose rows the cached data is built from (AppConfig.ready), and the
+    request boundaries (one token read per request)."""
+    from django.core.signals import request_finished, request_started
     from django.db.models.signals import post_delete, post_save
 
     from ..models import (
@@ -154,3 +179,5 @@ def connect_signals() -> None:
     ):
         for signal in (post_save, post_delete):
             signal.connect(changed, sender=model, dispatch_uid=f"reference-cache-{model.__name__}")
+    request_started.connect(_request_started, dispatch_uid="reference-cache-request-started")
+    request_finished.connect(_request_finished, dispatch_uid="reference-cache-request-finished")

@@ -28,9 +28,9 @@ def slow_intake(monkeypatch):
     """Hold the first request inside its transaction long enough for the twin to arrive."""
     register = views.ComplaintViewSet._register
 
-    def slowly(self, data, who):
+    def slowly(self, *args):
         time.sleep(0.5)
-        return register(self, data, who)
+        return register(self, *args)
 
     monkeypatch.setattr(views.ComplaintViewSet, "_register", slowly)
 

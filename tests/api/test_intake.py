@@ -292,6 +292,23 @@ def test_same_key_and_body_returns_the_original_complaint(writer):
     assert IdempotencyRecord.objects.count() == 1
 
 
+@pytest.mark.parametrize("routed", [False, True], ids=["numbered-with-insert", "numbered-first"])
+def test_the_key_is_recorded_with_its_complaint_on_either_path(writer, leak, routed):
+    """The idempotency record is inserted with the complaint (on PostgreSQL in its
+    statement; a complaint with category and item is numbered first and saved on its own):
+    either way it points to the complaint, and a twin request finds it."""
+    extra = {"category": "leak", "item_ref": "A-1"} if routed else {}
+    first = post(writer, body(**extra), key="crm-1")
+    assert first.status_code == 201, first.content
+    record = IdempotencyRecord.objects.select_related("complaint").get()
+    assert record.complaint.reference == first.json()["reference"]
+    assert record.client.name == "crm" and record.user is None
+    again = post(writer, body(**extra), key="crm-1")
+    assert again["Idempotent-Replayed"] == "true"
+    assert post(writer, body(subject="Else", **extra), key="crm-1").status_code == 409
+    assert Complaint.objects.count() == 1
+
+
 def test_replay_does_not_depend_on_key_order_in_the_body(writer):
     data = body()
     first = post(writer, data, key="crm-1")
@@ -612,3 +629,25 @@ def test_replay_after_the_complaint_moved_departments_shows_nothing_of_it_now(re
     assert again.json()["reference"] == complaint.reference
     assert "Renamed by finance" not in again.content.decode()
     assert Complaint.objects.count() == 1  # still not recorded twice
+
+
+def test_the_intake_fields_are_bound_once_and_keep_no_state():
+    """IntakeSerializer's fields are built once per class (FieldsBoundOnce): instances
+    validating one after another get their own values and errors."""
+    from complaints.api.serializers import IntakeSerializer
+
+    good, bad = IntakeSerializer(data=body()), IntakeSerializer(data=body(channel="fax"))
+    assert good.fields is bad.fields
+    assert bad.fields["customer"].fields["phone"].root is good.fields["channel"].root
+    assert not bad.is_valid()
+    assert set(bad.errors) == {"channel"}
+    assert good.is_valid(), good.errors
+    assert good.validated_data["customer"]["phone"] == "+8613812345678"
+    worse = IntakeSerializer(data=body(customer={"phone": "12"}, subject=""))
+    assert not worse.is_valid()
+    assert set(worse.errors) == {"customer", "subject"}
+    assert set(worse.errors["customer"]) == {"phone"}
+    again = IntakeSerializer(data=body())
+    assert again.is_valid(), again.errors
+    # With a context (not the intake's use) an instance builds its own.
+    assert IntakeSerializer(data=body(), context={"x": 1}).fields is not good.fields

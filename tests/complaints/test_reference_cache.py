@@ -149,3 +149,49 @@ def test_api_keys_are_not_kept_per_process_without_a_shared_cache(settings, monk
 
     monkeypatch.setattr(reference_cache, "get", kept)
     assert auth._client_by_prefix("rk_nothing") is None
+
+
+def test_a_request_reads_the_token_once(monkeypatch):
+    """Within a request (the API's key check, then the intake's SLA data) the token read at
+    first use is kept; the next request, and any change, reads it again."""
+    from django.core.signals import request_finished, request_started
+
+    reference_cache._token()  # the token exists (its first use also writes it)
+    reads = []
+    real_get = cache.get
+
+    def counted_get(key, *args, **kwargs):
+        if key == reference_cache.VERSION_KEY:
+            reads.append(key)
+        return real_get(key, *args, **kwargs)
+
+    monkeypatch.setattr(cache, "get", counted_get)
+    # Connected to the request boundaries (sent here directly: the signals would also
+    # close the test's database connection).
+    assert "reference-cache-request-started" in str(request_started.receivers)
+    assert "reference-cache-request-finished" in str(request_finished.receivers)
+    started, finished = reference_cache._request_started, reference_cache._request_finished
+    started()
+    try:
+        sla.Context.current()
+        sla.Context.current()
+        reference_cache.get("other", lambda: 1)
+        assert len(reads) == 1
+        # A change in this request: the copies are dropped and the new token read after it.
+        reference_cache.changed()
+        reference_cache._publish()
+        reference_cache._pending.connection = None
+        sla.Context.current()
+        assert len(reads) == 2
+    finally:
+        finished()
+    started()
+    try:
+        cache.set(reference_cache.VERSION_KEY, f"elsewhere-{uuid.uuid4()}", timeout=None)
+        sla.Context.current()  # the next request sees another process's change
+        assert len(reads) == 3
+    finally:
+        finished()
+    sla.Context.current()
+    sla.Context.current()  # outside a request (tasks, commands): every use reads it
+    assert len(reads) == 5

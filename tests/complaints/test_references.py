@@ -269,3 +269,61 @@ def test_second_creator_of_the_counter_row_waits_and_takes_the_next_number(monke
     assert integrity_errors == ["B"]
     assert results == {"A": range(1, 2), "B": range(2, 3)}
     assert ReferenceCounter.objects.get(year=year).last == 2
+
+
+@pytest.mark.django_db
+def test_db_value_sends_what_djangos_conversion_sends():
+    """references.db_value passes plain values through itself (str, bool, int, aware
+    times, keys): each equals Django's pre_save + get_db_prep_save, of the same type (e.g.
+    psycopg's Int2/Int4 for small and plain integers)."""
+    import warnings
+
+    import time_machine
+    from django.db.models import JSONField
+
+    from complaints.models import Customer, IdempotencyRecord
+    from complaints.services.references import db_value
+
+    def djangos(field, instance):
+        value = field.pre_save(instance, True)
+        if value is None and not isinstance(field, JSONField):
+            return None
+        return field.get_db_prep_save(value, connection)
+
+    with time_machine.travel(datetime(2026, 3, 10, 2, 0, tzinfo=UTC), tick=False):
+        customer = CustomerFactory()
+        complaint = Complaint(
+            channel=Channel.WEB,
+            subject="漏水",
+            customer=customer,
+            received_at=datetime(2026, 3, 10, 1, 0, tzinfo=UTC),
+            households_affected=3,
+            media_risk=True,
+        )
+        complaint = lifecycle.register_complaint(complaint, user=None)
+        odd = Complaint(
+            subject="x",
+            households_affected="7",  # a string for an integer: converted by Django
+            media_risk=1,  # an int for a boolean
+            received_at=datetime(2026, 3, 10, 1, 0),  # naive: made aware, with a warning
+            customer_id=customer.pk,
+        )
+        instances = [
+            complaint,
+            complaint.events.get(),
+            IdempotencyRecord(key="k", request_hash="h", complaint=complaint),
+            Customer(name="王伟", phone="+8613900000000", email="w@example.cn"),
+            odd,
+        ]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for instance in instances:
+                for field in type(instance)._meta.local_concrete_fields:
+                    if field.primary_key:
+                        continue
+                    got, expected = db_value(field, instance), djangos(field, instance)
+                    assert type(got) is type(expected), (field, got, expected)
+                    if not isinstance(field, JSONField):
+                        assert got == expected, (field, got, expected)
+                    else:
+                        assert getattr(got, "obj", got) == getattr(expected, "obj", expected)
