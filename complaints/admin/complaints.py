@@ -190,7 +190,11 @@ class AlertFailedFilter(LinkFilter):
 
 class ReceivedDateRangeFilter(RangeDateFilter):
     """Whole local days: "to" includes all of the end day (RangeDateFilter compares the
-    datetime with midnight, which left out everything received on the end day)."""
+    datetime with midnight, which left out everything received on the end day). Rendered
+    once per process and language while empty (templatetags.filter_cache)."""
+
+    template = "complaints/admin/filter_field_cached.html"
+    cached_template = RangeDateFilter.template
 
     def queryset(self, request, queryset):
         tz = timezone.get_current_timezone()

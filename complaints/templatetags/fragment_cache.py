@@ -41,6 +41,7 @@ ENABLED = True  # tests compare the page with and without the cache
 def clear() -> None:
     with _lock:
         _cache.clear()
+        _media.clear()
 
 
 def _key(context, name: str, values) -> str:
@@ -108,11 +109,34 @@ def cached_user_menu(context):
     return _render(context, "unfold/helpers/navigation_user.html", values)
 
 
+@register.simple_tag(takes_context=True)
+def cached_filter_actions(context):
+    """unfold/helpers/change_list_filter_actions.html (the filter panel's Apply button and
+    its facet / clear links): its `component` tags copy the whole page context for each
+    button. It reads these (the links only where it shows them)."""
+    cl = context.get("cl")
+    if cl is None:
+        return _render(context, "unfold/helpers/change_list_filter_actions.html", None)
+    model_admin = cl.model_admin
+    facets, active = bool(cl.is_facets_optional), bool(cl.has_active_filters)
+    add_facets = bool(cl.add_facets) if facets else None
+    values = [
+        bool(getattr(model_admin, "list_filter_submit", False)),
+        bool(getattr(model_admin, "list_filter_sheet", False)),
+        facets,
+        active,
+        add_facets,
+        (str(cl.remove_facet_link) if add_facets else str(cl.add_facet_link)) if facets else None,
+        str(cl.clear_all_filters_qs) if active else None,
+    ]
+    return _render(context, "unfold/helpers/change_list_filter_actions.html", values)
+
+
 def _render(context, name, values):
     engine = context.template.engine
     token = context.get("csrf_token")
     token = None if token is None else str(token)
-    if not ENABLED or token == "NOTPROVIDED":  # noqa: S105 (Django's "no token" value)
+    if not ENABLED or values is None or token == "NOTPROVIDED":  # noqa: S105 (Django's "no token" value)
         return engine.get_template(name).render(context)
     key = _key(context, name, values)
     with _lock:
@@ -129,3 +153,38 @@ def _render(context, name, values):
     if token is not None:
         html = html.replace(_CSRF, conditional_escape(token))
     return mark_safe(html)  # noqa: S308 (the template's own output, the token escaped)
+
+
+_media: OrderedDict[tuple, str] = OrderedDict()
+
+
+@register.simple_tag
+def cached_media(media, kind: str):
+    """`{{ media.js }}` / `{{ media.css }}` of a page, once per list of files: merging the
+    forms' and filters' lists (Media's ordering sort) and the static() look-ups cost ~2,000
+    Python calls a list page. Only lists of plain paths are kept (others render each time)."""
+    lists = getattr(media, f"_{kind}_lists", None)
+    if kind == "js":
+        key = tuple(tuple(paths) for paths in lists or ()) if lists is not None else None
+        plain = key is not None and all(isinstance(p, str) for paths in key for p in paths)
+    else:
+        key = (
+            tuple(tuple((m, tuple(p)) for m, p in sorted(d.items())) for d in lists)
+            if lists is not None
+            else None
+        )
+        plain = key is not None and all(
+            isinstance(p, str) for d in key for _m, paths in d for p in paths
+        )
+    if not ENABLED or not plain:
+        return media[kind]
+    key = (kind, *key)
+    with _lock:
+        html = _media.get(key)
+    if html is None:
+        html = str(media[kind])
+        with _lock:
+            _media[key] = html
+            while len(_media) > MAX_ENTRIES:
+                _media.popitem(last=False)
+    return mark_safe(html)  # noqa: S308 (Media's own rendering)

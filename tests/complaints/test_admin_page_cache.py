@@ -1,9 +1,10 @@
 """The admin page's fixed parts rendered once per process (issue 15): the skeleton's theme
 colours, command palette and shortcuts, the sidebar's user menu
 (complaints/templatetags/fragment_cache.py, config/templates/unfold/layouts/skeleton.html),
-the complaint list's column headers (complaints/admin/list_headers.py). Each page is
-compared whole with the page unfold's own templates render, in both languages, for a
-manager, a department handler and a user without the personal-data right."""
+the complaint list's column headers (complaints/admin/list_headers.py), the list's media,
+the filter panel's buttons and the empty date range filter. Each page is compared whole
+with the page unfold's own templates render (its change_list.html, rows included), in both
+languages, for a manager, a department handler and a user without the personal-data right."""
 
 import re
 
@@ -13,7 +14,8 @@ from django.test import override_settings
 from django.urls import reverse
 
 from complaints.admin import list_headers
-from complaints.templatetags import fragment_cache
+from complaints.admin.complaints import ComplaintAdmin
+from complaints.templatetags import filter_cache, fragment_cache
 from tests.factories import CustomerFactory, make_complaint
 
 from .test_privacy import masked_client, masked_user  # noqa: F401 - fixtures
@@ -68,10 +70,14 @@ def test_list_pages_are_unfolds_pages(
         reverse("admin:index"),
     ]
     fragment_cache.clear()
+    filter_cache.clear()
     ours = _pages(client, urls, language)
     again = _pages(client, urls, language)  # from the caches
     monkeypatch.setattr(fragment_cache, "ENABLED", False)
     monkeypatch.setattr(list_headers, "ENABLED", False)
+    # unfold's own list page too: its rows, headers, media (complaint_change_list.html).
+    monkeypatch.setattr(ComplaintAdmin, "change_list_template", None)
+    monkeypatch.setattr(filter_cache, "_key", lambda context: None)  # filters: each time
     with unfolds_own_templates():
         theirs = _pages(client, urls, language)
     for url, first, second, original in zip(urls, ours, again, theirs, strict=True):
