@@ -52,13 +52,15 @@ def _cell(header, first: bool, num_sorted_fields: int) -> str:
             if header.get("ascending")
             else ("descending", "arrow_circle_up")
         )
+        # Django's admin catalog has these; the project's repeats its translations.
+        toggle, remove = gettext("Toggle sorting"), gettext("Remove from sorting")
         parts.append(
             f'<div class="sortoptions flex items-center ms-2">'
             f'<a href="{conditional_escape(header["url_toggle"])}" class="{TOGGLE} {direction}" '
-            f'title="{conditional_escape(gettext("Toggle sorting"))}">'
+            f'title="{conditional_escape(toggle)}">'
             f'<span class="block material-symbols-outlined">{icon}</span></a>'
             f'<a class="{REMOVE}" href="{conditional_escape(header["url_remove"])}" '
-            f'title="{conditional_escape(gettext("Remove from sorting"))}">'
+            f'title="{conditional_escape(remove)}">'
             f'<span class="block material-symbols-outlined">cancel</span></a></div>'
         )
         if num_sorted_fields > 1:
