@@ -64,7 +64,7 @@ def test_timeline_entries_are_the_original_templates(manager, language):
             "note": "<b>called</b> & asked",
         },
         {"kind": Kind.CONTACT, "contact_channel": "email", "contact_direction": ""},
-        {"kind": Kind.CONTACT, "contact_channel": "pigeon", "contact_direction": "sideways"},
+        {"kind": Kind.CONTACT, "contact_channel": "pigeon", "contact_direction": "up"},
         {"kind": "unknown-kind", "note": "kept as stored"},
         {"kind": Kind.NOTE, "note": "注意 <script>", "actor": None},
         {"kind": Kind.FIELD_CHANGE, "data": {"changes": {"subject": ["a", "b"]}}},
