@@ -12,16 +12,21 @@ register = template.Library()
 @register.simple_tag(takes_context=True)
 def complaint_result_list(context, cl):
     # Not at import: template libraries load while unfold.admin (imported by ..admin) loads.
+    from ..admin import list_headers
     from ..admin.list_rows import RowRenderer, supported
 
     actions_row = context.get("actions_row")
     if supported(cl, actions_row):
         headers = list(result_headers(cl))
+        num_sorted_fields = sum(1 for h in headers if h["sortable"] and h["sorted"])
         values = {
             "cl": cl,
             "result_hidden_fields": list(result_hidden_fields(cl)),
             "result_headers": headers,
-            "num_sorted_fields": sum(1 for h in headers if h["sortable"] and h["sorted"]),
+            "num_sorted_fields": num_sorted_fields,
+            "headers_html": list_headers.render(cl, headers, num_sorted_fields)
+            if list_headers.ENABLED
+            else None,
             "rows": RowRenderer(cl).rows(cl.result_list),
             "has_add_permission": cl.model_admin.has_add_permission(context["request"]),
         }

@@ -1,6 +1,7 @@
 """{% cached_filter_field %}: the complaint list's form filters (status and severity
-checkboxes, channel dropdown, department / category / assignee autocompletes) rendered once
-per process and language while nothing is chosen in them, the usual case.
+checkboxes, channel dropdown, department / category / assignee autocompletes, the received
+date range) rendered once per process and language while nothing is chosen in them, the
+usual case.
 
 unfold renders each through unfold/filters/filters_field.html, one template per widget and
 per option: ~1-2 ms a filter on every list page. With nothing chosen, the HTML depends only
@@ -37,9 +38,20 @@ def _choices(field):
     return _freeze(list(getattr(field, "choices", ())))
 
 
+def _template(context) -> str:
+    """The filter's own template: unfold's filters_field.html, or the one a filter names as
+    `cached_template` (the date range)."""
+    return getattr(context.get("spec"), "cached_template", TEMPLATE)
+
+
+# What a form filter's choice may hold besides its form (the date range's; its template
+# reads only the form).
+_UNREAD = {"request", "parameter_name"}
+
+
 def _key(context) -> str | None:
     choices = context.get("choices") or []
-    if len(choices) != 1 or set(choices[0]) != {"form"}:
+    if len(choices) != 1 or "form" not in choices[0] or set(choices[0]) - {"form"} - _UNREAD:
         return None
     form = choices[0]["form"]
     if any(value not in (None, "", [], ()) for value in (form.data or {}).values()):
@@ -52,6 +64,7 @@ def _key(context) -> str | None:
     frozen = repr(
         (
             get_language(),
+            _template(context),
             f"{type(spec).__module__}.{type(spec).__qualname__}",
             getattr(spec, "field_path", None),
             str(context.get("title")),
@@ -84,7 +97,8 @@ def _cached(key: str | None, render) -> str:
 @register.simple_tag(takes_context=True)
 def cached_filter_field(context):
     return _cached(
-        _key(context), lambda: context.template.engine.get_template(TEMPLATE).render(context)
+        _key(context),
+        lambda: context.template.engine.get_template(_template(context)).render(context),
     )
 
 
