@@ -23,7 +23,8 @@ narrows them well and rechecks cheaply (see `matches`). The database keeps the i
 (an expression index: no column, no trigger).
 
 Customers are resolved to at most CUSTOMER_LIMIT ids first, so the complaint query ORs a
-short id list with index scans instead of joining the customer table.
+short id list with index scans instead of joining the customer table. On PostgreSQL the
+admin's pages of a search are read one ORed part at a time (`search_page_ids`, below).
 """
 
 import re

@@ -15,6 +15,9 @@
   from the sort index alone, then those rows with their joins. One statement would join
   the customer, department, assignee and policy of every skipped row (5,000,000
   complaints, page 200: 552 ms, 10,000 customer look-ups; in two steps about 20 ms).
+- A search's pages and capped count are read one ORed part at a time, each newest first
+  through its own index (search.search_page_ids, search.search_capped_count), and its rows
+  by primary key without testing the search again (search.pin_search_rows).
 """
 
 import json
