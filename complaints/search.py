@@ -187,6 +187,10 @@ class SearchParts:
         self.arms = arms
         self.where = where
 
+    def __reduce__(self):
+        # A pickled query (a cache) drops them: pickling the base queryset would read it.
+        return (type(None), ())
+
     @classmethod
     def of(cls, queryset: QuerySet) -> "SearchParts | None":
         parts = getattr(queryset.query, "search_parts", None)

@@ -2,6 +2,7 @@
 the subject and customer-name legs, whatever its age; a result of one page is not counted
 again; department isolation holds."""
 
+import pickle
 from datetime import timedelta
 
 import pytest
@@ -228,6 +229,10 @@ def test_search_parts_give_the_same_rows_as_the_whole_search(shared_name):
     # Filtered after the search: the parts would not hold the filter, so they are not used.
     assert search_page_ids(found.filter(pk__in=every[:2]), 0, 3) is None
     assert search_capped_count(found.exclude(pk=every[0]), 20) is None
+    # A pickled search (a cache) leaves them behind and reads nothing.
+    with CaptureQueriesContext(connection) as queries:
+        query = pickle.loads(pickle.dumps(found.query))  # noqa: S301 (our own bytes)
+    assert not queries.captured_queries and query.search_parts is None
 
 
 @pytest.mark.postgres
