@@ -9,7 +9,7 @@ from unfold.dataclasses import SearchResult
 
 from ..models import Complaint
 from ..privacy import can_read
-from ..search import search_complaints
+from ..search import pin_search_rows, search_complaints, search_page_ids
 from ..selectors import visible_complaints
 
 RESULTS = 10
@@ -26,7 +26,11 @@ def search_callback(request, search_term: str) -> list[SearchResult]:
     )
     rows = complaints.order_by("-received_at", "-id").only(
         "pk", "reference", "subject", "status", "received_at"
-    )[:RESULTS]
+    )
+    # A search's first rows part by part (search.py), else the first rows of the whole.
+    ids = search_page_ids(rows, 0, RESULTS)
+    if ids is None or not pin_search_rows(rows, ids):
+        rows = rows[:RESULTS]
     return [
         SearchResult(
             title=f"{c.reference} · {c.subject[:80]}",

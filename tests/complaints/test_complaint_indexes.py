@@ -15,7 +15,7 @@ def _indexes() -> dict[str, str]:
         return dict(cursor.fetchall())
 
 
-@pytest.mark.parametrize("column", ["category_id", "department_id", "assignee_id"])
+@pytest.mark.parametrize("column", ["category_id", "department_id", "assignee_id", "customer_id"])
 def test_foreign_key_is_served_by_its_composite_index_only(column):
     definitions = _indexes().values()
     assert not [d for d in definitions if d.endswith(f"btree ({column})")]
@@ -44,6 +44,10 @@ def test_open_department_channel_count_reads_the_index_only():
         "('new', 'investigating') AND department_id = 1 AND channel = 'hotline' LIMIT 10001) s"
     )
     with connection.cursor() as cursor:
+        # Inside the test's transaction (rolled back): the indexes as on a fresh table. Rows
+        # earlier tests inserted and rolled back leave the indexes a few pages larger, and on
+        # an empty table the planner then preferred another index of equal cost.
+        cursor.execute("REINDEX TABLE complaints_complaint")
         cursor.execute("SET enable_seqscan = off")
         try:
             cursor.execute(f"EXPLAIN {sql}")
@@ -84,13 +88,16 @@ def test_complaint_has_no_index_that_no_query_uses():
     assert [d for d in definitions if "reference)::text) gin_trgm_ops" in d]
 
 
-def test_dropping_the_sweep_indexes_rebuilds_no_foreign_key():
+@pytest.mark.parametrize(
+    "migration", ["0031_sweep_fewer_indexes", "0034_complaint_customer_recv_index"]
+)
+def test_dropping_foreign_key_indexes_rebuilds_no_foreign_key(migration):
     """An AlterField of a foreign key's db_index drops and re-adds its constraint, which
-    re-checks every row under a lock: 0031 only drops the indexes."""
+    re-checks every row under a lock: 0031 and 0034 only drop (and build) indexes."""
     from io import StringIO
 
     from django.core.management import call_command
 
     out = StringIO()
-    call_command("sqlmigrate", "complaints", "0031_sweep_fewer_indexes", stdout=out)
+    call_command("sqlmigrate", "complaints", migration, stdout=out)
     assert "CONSTRAINT" not in out.getvalue().upper()
