@@ -292,28 +292,31 @@ class LiveSource:
         if connection.vendor != "postgresql" or len(specs) < 2:
             return
         days_key = None if days is None else frozenset(days)
-        groups = {}
+        groups: dict = {}
+        before: set = set()  # the groups read with the period before too
         for group, names in specs:
-            groups.setdefault(tuple(x for x in group if x != "period"), set()).update(names)
-        with_previous = any("period" in g for g, _n in specs)
-        since = filters.previous().date_from if with_previous else None
+            plain = tuple(x for x in group if x != "period")
+            groups.setdefault(plain, set()).update(names)
+            if "period" in group:
+                before.add(plain)
+        since = filters.previous().date_from if before else None
         qs = self.complaints(filters, since=since, days=days)
         names = [n for n in MEASURES if any(n in ns for ns in groups.values())]
         # As the summary rebuild: a histogram's buckets from one bucket number per complaint
         # and both CSAT measures from one state, not one expression per measure.
-        annotations, sums = {}, []
+        annotations, sums = {}, {}
         q = connection.ops.quote_name
         for n in names:
             if n in BUCKETED:
                 field_name, i = BUCKETED[n]
                 annotations[f"b_{field_name}"] = kpis.bucket_index(field_name)
-                sums.append(f"COUNT(*) FILTER (WHERE sub.{q('b_' + field_name)} = {int(i)})")
+                sums[n] = f"COUNT(*) FILTER (WHERE sub.{q('b_' + field_name)} = {int(i)})"
             elif n in CSAT_STATES:
                 annotations["c_csat"] = kpis.csat_state()
-                sums.append(f"COUNT(*) FILTER (WHERE sub.{q('c_csat')} {CSAT_STATES[n]})")
+                sums[n] = f"COUNT(*) FILTER (WHERE sub.{q('c_csat')} {CSAT_STATES[n]})"
             else:
                 annotations[f"m_{n}"] = self.expressions[n]
-                sums.append(f"SUM(sub.{q('m_' + n)})")
+                sums[n] = f"SUM(sub.{q('m_' + n)})"
         measure_columns = list(annotations)
         annotations["period"] = _period_case(Q(received_at__gte=_day_start(filters.date_from)))
         columns = {"period": "period"}
@@ -332,40 +335,70 @@ class LiveSource:
             .query.sql_with_params()
         )
         keys = list(dict.fromkeys(columns.values()))
-        sets = ", ".join(
-            "(" + ", ".join(f"sub.{q(c)}" for c in ["period", *(columns[g] for g in group)]) + ")"
-            for group in groups
-        )
-        sums = ", ".join(sums)
-        grouping = f"GROUPING({', '.join(f'sub.{q(c)}' for c in keys)})"
-        with transaction.atomic(), connection.cursor() as cursor:
-            # The sets sorted in memory; the complaints read in table order from a bitmap of
-            # the indexes (date range, category, department), not row by row through the
-            # time-received index and filtered afterwards (estimated cheaper, twice as slow).
-            cursor.execute(
-                "SELECT set_config('work_mem', '64MB', true), "
-                "set_config('enable_indexscan', 'off', true)"
+        # Every grouping set computes every aggregate of its SELECT: the cards' sixty
+        # measures over both periods in one part, the breakdowns' few measures over the
+        # period shown in another, both reading the complaints' measures once (a
+        # materialized CTE), not sixty sums for every set and every day of the period before.
+        parts = [
+            [g for g in groups if g in before],
+            [g for g in groups if g not in before],
+        ]
+        parts = [p for p in parts if p]
+        selects, bits = [], {}
+        for number, part in enumerate(parts):
+            part_keys = [
+                c
+                for c in keys
+                if c == "period" or any(c in (columns[g] for g in group) for group in part)
+            ]
+            part_names = set().union(*(groups[g] for g in part))
+            for group in part:
+                kept = {columns[g] for g in group}
+                bit = sum(
+                    1 << (len(part_keys) - 1 - i)
+                    for i, c in enumerate(part_keys)
+                    if c != "period" and c not in kept
+                )
+                bits[(number, bit)] = group
+            sets = ", ".join(
+                "("
+                + ", ".join(f"sub.{q(c)}" for c in ["period", *(columns[g] for g in group)])
+                + ")"
+                for group in part
             )
-            # Quoted identifiers only; values are parameters.
+            selected = ", ".join(
+                [
+                    str(number),
+                    f"GROUPING({', '.join(f'sub.{q(c)}' for c in part_keys)})",
+                    *(f"sub.{q(c)}" if c in part_keys else "NULL" for c in keys),
+                    *(sums[n] if n in part_names else "NULL" for n in names),
+                ]
+            )
+            where = f" WHERE sub.{q('period')} = 1" if before and not set(part) & before else ""
+            # Quoted identifiers and integers only.
+            selects.append(
+                f"SELECT {selected} FROM sub{where} GROUP BY GROUPING SETS ({sets})"  # noqa: S608
+            )
+        materialized = " MATERIALIZED" if len(selects) > 1 else ""
+        with transaction.atomic(), connection.cursor() as cursor:
+            # The sets sorted in memory. The complaints are read from the index of the time
+            # received that carries every column the measures use (an index-only scan,
+            # reporting migration 0008), filtered there by the dimensions: the planner then
+            # neither reads the whole table (its choice for filters that no index leads
+            # with, e.g. channel and severity: it does not know that the days' rows are
+            # next to each other) nor each row of the period.
+            cursor.execute("SELECT set_config('work_mem', '64MB', true)")
+            # The ORM's SQL, quoted identifiers and integers only; values are parameters.
             cursor.execute(
-                f"SELECT {grouping}, {', '.join(f'sub.{q(c)}' for c in keys)}, {sums} "  # noqa: S608
-                f"FROM ({sql}) sub GROUP BY GROUPING SETS ({sets})",
+                f"WITH sub AS{materialized} ({sql}) " + " UNION ALL ".join(selects),  # noqa: S608
                 params,
             )
             found = cursor.fetchall()
-        bits = {
-            sum(
-                1 << (len(keys) - 1 - i)
-                for i, c in enumerate(keys)
-                if c != "period" and c not in (columns[g] for g in group)
-            ): group
-            for group in groups
-        }
         by_group: dict = {group: [] for group in groups}
         for raw in found:
-            values = dict(zip(keys, raw[1 : 1 + len(keys)], strict=True))
-            values.update({f"m_{n}": v for n, v in zip(names, raw[1 + len(keys) :], strict=True)})
-            by_group[bits[raw[0]]].append(values)
+            values = dict(zip(keys, raw[2 : 2 + len(keys)], strict=True))
+            values.update({f"m_{n}": v for n, v in zip(names, raw[2 + len(keys) :], strict=True)})
+            by_group[bits[(raw[0], raw[1])]].append(values)
         for group, names_ in specs:
             plain = tuple(x for x in group if x != "period")
             rows = by_group[plain]
@@ -444,7 +477,7 @@ class LiveSource:
     def _banded(self, filters: Filters, histograms: dict) -> dict:
         """PostgreSQL: exact percentile_cont (median, p90) of each field from its histogram:
         the rank p * (n - 1) and the next one fall in known buckets, so one read of the
-        period's complaints (an index-only scan of reporting_recv_durations_idx) keeps only
+        period's complaints (an index-only scan of reporting_recv_cover_idx) keeps only
         those in these buckets' value band, and percentile_disc picks the two values at the
         ranks within the band. A band whose count differs from the histogram's (complaints
         changed meanwhile) is left out: the caller falls back to the full sort."""
