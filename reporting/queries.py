@@ -36,11 +36,12 @@ from complaints.models import Complaint, pick_name
 
 from . import kpis
 from .kpis import FRT_BUCKETS, HOUR_EDGES, MEASURES, TTR_BUCKETS, local_tz
-from .models import LEVELS, NARROW_MEASURES, DailySummary
+from .models import LEVELS, DailySummary
 
 DEFAULT_DAYS = 90
 # Live percentiles are exact: the histogram measures are only summed from the summaries.
-LIVE_MEASURES = tuple(m for m in MEASURES if m not in (*FRT_BUCKETS, *TTR_BUCKETS))
+HISTOGRAM_MEASURES = (*FRT_BUCKETS, *TTR_BUCKETS)
+LIVE_MEASURES = tuple(m for m in MEASURES if m not in HISTOGRAM_MEASURES)
 # Histogram measure -> (duration field, bucket number); CSAT measure -> test of kpis.csat_state
 BUCKETED = {
     name: (field_name, i)
@@ -124,9 +125,8 @@ def _lookup(column: str, value) -> dict:
 def choose_level(dimensions: set[str], names) -> int | None:
     """The summary level that keeps exactly these dimensions and these measures, or None
     when no level does (three dimensions or more: read from the complaints instead)."""
-    narrow = set(names) <= set(NARROW_MEASURES)
-    for level, (kept, full, _source) in LEVELS.items():
-        if set(kept) == dimensions and (full or narrow):
+    for level, (kept, measures, _source) in LEVELS.items():
+        if set(kept) == dimensions and set(names) <= set(measures):
             return level
     return None
 
@@ -134,6 +134,20 @@ def choose_level(dimensions: set[str], names) -> int | None:
 def level_for(filters: Filters, group, names) -> int | None:
     dimensions = (set(group) - {"month", "age", "period"}) | set(filters.dimension_filters())
     return choose_level(dimensions, names)
+
+
+def split_names(filters: Filters, group, names) -> tuple[tuple, tuple]:
+    """(from the summaries, from the complaints): every measure from the level that keeps
+    the widget's dimensions; where that level keeps every measure but the duration
+    histograms (a pair of filters), the histograms from the complaints (their covering
+    index: two bucket numbers per complaint, no subquery); else all from the complaints."""
+    names = tuple(names)
+    if level_for(filters, group, names) is not None:
+        return names, ()
+    summed = tuple(n for n in names if n not in HISTOGRAM_MEASURES)
+    if summed and summed != names and level_for(filters, group, summed) is not None:
+        return summed, tuple(n for n in names if n in HISTOGRAM_MEASURES)
+    return (), names
 
 
 def _age_case(day_field: str, *, live: bool) -> Case:
@@ -181,13 +195,17 @@ class SummarySource:
 
         return SummaryState.objects.filter(pk=1, refreshed_at__isnull=False).exists()
 
-    def needs_complaints(self, filters: Filters, group, names) -> bool:
-        return not self.built or level_for(filters, group, names) is None
+    def split(self, filters: Filters, group, names) -> tuple[tuple, tuple]:
+        """(measures from the summaries, measures from the complaints) of a widget."""
+        if not self.built:
+            return (), tuple(names)
+        return split_names(filters, group, names)
 
     def prefetch(self, filters: Filters, specs) -> None:
-        """Read ahead, in one query, every widget of `specs` ((group, names) over the
-        filters' days) that no summary level keeps."""
-        specs = [(g, n) for g, n in specs if self.needs_complaints(filters, g, n)]
+        """Read ahead, in one query, what no summary level keeps of the widgets of `specs`
+        ((group, names) over the filters' days)."""
+        specs = [(g, self.split(filters, g, n)[1]) for g, n in specs]
+        specs = [(g, n) for g, n in specs if n]
         if len(specs) > 1:  # (the complaints' measure expressions are only built if needed)
             self.live.prefetch(filters, specs)
 
@@ -195,25 +213,41 @@ class SummarySource:
         self, filters: Filters, group=(), names=MEASURES, *, dated=True, skip_days=()
     ) -> list[dict]:
         """Sums of `names` per value of `group` ("month", "age", "period" or a dimension);
-        "period" adds the previous period: 1 for the filters' days, 0 for the days before."""
-        level = level_for(filters, group, names) if self.built else None
-        if level is None:  # not built, or no summary keeps these dimensions
+        "period" adds the previous period: 1 for the filters' days, 0 for the days before.
+        What no summary level keeps is read from the complaints (all of it when they are
+        not built, or for three dimensions or more; the histograms with a pair)."""
+        summed, counted = self.split(filters, group, names)
+        if not summed:
             return self.live.rows(filters, group, names, dated=dated)
-        sql, params = _summary_sql(level, filters, group, names, dated=dated, skip_days=skip_days)
+        level = level_for(filters, group, summed)
+        sql, params = _summary_sql(level, filters, group, summed, dated=dated, skip_days=skip_days)
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             found = cursor.fetchall()
         if not group and not found:
-            found = [(None,) * len(names)]
+            found = [(None,) * len(summed)]
         keys = len(group)
         rows = []
         for raw in found:
             row = dict(zip(group, raw[:keys], strict=True))
-            row.update((n, int(v) if v else 0) for n, v in zip(names, raw[keys:], strict=True))
+            row.update((n, int(v) if v else 0) for n, v in zip(summed, raw[keys:], strict=True))
             if "month" in row and not isinstance(row["month"], date):
                 row["month"] = date.fromisoformat(str(row["month"])[:10])  # SQLite: text
             rows.append(row)
+        if counted:
+            rows = _join(rows, self.live.rows(filters, group, counted, dated=dated), group, names)
         return rows
+
+
+def _join(rows, others, group, names) -> list[dict]:
+    """Rows of some measures and rows of the others, joined on the group's values (a
+    missing side counts 0)."""
+    joined: dict = {}
+    for row in (*rows, *others):
+        key = tuple(row[g] for g in group)
+        joined.setdefault(key, {**dict(zip(group, key, strict=True)), **dict.fromkeys(names, 0)})
+        joined[key].update((n, v) for n, v in row.items() if n in names)
+    return list(joined.values())
 
 
 def _summary_sql(level: int, filters: Filters, group, names, *, dated, skip_days) -> tuple:
@@ -573,33 +607,29 @@ class FreshSource(SummarySource):
         self.stale = stale_days(self.now)
         self.built = self.stale is not None
 
-    def needs_complaints(self, filters: Filters, group, names) -> bool:
-        return self.stale is None or level_for(filters, group, names) is None
-
     def prefetch(self, filters: Filters, specs) -> None:
         super().prefetch(filters, specs)
-        if self.stale:  # the changed days of the widgets read from the summaries
-            self.live.prefetch(
-                filters,
-                [(g, n) for g, n in specs if not self.needs_complaints(filters, g, n)],
-                days=self.stale,
-            )
+        if self.stale:  # the changed days of what the widgets read from the summaries
+            specs = [(g, self.split(filters, g, n)[0]) for g, n in specs]
+            self.live.prefetch(filters, [(g, n) for g, n in specs if n], days=self.stale)
 
     def rows(self, filters: Filters, group=(), names=MEASURES, *, dated=True) -> list[dict]:
-        if self.needs_complaints(filters, group, names):
+        summed, _counted = self.split(filters, group, names)
+        if not summed:
             # never built, or no summary keeps these dimensions: from the complaints
             return self.live.rows(filters, group, names, dated=dated)
+        # (what the complaints give, e.g. a pair's histograms, is current on every day)
         rows = super().rows(filters, group, names, dated=dated, skip_days=self.stale)
         if not self.stale:
             return rows
         merged = {tuple(r[g] for g in group): r for r in rows}
-        for r in self.live.rows(filters, group, names, dated=dated, days=self.stale):
+        for r in self.live.rows(filters, group, summed, dated=dated, days=self.stale):
             key = tuple(r[g] for g in group)
             if key in merged:
-                for n in names:
+                for n in summed:
                     merged[key][n] += r[n]
             else:
-                merged[key] = r
+                merged[key] = {**dict.fromkeys(names, 0), **r}
         return list(merged.values())
 
 

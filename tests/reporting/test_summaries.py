@@ -529,3 +529,62 @@ def test_the_dashboard_reads_of_the_complaints_can_be_index_only(dataset):
                 assert used <= cover or used <= open_due, (used - cover, sql)
                 checked += 1
     assert checked >= 10
+
+
+def test_pair_cards_read_their_level_and_the_histograms_from_the_complaints(dataset):
+    """A pair of filters keeps every measure but the duration histograms: the cards (with
+    the period before) and the open backlog read the pair's level, the histograms behind
+    the percentiles the complaints; joined, equal to the complaints' own figures, from the
+    summaries and live (a change not yet refreshed included)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from reporting.dashboard import WIDGETS
+    from reporting.models import PAIR_MEASURES
+    from reporting.queries import HISTOGRAM_MEASURES, FreshSource, level_for, split_names
+
+    summaries.rebuild(now=NOW)
+    a = dataset["a"].pk
+    filters = Filters(date_from=date(2026, 11, 1), date_to=date(2026, 11, 30), department=a)
+    filters = replace(filters, severity=4)
+    assert level_for(filters, ("period",), MEASURES) is None
+    assert split_names(filters, ("period",), MEASURES) == (PAIR_MEASURES, HISTOGRAM_MEASURES)
+    assert level_for(filters, ("age",), ("open", "overdue")) == Level.DEPARTMENT_SEVERITY
+    with CaptureQueriesContext(connection) as captured:
+        backlog = SummarySource(NOW).rows(filters, ("age",), ("open", "overdue"), dated=False)
+    assert not [q for q in captured if '"complaints_complaint"' in q["sql"]]
+    live_backlog = LiveSource(NOW).rows(filters, ("age",), ("open", "overdue"), dated=False)
+    assert sorted((r for r in backlog if r["open"]), key=str) == sorted(
+        (r for r in live_backlog if r["open"]), key=str
+    )
+    assert sum(r["open"] for r in backlog) == 4  # c3, c4, c7, c10
+
+    def period(rows):
+        return {r["period"]: r for r in rows}
+
+    cards = period(SummarySource(NOW).rows(filters, ("period",), MEASURES))
+    assert cards == period(LiveSource(NOW).rows(filters, ("period",), MEASURES))
+    assert cards[1]["received"] == 8 and cards[1]["compensated"] == 2  # (not c8, B); c1, c3
+    assert (
+        sum(cards[1][n] for n in HISTOGRAM_MEASURES)
+        == (cards[1]["frt_count"] + cards[1]["ttr_count"])
+        > 0
+    )
+
+    user = UserFactory(perms=ALL_COMPLAINT_PERMS)
+    later = NOW + timedelta(minutes=3)
+    lifecycle.transition(dataset["c10"].pk, "invalid", user=user, note="Spam", now=later)
+    fresh = FreshSource(later)
+    assert fresh.stale == {date(2026, 11, 29)}
+    fresh.prefetch(filters, WIDGETS)
+    for group, names in WIDGETS:
+
+        def key(r, group=group):
+            return tuple(str(r[g]) for g in group)
+
+        def nonzero(rows, names=names):
+            return sorted((r for r in rows if any(r[n] for n in names)), key=key)
+
+        live = LiveSource(later).rows(filters, group, names)
+        assert nonzero(fresh.rows(filters, group, names)) == nonzero(live), group
+    assert period(fresh.rows(filters, ("period",), MEASURES))[1]["valid"] == cards[1]["valid"] - 1
