@@ -317,9 +317,10 @@ class LiveSource:
 
     def prefetch(self, filters: Filters, specs, days=None) -> None:
         """PostgreSQL: the rows of several widgets ((group, names) over the filters' days, or
-        only over `days` among them) in ONE read of the complaints (GROUPING SETS, each set
-        with the period flag so that "period" widgets get the period before too); rows()
-        then answers them from memory. Widgets that need three dimensions or more, and the
+        only over `days` among them) in ONE query of the complaints (GROUPING SETS, each set
+        with the period flag; the widgets with "period" over both periods, the others over
+        the period shown, in two parts of a UNION ALL); rows() then answers them from
+        memory. Widgets that need three dimensions or more, and the
         live dashboard's days changed since the last refresh, read the complaints: one pass
         over them instead of one per widget."""
         specs = [(tuple(g), tuple(n)) for g, n in specs]
@@ -333,52 +334,46 @@ class LiveSource:
             groups.setdefault(plain, set()).update(names)
             if "period" in group:
                 before.add(plain)
-        since = filters.previous().date_from if before else None
-        qs = self.complaints(filters, since=since, days=days)
         names = [n for n in MEASURES if any(n in ns for ns in groups.values())]
         # As the summary rebuild: a histogram's buckets from one bucket number per complaint
         # and both CSAT measures from one state, not one expression per measure.
-        annotations, sums = {}, {}
+        expressions, sums, needs = {}, {}, {}
         q = connection.ops.quote_name
         for n in names:
             if n in BUCKETED:
                 field_name, i = BUCKETED[n]
-                annotations[f"b_{field_name}"] = kpis.bucket_index(field_name)
-                sums[n] = f"COUNT(*) FILTER (WHERE sub.{q('b_' + field_name)} = {int(i)})"
+                column = f"b_{field_name}"
+                expressions[column] = kpis.bucket_index(field_name)
+                sums[n] = f"COUNT(*) FILTER (WHERE sub.{q(column)} = {int(i)})"
             elif n in CSAT_STATES:
-                annotations["c_csat"] = kpis.csat_state()
-                sums[n] = f"COUNT(*) FILTER (WHERE sub.{q('c_csat')} {CSAT_STATES[n]})"
+                column = "c_csat"
+                expressions[column] = kpis.csat_state()
+                sums[n] = f"COUNT(*) FILTER (WHERE sub.{q(column)} {CSAT_STATES[n]})"
             else:
-                annotations[f"m_{n}"] = self.expressions[n]
-                sums[n] = f"SUM(sub.{q('m_' + n)})"
-        measure_columns = list(annotations)
-        annotations["period"] = _period_case(Q(received_at__gte=_day_start(filters.date_from)))
+                column = f"m_{n}"
+                expressions[column] = self.expressions[n]
+                sums[n] = f"SUM(sub.{q(column)})"
+            needs[n] = column
         columns = {"period": "period"}
         for group in groups:
             for g in group:
                 if g == "month":
-                    annotations["month"] = TruncMonth("received_at", tzinfo=local_tz())
                     columns["month"] = "month"
                 elif g in DIMENSIONS:
                     columns[g] = DIMENSIONS[g][1]
                 else:
                     return  # ("age" reads other complaints: not read ahead)
-        sql, params = (
-            qs.annotate(**annotations)
-            .values(*dict.fromkeys(columns.values()), *measure_columns)
-            .query.sql_with_params()
-        )
         keys = list(dict.fromkeys(columns.values()))
-        # Every grouping set computes every aggregate of its SELECT: the cards' sixty
-        # measures over both periods in one part, the breakdowns' few measures over the
-        # period shown in another, both reading the complaints' measures once (a
-        # materialized CTE), not sixty sums for every set and every day of the period before.
+        # Every grouping set computes every aggregate of its SELECT, and every measure is an
+        # expression per complaint: the widgets with the period before (the cards, or with a
+        # pair of filters only their histograms) over both periods with their own measures,
+        # the breakdowns over the period shown with theirs; each part reads its own days.
         parts = [
             [g for g in groups if g in before],
             [g for g in groups if g not in before],
         ]
         parts = [p for p in parts if p]
-        selects, bits = [], {}
+        selects, bits, params = [], {}, []
         for number, part in enumerate(parts):
             part_keys = [
                 c
@@ -394,6 +389,19 @@ class LiveSource:
                     if c != "period" and c not in kept
                 )
                 bits[(number, bit)] = group
+            annotations = {c: expressions[c] for c in dict.fromkeys(needs[n] for n in part_names)}
+            measure_columns = list(annotations)
+            annotations["period"] = _period_case(Q(received_at__gte=_day_start(filters.date_from)))
+            if "month" in part_keys:
+                annotations["month"] = TruncMonth("received_at", tzinfo=local_tz())
+            since = filters.previous().date_from if set(part) & before else None
+            sql, part_params = (
+                self.complaints(filters, since=since, days=days)
+                .annotate(**annotations)
+                .values(*part_keys, *measure_columns)
+                .query.sql_with_params()
+            )
+            params += part_params
             sets = ", ".join(
                 "("
                 + ", ".join(f"sub.{q(c)}" for c in ["period", *(columns[g] for g in group)])
@@ -408,12 +416,10 @@ class LiveSource:
                     *(sums[n] if n in part_names else "NULL" for n in names),
                 ]
             )
-            where = f" WHERE sub.{q('period')} = 1" if before and not set(part) & before else ""
-            # Quoted identifiers and integers only.
+            # The ORM's SQL, quoted identifiers and integers only; values are parameters.
             selects.append(
-                f"SELECT {selected} FROM sub{where} GROUP BY GROUPING SETS ({sets})"  # noqa: S608
+                f"SELECT {selected} FROM ({sql}) sub GROUP BY GROUPING SETS ({sets})"  # noqa: S608
             )
-        materialized = " MATERIALIZED" if len(selects) > 1 else ""
         with transaction.atomic(), connection.cursor() as cursor:
             # The sets sorted in memory. The complaints are read from the index of the time
             # received that carries every column the measures use (an index-only scan,
@@ -422,11 +428,7 @@ class LiveSource:
             # with, e.g. channel and severity: it does not know that the days' rows are
             # next to each other) nor each row of the period.
             cursor.execute("SELECT set_config('work_mem', '64MB', true)")
-            # The ORM's SQL, quoted identifiers and integers only; values are parameters.
-            cursor.execute(
-                f"WITH sub AS{materialized} ({sql}) " + " UNION ALL ".join(selects),  # noqa: S608
-                params,
-            )
+            cursor.execute(" UNION ALL ".join(selects), params)
             found = cursor.fetchall()
         by_group: dict = {group: [] for group in groups}
         for raw in found:
