@@ -373,14 +373,37 @@ class LiveSource:
             [g for g in groups if g not in before],
         ]
         parts = [p for p in parts if p]
-        selects, bits, params = [], {}, []
+        part_names = [set().union(*(groups[g] for g in part)) for part in parts]
+        # The breakdowns' measures among the cards' (the whole dashboard from the summaries,
+        # live: the changed days): every measure once per complaint in a materialized CTE
+        # that both parts read. Else (a pair of filters: the histograms over both periods,
+        # the breakdowns' heavier measures over the period shown) each part its own read.
+        shared = len(parts) > 1 and part_names[1] <= part_names[0]
+
+        def read(names_, *, with_previous):
+            annotations = {c: expressions[c] for c in dict.fromkeys(needs[n] for n in names_)}
+            measure_columns = list(annotations)
+            annotations["period"] = _period_case(Q(received_at__gte=_day_start(filters.date_from)))
+            if "month" in keys:
+                annotations["month"] = TruncMonth("received_at", tzinfo=local_tz())
+            since = filters.previous().date_from if with_previous else None
+            return (
+                self.complaints(filters, since=since, days=days)
+                .annotate(**annotations)
+                .values(*keys, *measure_columns)
+                .query.sql_with_params()
+            )
+
+        selects, bits, params, prefix = [], {}, [], ""
+        if shared:
+            sql, params = read(part_names[0], with_previous=True)
+            prefix = f"WITH sub AS MATERIALIZED ({sql}) "
         for number, part in enumerate(parts):
             part_keys = [
                 c
                 for c in keys
                 if c == "period" or any(c in (columns[g] for g in group) for group in part)
             ]
-            part_names = set().union(*(groups[g] for g in part))
             for group in part:
                 kept = {columns[g] for g in group}
                 bit = sum(
@@ -389,19 +412,12 @@ class LiveSource:
                     if c != "period" and c not in kept
                 )
                 bits[(number, bit)] = group
-            annotations = {c: expressions[c] for c in dict.fromkeys(needs[n] for n in part_names)}
-            measure_columns = list(annotations)
-            annotations["period"] = _period_case(Q(received_at__gte=_day_start(filters.date_from)))
-            if "month" in part_keys:
-                annotations["month"] = TruncMonth("received_at", tzinfo=local_tz())
-            since = filters.previous().date_from if set(part) & before else None
-            sql, part_params = (
-                self.complaints(filters, since=since, days=days)
-                .annotate(**annotations)
-                .values(*part_keys, *measure_columns)
-                .query.sql_with_params()
-            )
-            params += part_params
+            if shared:
+                source = "sub" + (f" WHERE sub.{q('period')} = 1" if number else "")
+            else:
+                sql, part_params = read(part_names[number], with_previous=bool(set(part) & before))
+                params += part_params
+                source = f"({sql}) sub"
             sets = ", ".join(
                 "("
                 + ", ".join(f"sub.{q(c)}" for c in ["period", *(columns[g] for g in group)])
@@ -413,12 +429,12 @@ class LiveSource:
                     str(number),
                     f"GROUPING({', '.join(f'sub.{q(c)}' for c in part_keys)})",
                     *(f"sub.{q(c)}" if c in part_keys else "NULL" for c in keys),
-                    *(sums[n] if n in part_names else "NULL" for n in names),
+                    *(sums[n] if n in part_names[number] else "NULL" for n in names),
                 ]
             )
             # The ORM's SQL, quoted identifiers and integers only; values are parameters.
             selects.append(
-                f"SELECT {selected} FROM ({sql}) sub GROUP BY GROUPING SETS ({sets})"  # noqa: S608
+                f"SELECT {selected} FROM {source} GROUP BY GROUPING SETS ({sets})"  # noqa: S608
             )
         with transaction.atomic(), connection.cursor() as cursor:
             # The sets sorted in memory. The complaints are read from the index of the time
@@ -428,7 +444,7 @@ class LiveSource:
             # with, e.g. channel and severity: it does not know that the days' rows are
             # next to each other) nor each row of the period.
             cursor.execute("SELECT set_config('work_mem', '64MB', true)")
-            cursor.execute(" UNION ALL ".join(selects), params)
+            cursor.execute(prefix + " UNION ALL ".join(selects), params)
             found = cursor.fetchall()
         by_group: dict = {group: [] for group in groups}
         for raw in found:
