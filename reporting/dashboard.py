@@ -220,6 +220,17 @@ def _months(filters: Filters) -> list[date]:
 
 
 CACHE_SECONDS = 600
+# The widgets over the period's days, (group, measures): the cards with the period before,
+# volume and deadlines by month and severity, the category Pareto, the channels, the root
+# causes and the department league table.
+WIDGETS = (
+    (("period",), queries.MEASURES),
+    (("month", "severity"), ("received", *SLA_MEASURES)),
+    (("category_id",), ("received",)),
+    (("channel",), ("received",)),
+    (("root_cause_id",), ("valid",)),
+    (("department_id",), LEAGUE_MEASURES),
+)
 
 
 def cached(filters: Filters, render=None):
@@ -264,17 +275,7 @@ def build(
     prev_filters = filters.previous()
     # The widgets over the period's complaints, read ahead in one query where no summary
     # level keeps their dimensions (two filters and a breakdown by a third: the complaints).
-    source.prefetch(
-        filters,
-        [
-            (("period",), queries.MEASURES),
-            (("month", "severity"), ("received", *SLA_MEASURES)),
-            (("category_id",), ("received",)),
-            (("channel",), ("received",)),
-            (("root_cause_id",), ("valid",)),
-            (("department_id",), LEAGUE_MEASURES),
-        ],
-    )
+    source.prefetch(filters, WIDGETS)
     fig, prev = queries.figures_with_previous(source, filters)
 
     cards = [

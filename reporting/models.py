@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from complaints.models import Category, Department, RootCause
 
-from .kpis import FRT_BUCKETS, TTR_BUCKETS
+from .kpis import FRT_BUCKETS, MEASURES, TTR_BUCKETS
 
 
 class Level(models.IntegerChoices):
@@ -33,9 +33,7 @@ class Level(models.IntegerChoices):
 
 
 DIMENSIONS = ("department_id", "category_id", "channel", "severity", "root_cause_id")
-# The measures the pair levels and the root-cause level keep (what the charts and the league
-# table need); the day, the other single-dimension levels and category × channel keep every
-# measure of reporting.kpis.
+# The measures the league table needs (and what the pairs and the root causes kept before).
 NARROW_MEASURES = (
     "received",
     "valid",
@@ -48,30 +46,37 @@ NARROW_MEASURES = (
     "csat_measured",
     "csat_satisfied",
 )
+# The measures the pairs of filter dimensions keep: every measure but the duration
+# histograms (40 of the 60 columns), so that the cards (with the period before) and the open
+# backlog with any two filters are read from the summaries; the histograms behind their
+# percentiles are counted from the complaints' covering index (reporting.queries).
+PAIR_MEASURES = tuple(m for m in MEASURES if m not in (*FRT_BUCKETS, *TTR_BUCKETS))
+# The root-cause levels serve the chart of root causes among valid complaints only.
+ROOT_CAUSE_MEASURES = ("received", "valid")
 _D, _C, _CH, _S, _R = DIMENSIONS
-# level: (dimensions kept, every measure?, level it is summed from or None: the complaints).
-# Category × channel keeps every measure: the cards and the backlog with that pair of filters
-# (no department) would otherwise read a fifth of the complaints through the category index.
-# No level keeps three dimensions or more: at day grain such a level holds about one row per
-# complaint (it is as large as the complaint table and as slow to write); figures that would
-# need one are aggregated from the complaints (reporting.queries).
+# level: (dimensions kept, measures kept, level it is summed from or None: the complaints).
+# The day and single-dimension levels keep every measure of reporting.kpis (the root cause
+# only its chart's), and so does category × channel (it did before the other pairs kept
+# more than the narrow ones). No level keeps three dimensions or more: at day grain such a
+# level holds about one row per complaint (it is as large as the complaint table and as slow
+# to write); figures that would need one are aggregated from the complaints.
 LEVELS = {
-    Level.SEVERITY: ((_S,), True, None),
-    Level.CATEGORY: ((_C,), True, None),
-    Level.CHANNEL: ((_CH,), True, None),
-    Level.DEPARTMENT: ((_D,), True, None),
-    Level.DAY: ((), True, Level.SEVERITY),
-    Level.ROOT_CAUSE: ((_R,), False, None),
-    Level.DEPARTMENT_CATEGORY: ((_D, _C), False, None),
-    Level.DEPARTMENT_CHANNEL: ((_D, _CH), False, None),
-    Level.DEPARTMENT_SEVERITY: ((_D, _S), False, None),
-    Level.DEPARTMENT_ROOT_CAUSE: ((_D, _R), False, None),
-    Level.CATEGORY_CHANNEL: ((_C, _CH), True, None),
-    Level.CATEGORY_SEVERITY: ((_C, _S), False, None),
-    Level.CATEGORY_ROOT_CAUSE: ((_C, _R), False, None),
-    Level.CHANNEL_SEVERITY: ((_CH, _S), False, None),
-    Level.CHANNEL_ROOT_CAUSE: ((_CH, _R), False, None),
-    Level.SEVERITY_ROOT_CAUSE: ((_S, _R), False, None),
+    Level.SEVERITY: ((_S,), MEASURES, None),
+    Level.CATEGORY: ((_C,), MEASURES, None),
+    Level.CHANNEL: ((_CH,), MEASURES, None),
+    Level.DEPARTMENT: ((_D,), MEASURES, None),
+    Level.DAY: ((), MEASURES, Level.SEVERITY),
+    Level.ROOT_CAUSE: ((_R,), ROOT_CAUSE_MEASURES, None),
+    Level.DEPARTMENT_CATEGORY: ((_D, _C), PAIR_MEASURES, None),
+    Level.DEPARTMENT_CHANNEL: ((_D, _CH), PAIR_MEASURES, None),
+    Level.DEPARTMENT_SEVERITY: ((_D, _S), PAIR_MEASURES, None),
+    Level.DEPARTMENT_ROOT_CAUSE: ((_D, _R), ROOT_CAUSE_MEASURES, None),
+    Level.CATEGORY_CHANNEL: ((_C, _CH), MEASURES, None),
+    Level.CATEGORY_SEVERITY: ((_C, _S), PAIR_MEASURES, None),
+    Level.CATEGORY_ROOT_CAUSE: ((_C, _R), ROOT_CAUSE_MEASURES, None),
+    Level.CHANNEL_SEVERITY: ((_CH, _S), PAIR_MEASURES, None),
+    Level.CHANNEL_ROOT_CAUSE: ((_CH, _R), ROOT_CAUSE_MEASURES, None),
+    Level.SEVERITY_ROOT_CAUSE: ((_S, _R), ROOT_CAUSE_MEASURES, None),
 }
 
 
@@ -100,7 +105,7 @@ class DailySummary(models.Model):
     severity = models.PositiveSmallIntegerField(_("severity"), null=True)
     root_cause = _dimension(RootCause, _("root cause"))
 
-    # NARROW_MEASURES, kept at every level.
+    # NARROW_MEASURES: kept at every level but the root causes (0 there: not read).
     received = models.IntegerField(default=0, db_default=0)
     valid = models.IntegerField(default=0, db_default=0)
     closed = models.IntegerField(default=0, db_default=0)

@@ -36,11 +36,12 @@ from complaints.models import Complaint, pick_name
 
 from . import kpis
 from .kpis import FRT_BUCKETS, HOUR_EDGES, MEASURES, TTR_BUCKETS, local_tz
-from .models import LEVELS, NARROW_MEASURES, DailySummary
+from .models import LEVELS, DailySummary
 
 DEFAULT_DAYS = 90
 # Live percentiles are exact: the histogram measures are only summed from the summaries.
-LIVE_MEASURES = tuple(m for m in MEASURES if m not in (*FRT_BUCKETS, *TTR_BUCKETS))
+HISTOGRAM_MEASURES = (*FRT_BUCKETS, *TTR_BUCKETS)
+LIVE_MEASURES = tuple(m for m in MEASURES if m not in HISTOGRAM_MEASURES)
 # Histogram measure -> (duration field, bucket number); CSAT measure -> test of kpis.csat_state
 BUCKETED = {
     name: (field_name, i)
@@ -124,9 +125,8 @@ def _lookup(column: str, value) -> dict:
 def choose_level(dimensions: set[str], names) -> int | None:
     """The summary level that keeps exactly these dimensions and these measures, or None
     when no level does (three dimensions or more: read from the complaints instead)."""
-    narrow = set(names) <= set(NARROW_MEASURES)
-    for level, (kept, full, _source) in LEVELS.items():
-        if set(kept) == dimensions and (full or narrow):
+    for level, (kept, measures, _source) in LEVELS.items():
+        if set(kept) == dimensions and set(names) <= set(measures):
             return level
     return None
 
@@ -134,6 +134,20 @@ def choose_level(dimensions: set[str], names) -> int | None:
 def level_for(filters: Filters, group, names) -> int | None:
     dimensions = (set(group) - {"month", "age", "period"}) | set(filters.dimension_filters())
     return choose_level(dimensions, names)
+
+
+def split_names(filters: Filters, group, names) -> tuple[tuple, tuple]:
+    """(from the summaries, from the complaints): every measure from the level that keeps
+    the widget's dimensions; where that level keeps every measure but the duration
+    histograms (a pair of filters), the histograms from the complaints (their covering
+    index: two bucket numbers per complaint, no subquery); else all from the complaints."""
+    names = tuple(names)
+    if level_for(filters, group, names) is not None:
+        return names, ()
+    summed = tuple(n for n in names if n not in HISTOGRAM_MEASURES)
+    if summed and summed != names and level_for(filters, group, summed) is not None:
+        return summed, tuple(n for n in names if n in HISTOGRAM_MEASURES)
+    return (), names
 
 
 def _age_case(day_field: str, *, live: bool) -> Case:
@@ -181,13 +195,17 @@ class SummarySource:
 
         return SummaryState.objects.filter(pk=1, refreshed_at__isnull=False).exists()
 
-    def needs_complaints(self, filters: Filters, group, names) -> bool:
-        return not self.built or level_for(filters, group, names) is None
+    def split(self, filters: Filters, group, names) -> tuple[tuple, tuple]:
+        """(measures from the summaries, measures from the complaints) of a widget."""
+        if not self.built:
+            return (), tuple(names)
+        return split_names(filters, group, names)
 
     def prefetch(self, filters: Filters, specs) -> None:
-        """Read ahead, in one query, every widget of `specs` ((group, names) over the
-        filters' days) that no summary level keeps."""
-        specs = [(g, n) for g, n in specs if self.needs_complaints(filters, g, n)]
+        """Read ahead, in one query, what no summary level keeps of the widgets of `specs`
+        ((group, names) over the filters' days)."""
+        specs = [(g, self.split(filters, g, n)[1]) for g, n in specs]
+        specs = [(g, n) for g, n in specs if n]
         if len(specs) > 1:  # (the complaints' measure expressions are only built if needed)
             self.live.prefetch(filters, specs)
 
@@ -195,25 +213,41 @@ class SummarySource:
         self, filters: Filters, group=(), names=MEASURES, *, dated=True, skip_days=()
     ) -> list[dict]:
         """Sums of `names` per value of `group` ("month", "age", "period" or a dimension);
-        "period" adds the previous period: 1 for the filters' days, 0 for the days before."""
-        level = level_for(filters, group, names) if self.built else None
-        if level is None:  # not built, or no summary keeps these dimensions
+        "period" adds the previous period: 1 for the filters' days, 0 for the days before.
+        What no summary level keeps is read from the complaints (all of it when they are
+        not built, or for three dimensions or more; the histograms with a pair)."""
+        summed, counted = self.split(filters, group, names)
+        if not summed:
             return self.live.rows(filters, group, names, dated=dated)
-        sql, params = _summary_sql(level, filters, group, names, dated=dated, skip_days=skip_days)
+        level = level_for(filters, group, summed)
+        sql, params = _summary_sql(level, filters, group, summed, dated=dated, skip_days=skip_days)
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             found = cursor.fetchall()
         if not group and not found:
-            found = [(None,) * len(names)]
+            found = [(None,) * len(summed)]
         keys = len(group)
         rows = []
         for raw in found:
             row = dict(zip(group, raw[:keys], strict=True))
-            row.update((n, int(v) if v else 0) for n, v in zip(names, raw[keys:], strict=True))
+            row.update((n, int(v) if v else 0) for n, v in zip(summed, raw[keys:], strict=True))
             if "month" in row and not isinstance(row["month"], date):
                 row["month"] = date.fromisoformat(str(row["month"])[:10])  # SQLite: text
             rows.append(row)
+        if counted:
+            rows = _join(rows, self.live.rows(filters, group, counted, dated=dated), group, names)
         return rows
+
+
+def _join(rows, others, group, names) -> list[dict]:
+    """Rows of some measures and rows of the others, joined on the group's values (a
+    missing side counts 0)."""
+    joined: dict = {}
+    for row in (*rows, *others):
+        key = tuple(row[g] for g in group)
+        joined.setdefault(key, {**dict(zip(group, key, strict=True)), **dict.fromkeys(names, 0)})
+        joined[key].update((n, v) for n, v in row.items() if n in names)
+    return list(joined.values())
 
 
 def _summary_sql(level: int, filters: Filters, group, names, *, dated, skip_days) -> tuple:
@@ -283,89 +317,140 @@ class LiveSource:
 
     def prefetch(self, filters: Filters, specs, days=None) -> None:
         """PostgreSQL: the rows of several widgets ((group, names) over the filters' days, or
-        only over `days` among them) in ONE read of the complaints (GROUPING SETS, each set
-        with the period flag so that "period" widgets get the period before too); rows()
-        then answers them from memory. Widgets that need three dimensions or more, and the
+        only over `days` among them) in ONE query of the complaints (GROUPING SETS, each set
+        with the period flag; the widgets with "period" over both periods, the others over
+        the period shown, in two parts of a UNION ALL); rows() then answers them from
+        memory. Widgets that need three dimensions or more, and the
         live dashboard's days changed since the last refresh, read the complaints: one pass
         over them instead of one per widget."""
         specs = [(tuple(g), tuple(n)) for g, n in specs]
         if connection.vendor != "postgresql" or len(specs) < 2:
             return
         days_key = None if days is None else frozenset(days)
-        groups = {}
+        groups: dict = {}
+        before: set = set()  # the groups read with the period before too
         for group, names in specs:
-            groups.setdefault(tuple(x for x in group if x != "period"), set()).update(names)
-        with_previous = any("period" in g for g, _n in specs)
-        since = filters.previous().date_from if with_previous else None
-        qs = self.complaints(filters, since=since, days=days)
+            plain = tuple(x for x in group if x != "period")
+            groups.setdefault(plain, set()).update(names)
+            if "period" in group:
+                before.add(plain)
         names = [n for n in MEASURES if any(n in ns for ns in groups.values())]
         # As the summary rebuild: a histogram's buckets from one bucket number per complaint
         # and both CSAT measures from one state, not one expression per measure.
-        annotations, sums = {}, []
+        expressions, sums, needs = {}, {}, {}
         q = connection.ops.quote_name
         for n in names:
             if n in BUCKETED:
                 field_name, i = BUCKETED[n]
-                annotations[f"b_{field_name}"] = kpis.bucket_index(field_name)
-                sums.append(f"COUNT(*) FILTER (WHERE sub.{q('b_' + field_name)} = {int(i)})")
+                column = f"b_{field_name}"
+                expressions[column] = kpis.bucket_index(field_name)
+                sums[n] = f"COUNT(*) FILTER (WHERE sub.{q(column)} = {int(i)})"
             elif n in CSAT_STATES:
-                annotations["c_csat"] = kpis.csat_state()
-                sums.append(f"COUNT(*) FILTER (WHERE sub.{q('c_csat')} {CSAT_STATES[n]})")
+                column = "c_csat"
+                expressions[column] = kpis.csat_state()
+                sums[n] = f"COUNT(*) FILTER (WHERE sub.{q(column)} {CSAT_STATES[n]})"
             else:
-                annotations[f"m_{n}"] = self.expressions[n]
-                sums.append(f"SUM(sub.{q('m_' + n)})")
-        measure_columns = list(annotations)
-        annotations["period"] = _period_case(Q(received_at__gte=_day_start(filters.date_from)))
+                column = f"m_{n}"
+                expressions[column] = self.expressions[n]
+                sums[n] = f"SUM(sub.{q(column)})"
+            needs[n] = column
         columns = {"period": "period"}
         for group in groups:
             for g in group:
                 if g == "month":
-                    annotations["month"] = TruncMonth("received_at", tzinfo=local_tz())
                     columns["month"] = "month"
                 elif g in DIMENSIONS:
                     columns[g] = DIMENSIONS[g][1]
                 else:
                     return  # ("age" reads other complaints: not read ahead)
-        sql, params = (
-            qs.annotate(**annotations)
-            .values(*dict.fromkeys(columns.values()), *measure_columns)
-            .query.sql_with_params()
-        )
         keys = list(dict.fromkeys(columns.values()))
-        sets = ", ".join(
-            "(" + ", ".join(f"sub.{q(c)}" for c in ["period", *(columns[g] for g in group)]) + ")"
-            for group in groups
-        )
-        sums = ", ".join(sums)
-        grouping = f"GROUPING({', '.join(f'sub.{q(c)}' for c in keys)})"
+        # Every grouping set computes every aggregate of its SELECT, and every measure is an
+        # expression per complaint: the widgets with the period before (the cards, or with a
+        # pair of filters only their histograms) over both periods with their own measures,
+        # the breakdowns over the period shown with theirs; each part reads its own days.
+        parts = [
+            [g for g in groups if g in before],
+            [g for g in groups if g not in before],
+        ]
+        parts = [p for p in parts if p]
+        part_names = [set().union(*(groups[g] for g in part)) for part in parts]
+        # The breakdowns' measures among the cards' (the whole dashboard from the summaries,
+        # live: the changed days): every measure once per complaint in a materialized CTE
+        # that both parts read. Else (a pair of filters: the histograms over both periods,
+        # the breakdowns' heavier measures over the period shown) each part its own read.
+        shared = len(parts) > 1 and part_names[1] <= part_names[0]
+
+        def read(names_, *, with_previous):
+            annotations = {c: expressions[c] for c in dict.fromkeys(needs[n] for n in names_)}
+            measure_columns = list(annotations)
+            annotations["period"] = _period_case(Q(received_at__gte=_day_start(filters.date_from)))
+            if "month" in keys:
+                annotations["month"] = TruncMonth("received_at", tzinfo=local_tz())
+            since = filters.previous().date_from if with_previous else None
+            return (
+                self.complaints(filters, since=since, days=days)
+                .annotate(**annotations)
+                .values(*keys, *measure_columns)
+                .query.sql_with_params()
+            )
+
+        selects, bits, params, prefix = [], {}, [], ""
+        if shared:
+            sql, params = read(part_names[0], with_previous=True)
+            prefix = f"WITH sub AS MATERIALIZED ({sql}) "
+        for number, part in enumerate(parts):
+            part_keys = [
+                c
+                for c in keys
+                if c == "period" or any(c in (columns[g] for g in group) for group in part)
+            ]
+            for group in part:
+                kept = {columns[g] for g in group}
+                bit = sum(
+                    1 << (len(part_keys) - 1 - i)
+                    for i, c in enumerate(part_keys)
+                    if c != "period" and c not in kept
+                )
+                bits[(number, bit)] = group
+            if shared:
+                source = "sub" + (f" WHERE sub.{q('period')} = 1" if number else "")
+            else:
+                sql, part_params = read(part_names[number], with_previous=bool(set(part) & before))
+                params += part_params
+                source = f"({sql}) sub"
+            sets = ", ".join(
+                "("
+                + ", ".join(f"sub.{q(c)}" for c in ["period", *(columns[g] for g in group)])
+                + ")"
+                for group in part
+            )
+            selected = ", ".join(
+                [
+                    str(number),
+                    f"GROUPING({', '.join(f'sub.{q(c)}' for c in part_keys)})",
+                    *(f"sub.{q(c)}" if c in part_keys else "NULL" for c in keys),
+                    *(sums[n] if n in part_names[number] else "NULL" for n in names),
+                ]
+            )
+            # The ORM's SQL, quoted identifiers and integers only; values are parameters.
+            selects.append(
+                f"SELECT {selected} FROM {source} GROUP BY GROUPING SETS ({sets})"  # noqa: S608
+            )
         with transaction.atomic(), connection.cursor() as cursor:
-            # The sets sorted in memory; the complaints read in table order from a bitmap of
-            # the indexes (date range, category, department), not row by row through the
-            # time-received index and filtered afterwards (estimated cheaper, twice as slow).
-            cursor.execute(
-                "SELECT set_config('work_mem', '64MB', true), "
-                "set_config('enable_indexscan', 'off', true)"
-            )
-            # Quoted identifiers only; values are parameters.
-            cursor.execute(
-                f"SELECT {grouping}, {', '.join(f'sub.{q(c)}' for c in keys)}, {sums} "  # noqa: S608
-                f"FROM ({sql}) sub GROUP BY GROUPING SETS ({sets})",
-                params,
-            )
+            # The sets sorted in memory. The complaints are read from the index of the time
+            # received that carries every column the measures use (an index-only scan,
+            # reporting migration 0008), filtered there by the dimensions: the planner then
+            # neither reads the whole table (its choice for filters that no index leads
+            # with, e.g. channel and severity: it does not know that the days' rows are
+            # next to each other) nor each row of the period.
+            cursor.execute("SELECT set_config('work_mem', '64MB', true)")
+            cursor.execute(prefix + " UNION ALL ".join(selects), params)
             found = cursor.fetchall()
-        bits = {
-            sum(
-                1 << (len(keys) - 1 - i)
-                for i, c in enumerate(keys)
-                if c != "period" and c not in (columns[g] for g in group)
-            ): group
-            for group in groups
-        }
         by_group: dict = {group: [] for group in groups}
         for raw in found:
-            values = dict(zip(keys, raw[1 : 1 + len(keys)], strict=True))
-            values.update({f"m_{n}": v for n, v in zip(names, raw[1 + len(keys) :], strict=True)})
-            by_group[bits[raw[0]]].append(values)
+            values = dict(zip(keys, raw[2 : 2 + len(keys)], strict=True))
+            values.update({f"m_{n}": v for n, v in zip(names, raw[2 + len(keys) :], strict=True)})
+            by_group[bits[(raw[0], raw[1])]].append(values)
         for group, names_ in specs:
             plain = tuple(x for x in group if x != "period")
             rows = by_group[plain]
@@ -444,7 +529,7 @@ class LiveSource:
     def _banded(self, filters: Filters, histograms: dict) -> dict:
         """PostgreSQL: exact percentile_cont (median, p90) of each field from its histogram:
         the rank p * (n - 1) and the next one fall in known buckets, so one read of the
-        period's complaints (an index-only scan of reporting_recv_durations_idx) keeps only
+        period's complaints (an index-only scan of reporting_recv_cover_idx) keeps only
         those in these buckets' value band, and percentile_disc picks the two values at the
         ranks within the band. A band whose count differs from the histogram's (complaints
         changed meanwhile) is left out: the caller falls back to the full sort."""
@@ -540,33 +625,29 @@ class FreshSource(SummarySource):
         self.stale = stale_days(self.now)
         self.built = self.stale is not None
 
-    def needs_complaints(self, filters: Filters, group, names) -> bool:
-        return self.stale is None or level_for(filters, group, names) is None
-
     def prefetch(self, filters: Filters, specs) -> None:
         super().prefetch(filters, specs)
-        if self.stale:  # the changed days of the widgets read from the summaries
-            self.live.prefetch(
-                filters,
-                [(g, n) for g, n in specs if not self.needs_complaints(filters, g, n)],
-                days=self.stale,
-            )
+        if self.stale:  # the changed days of what the widgets read from the summaries
+            specs = [(g, self.split(filters, g, n)[0]) for g, n in specs]
+            self.live.prefetch(filters, [(g, n) for g, n in specs if n], days=self.stale)
 
     def rows(self, filters: Filters, group=(), names=MEASURES, *, dated=True) -> list[dict]:
-        if self.needs_complaints(filters, group, names):
+        summed, _counted = self.split(filters, group, names)
+        if not summed:
             # never built, or no summary keeps these dimensions: from the complaints
             return self.live.rows(filters, group, names, dated=dated)
+        # (what the complaints give, e.g. a pair's histograms, is current on every day)
         rows = super().rows(filters, group, names, dated=dated, skip_days=self.stale)
         if not self.stale:
             return rows
         merged = {tuple(r[g] for g in group): r for r in rows}
-        for r in self.live.rows(filters, group, names, dated=dated, days=self.stale):
+        for r in self.live.rows(filters, group, summed, dated=dated, days=self.stale):
             key = tuple(r[g] for g in group)
             if key in merged:
-                for n in names:
+                for n in summed:
                     merged[key][n] += r[n]
             else:
-                merged[key] = r
+                merged[key] = {**dict.fromkeys(names, 0), **r}
         return list(merged.values())
 
 

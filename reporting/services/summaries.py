@@ -38,7 +38,6 @@ from complaints.models import Complaint
 from ..kpis import HISTOGRAMS, MEASURES, OPEN, bucket_index, csat_state, local_tz, measures
 from ..models import (
     LEVELS,
-    NARROW_MEASURES,
     CountedComplaint,
     DailySummary,
     SummaryState,
@@ -163,35 +162,38 @@ def _insert_from_complaints(complaints, now: datetime, levels, names) -> None:
         )
 
 
-def _levels_from_complaints() -> tuple[list, list]:
-    """(full, narrow): the levels read from the complaints, keeping every measure or the
-    narrow ones."""
-    full = [lv for lv, (_dims, every, source) in LEVELS.items() if source is None and every]
-    narrow = [lv for lv, (_dims, every, source) in LEVELS.items() if source is None and not every]
-    return full, narrow
+def _passes() -> list[tuple[tuple, list]]:
+    """[(measures, levels)]: the levels read from the complaints, by the measures they keep,
+    every measure first."""
+    passes: dict = {MEASURES: []}
+    for lv, (_dims, names, source) in LEVELS.items():
+        if source is None:
+            passes.setdefault(names, []).append(lv)
+    return list(passes.items())
 
 
 def _insert_all_pg(complaints, now: datetime, table: str = SUMMARY) -> None:
     """PostgreSQL: every level and the counted days, in ONE statement that reads the
     complaints once: their measures (subqueries included) are evaluated once per complaint
-    into a materialized CTE, which the two GROUPING SETS passes (full levels, narrow levels)
+    into a materialized CTE, which one GROUPING SETS pass per set of measures kept (every
+    measure; every one but the histograms, the pairs; the narrow ones, the root causes)
     and the counted-day upsert then read; the levels summed from another level (the day
     level) add up the rows the full pass returns, not the complaints again."""
     sql, params = _measures_sql(complaints, now, MEASURES, with_id=True)
-    full, narrow = _levels_from_complaints()
+    (_every, full), *others = _passes()
     columns = ", ".join(_q(c) for c in ("day", "level", *CELL_TARGET, *MEASURES))
     summed = []
-    for i, (level, (dimensions, every, source)) in enumerate(LEVELS.items()):
+    for i, (level, (dimensions, names, source)) in enumerate(LEVELS.items()):
         if source is None:
             continue
-        assert every and source in full, level  # summed from the full pass's rows
+        assert names == MEASURES and source in full, level  # summed from the full pass's rows
         values = ", ".join(_q(d) if d in dimensions else "NULL" for d in CELL_TARGET)
         keep = "".join(f", {_q(d)}" for d in dimensions)
         sums = ", ".join(f"SUM({_q(m)})" for m in MEASURES)
         summed.append(
             f"summed_{i} AS (INSERT INTO {_q(table)} ({columns}) "  # noqa: S608
             f"SELECT {_q('day')}, {int(level)}, {values}, {sums} FROM full_levels "
-            f"WHERE {_q('level')} = {int(source)} GROUP BY {_q('day')}{keep}), "
+            f"WHERE {_q('level')} = {int(source)} GROUP BY {_q('day')}{keep})"
         )
     counted = (
         f"INSERT INTO {_q(COUNTED)} ({_q('complaint_id')}, {_q('day')}) "  # noqa: S608
@@ -203,22 +205,23 @@ def _insert_all_pg(complaints, now: datetime, table: str = SUMMARY) -> None:
         f"ON CONFLICT ({_q('complaint_id')}) DO UPDATE SET {_q('day')} = excluded.{_q('day')}"
     )
     returning = f" RETURNING {columns}" if summed else ""
-    _execute(
-        f"WITH sub AS MATERIALIZED ({sql}), "
-        f"full_levels AS ({_grouping_sets_insert('sub', full, MEASURES, table)}{returning}), "
-        f"{''.join(summed)}"
-        f"narrow_levels AS ({_grouping_sets_insert('sub', narrow, NARROW_MEASURES, table)}) "
-        f"{counted}",
-        params,
-    )
+    ctes = [
+        f"sub AS MATERIALIZED ({sql})",
+        f"full_levels AS ({_grouping_sets_insert('sub', full, MEASURES, table)}{returning})",
+        *summed,
+        *(
+            f"pass_{i} AS ({_grouping_sets_insert('sub', levels, names, table)})"
+            for i, (names, levels) in enumerate(others)
+        ),
+    ]
+    _execute(f"WITH {', '.join(ctes)} {counted}", params)
 
 
 def _insert_summed_levels(first: date, last: date) -> None:
     """The levels summed from another level, for the days first..last."""
-    for level, (dimensions, every, source) in LEVELS.items():
+    for level, (dimensions, names, source) in LEVELS.items():
         if source is None:
             continue
-        names = MEASURES if every else NARROW_MEASURES
         keep = "".join(f", {_q(d)}" for d in dimensions)
         sums = ", ".join(f"SUM({_q(m)})" for m in names)
         # Quoted identifiers and integers only; the days are parameters.
@@ -239,9 +242,8 @@ def _insert_levels(complaints, now: datetime, first: date, last: date) -> None:
     if connection.vendor == "postgresql":
         _insert_all_pg(complaints, now)
         return
-    full, narrow = _levels_from_complaints()
-    _insert_from_complaints(complaints, now, full, MEASURES)
-    _insert_from_complaints(complaints, now, narrow, NARROW_MEASURES)
+    for names, levels in _passes():
+        _insert_from_complaints(complaints, now, levels, names)
     # A complaint that moved here from another day: its row is updated (upsert).
     _insert_counted(complaints)
     _insert_summed_levels(first, last)

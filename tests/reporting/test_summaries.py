@@ -435,3 +435,156 @@ def test_category_and_channel_cards_and_backlog_are_read_from_their_level(datase
             if card.key not in ("frt", "ttr"):  # (interpolated from the summaries' bands)
                 assert card.current.value == live_card.current.value, card.key
     assert compared >= 3  # the period's hotline and web complaints, and some open ones
+
+
+def _pairs_and_more(dataset):
+    a, b, leak = dataset["a"].pk, dataset["b"].pk, dataset["c1"].category_id
+    period = {"date_from": date(2026, 10, 16), "date_to": date(2026, 11, 30)}
+    return [
+        Filters(**period, department=a, severity=4),
+        Filters(**period, channel="hotline", severity=4),
+        Filters(**period, category=leak, severity=2),
+        Filters(**period, department=a, category=leak, channel="hotline"),
+        Filters(**period, departments=(a, b), category=leak, channel="web", severity=2),
+    ]
+
+
+def test_widgets_read_ahead_from_the_complaints_equal_each_read(dataset):
+    """With two filters or more the dashboard's widgets that no level keeps are read ahead
+    in one query (PostgreSQL): the cards over both periods in one part of it, the breakdowns
+    over the period shown in another; every widget's rows equal the complaints' own."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from reporting.dashboard import WIDGETS
+
+    summaries.rebuild(now=NOW)
+    for filters in _pairs_and_more(dataset):
+        source = SummarySource(NOW)
+        with CaptureQueriesContext(connection) as captured:
+            source.prefetch(filters, WIDGETS)
+        direct = [q["sql"] for q in captured if '"complaints_complaint"' in q["sql"]]
+        assert len(direct) == (1 if connection.vendor == "postgresql" else 0), filters
+        compared = 0
+        for group, names in WIDGETS:
+
+            def key(r, group=group):
+                return tuple(str(r[g]) for g in group)
+
+            def nonzero(rows, names=names):
+                return sorted((r for r in rows if any(r[n] for n in names)), key=key)
+
+            with CaptureQueriesContext(connection) as captured:
+                rows = source.rows(filters, group, names)
+            if connection.vendor == "postgresql":  # answered from what was read ahead
+                assert not [q for q in captured if '"complaints_complaint"' in q["sql"]]
+            assert nonzero(rows) == nonzero(LiveSource(NOW).rows(filters, group, names)), (
+                filters,
+                group,
+            )
+            compared += sum(r["received"] for r in rows if "received" in r)
+        assert compared, filters  # some complaints behind every combination
+
+
+@pytest.mark.postgres
+def test_the_dashboard_reads_of_the_complaints_can_be_index_only(dataset):
+    """Every column the dashboard's complaint reads use (measures, filters, breakdowns, the
+    live percentiles; the open backlog by age) is in reporting_recv_cover_idx or, for the
+    open complaints, complaint_open_due_idx (migration reporting 0008): each read can be an
+    index-only scan, never a visit to the table (a measure that needs another column must
+    add it to the index)."""
+    import re
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from reporting import dashboard
+
+    if connection.vendor != "postgresql":
+        pytest.skip("index-only scans are PostgreSQL's")
+
+    def columns(index):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT a.attname FROM pg_index i JOIN pg_attribute a "
+                "ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
+                "WHERE i.indexrelid = %s::regclass",
+                [index],
+            )
+            return {r[0] for r in cursor.fetchall()}
+
+    cover, open_due = columns("reporting_recv_cover_idx"), columns("complaint_open_due_idx")
+    assert {"received_at", "id", "root_cause_category_id", "due_at"} <= cover
+    summaries.rebuild(now=NOW)
+    checked = 0
+    for filters in _pairs_and_more(dataset):
+        for live in (False, True):
+            with CaptureQueriesContext(connection) as captured:
+                dashboard.build(filters, live=live, now=NOW)
+            for query in captured:
+                sql = query["sql"]
+                if '"complaints_complaint"' not in sql or '"updated_at"' in sql:
+                    continue  # (the live path's lookup of the days changed: other indexes)
+                used = set(re.findall(r'"complaints_complaint"\."(\w+)"', sql))
+                assert used <= cover or used <= open_due, (used - cover, sql)
+                checked += 1
+    assert checked >= 10
+
+
+def test_pair_cards_read_their_level_and_the_histograms_from_the_complaints(dataset):
+    """A pair of filters keeps every measure but the duration histograms: the cards (with
+    the period before) and the open backlog read the pair's level, the histograms behind
+    the percentiles the complaints; joined, equal to the complaints' own figures, from the
+    summaries and live (a change not yet refreshed included)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from reporting.dashboard import WIDGETS
+    from reporting.models import PAIR_MEASURES
+    from reporting.queries import HISTOGRAM_MEASURES, FreshSource, level_for, split_names
+
+    summaries.rebuild(now=NOW)
+    a = dataset["a"].pk
+    filters = Filters(date_from=date(2026, 11, 1), date_to=date(2026, 11, 30), department=a)
+    filters = replace(filters, severity=4)
+    assert level_for(filters, ("period",), MEASURES) is None
+    assert split_names(filters, ("period",), MEASURES) == (PAIR_MEASURES, HISTOGRAM_MEASURES)
+    assert level_for(filters, ("age",), ("open", "overdue")) == Level.DEPARTMENT_SEVERITY
+    with CaptureQueriesContext(connection) as captured:
+        backlog = SummarySource(NOW).rows(filters, ("age",), ("open", "overdue"), dated=False)
+    assert not [q for q in captured if '"complaints_complaint"' in q["sql"]]
+    live_backlog = LiveSource(NOW).rows(filters, ("age",), ("open", "overdue"), dated=False)
+    assert sorted((r for r in backlog if r["open"]), key=str) == sorted(
+        (r for r in live_backlog if r["open"]), key=str
+    )
+    assert sum(r["open"] for r in backlog) == 4  # c3, c4, c7, c10
+
+    def period(rows):
+        return {r["period"]: r for r in rows}
+
+    cards = period(SummarySource(NOW).rows(filters, ("period",), MEASURES))
+    assert cards == period(LiveSource(NOW).rows(filters, ("period",), MEASURES))
+    assert cards[1]["received"] == 8 and cards[1]["compensated"] == 2  # (not c8, B); c1, c3
+    assert (
+        sum(cards[1][n] for n in HISTOGRAM_MEASURES)
+        == (cards[1]["frt_count"] + cards[1]["ttr_count"])
+        > 0
+    )
+
+    user = UserFactory(perms=ALL_COMPLAINT_PERMS)
+    later = NOW + timedelta(minutes=3)
+    lifecycle.transition(dataset["c10"].pk, "invalid", user=user, note="Spam", now=later)
+    fresh = FreshSource(later)
+    assert fresh.stale == {date(2026, 11, 29)}
+    fresh.prefetch(filters, WIDGETS)
+    for group, names in WIDGETS:
+
+        def key(r, group=group):
+            return tuple(str(r[g]) for g in group)
+
+        def nonzero(rows, names=names):
+            return sorted((r for r in rows if any(r[n] for n in names)), key=key)
+
+        live = LiveSource(later).rows(filters, group, names)
+        assert nonzero(fresh.rows(filters, group, names)) == nonzero(live), group
+    assert period(fresh.rows(filters, ("period",), MEASURES))[1]["valid"] == cards[1]["valid"] - 1
