@@ -245,6 +245,9 @@ class ResilientThrottle(throttling.SimpleRateThrottle):
 
     def _allow(self, cache) -> bool:
         self.now = self.timer()
+        if self.num_requests <= 0:  # a rate of 0 (shut out): no window to ask Redis about
+            self.history = []
+            return False
         backend = caches["default"] if cache is default_cache else cache
         if isinstance(backend, RedisCache):
             member = f"{self.now!r}:{_process_tag()}:{next(self._members)}"

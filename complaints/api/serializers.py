@@ -1,6 +1,7 @@
 """The API's complaint contract. Times are ISO 8601 with offset (settings.TIME_ZONE)."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -24,7 +25,7 @@ class FieldsBoundOnce:
     partial (the intake): its fields are built and bound once per class, on a template
     instance, and every instance validates with them, instead of DRF's deep copies of every
     declared field (nested serializers and their fields included) per request. Validation
-    keeps no state on the fields (errors and values are returned; a field's root is the
+    keeps no state on the fields but the validators' messages, hence one set per language (errors and values are returned; a field's root is the
     template, whose context is empty and which is not partial, as the instance's are). An
     instance given a context or `partial` builds its own fields as usual."""
 
@@ -36,10 +37,17 @@ class FieldsBoundOnce:
                 own = self.__dict__["_own_fields"] = serializers.Serializer.fields.func(self)
             return own
         cls = type(self)
-        shared = cls.__dict__.get("_shared_fields")
+        by_language = cls.__dict__.get("_shared_fields")
+        if by_language is None:
+            by_language = cls._shared_fields = {}
+        # Per language: DRF's length and range validators keep their message once it has
+        # been turned into text (lazy_format), so fields shared across languages would
+        # answer every caller in the first caller's language.
+        language = get_language()
+        shared = by_language.get(language)
         if shared is None:
             shared = serializers.Serializer.fields.func(cls())
-            cls._shared_fields = shared  # (two threads may each build one: the same)
+            by_language[language] = shared  # (two threads may each build one: the same)
         return shared
 
 

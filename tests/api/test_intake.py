@@ -651,3 +651,23 @@ def test_the_intake_fields_are_bound_once_and_keep_no_state():
     assert again.is_valid(), again.errors
     # With a context (not the intake's use) an instance builds its own.
     assert IntakeSerializer(data=body(), context={"x": 1}).fields is not good.fields
+
+
+def test_shared_intake_fields_answer_in_each_callers_language():
+    """DRF's length validators keep their message once rendered: fields shared by every
+    request must not answer an English caller in the first caller's Chinese (or back)."""
+    from django.utils import translation
+
+    from complaints.api.serializers import IntakeSerializer
+
+    def subject_error(language):
+        with translation.override(language):
+            serializer = IntakeSerializer(data=body(subject="长" * 301))
+            assert not serializer.is_valid()
+            return str(serializer.errors["subject"][0])
+
+    chinese, english = subject_error("zh-hans"), subject_error("en")
+    assert "300" in chinese and "300" in english
+    assert "字符" in chinese
+    assert "characters" in english, english
+    assert subject_error("zh-hans") == chinese

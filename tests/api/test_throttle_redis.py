@@ -101,3 +101,19 @@ def test_with_redis_gone_the_limit_holds_per_process(in_redis, low_rate, make_ap
     in_redis()  # Redis is gone: counted in this process from now on
 
     assert [client.get(LIST).status_code for _ in range(4)] == [200, 200, 200, 429]
+
+
+def test_a_rate_of_zero_refuses_without_tripping_the_circuit(
+    in_redis, monkeypatch, make_api_client, api
+):
+    """"0/min" shuts a caller out: refused with a Retry-After, and Redis stays in use for the
+    other throttles (the circuit is not opened by an empty window)."""
+    from complaints.api.auth import ResilientThrottle
+
+    monkeypatch.setattr(CallerRateThrottle, "THROTTLE_RATES", {"caller": "0/min"})
+    monkeypatch.setattr(ResilientThrottle, "_cache_down_until", 0.0)
+    _client, key = make_api_client(["complaints:read"])
+    response = api(key).get(LIST)
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) == 60
+    assert ResilientThrottle._cache_down_until == 0.0
