@@ -22,12 +22,13 @@ from ..validators import validate_contacted_at, validate_received_at
 
 class FieldsBoundOnce:
     """Serializer mixin for a serializer that only validates input, without context and not
-    partial (the intake): its fields are built and bound once per class, on a template
-    instance, and every instance validates with them, instead of DRF's deep copies of every
-    declared field (nested serializers and their fields included) per request. Validation
-    keeps no state on the fields but the validators' messages, hence one set per language (errors and values are returned; a field's root is the
-    template, whose context is empty and which is not partial, as the instance's are). An
-    instance given a context or `partial` builds its own fields as usual."""
+    partial (the intake): its fields are built and bound once per class and language, on a
+    template instance, and every instance validates with them, instead of DRF's deep copies
+    of every declared field (nested serializers and their fields included) per request.
+    Validation keeps no state on the fields but the validators' messages, hence one set per
+    language (errors and values are returned; a field's root is the template, whose context
+    is empty and which is not partial, as the instance's are). An instance given a context
+    or `partial` builds its own fields as usual."""
 
     @property
     def fields(self):
