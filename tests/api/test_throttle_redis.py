@@ -106,8 +106,8 @@ def test_with_redis_gone_the_limit_holds_per_process(in_redis, low_rate, make_ap
 def test_a_rate_of_zero_refuses_without_tripping_the_circuit(
     in_redis, monkeypatch, make_api_client, api
 ):
-    """"0/min" shuts a caller out: refused with a Retry-After, and Redis stays in use for the
-    other throttles (the circuit is not opened by an empty window)."""
+    """A rate of "0/min" shuts a caller out: refused with a Retry-After, and Redis stays in
+    use for the other throttles (the circuit is not opened by an empty window)."""
     from complaints.api.auth import ResilientThrottle
 
     monkeypatch.setattr(CallerRateThrottle, "THROTTLE_RATES", {"caller": "0/min"})
