@@ -10,25 +10,22 @@ filter with a value, or with facet counts in its choices, is rendered as before.
 """
 
 import hashlib
-from collections import OrderedDict
-from threading import Lock
 
 from django import template
 from django.utils.translation import get_language
 
+from ..process_cache import ProcessCache
 from .sidebar_cache import _freeze
 
 register = template.Library()
 
 TEMPLATE = "unfold/filters/filters_field.html"
 MAX_ENTRIES = 256
-_cache: OrderedDict[str, str] = OrderedDict()
-_lock = Lock()
+_cache = ProcessCache(MAX_ENTRIES)
 
 
 def clear() -> None:
-    with _lock:
-        _cache.clear()
+    _cache.clear()
 
 
 def _choices(field):
@@ -81,16 +78,12 @@ def _key(context) -> str | None:
 def _cached(key: str | None, render) -> str:
     """The HTML kept under `key` in this process, else render() kept there (None: no cache)."""
     if key is not None:
-        with _lock:
-            html = _cache.get(key)
+        html = _cache.get(key)
         if html is not None:
             return html
     html = render()
     if key is not None:
-        with _lock:
-            _cache[key] = html
-            while len(_cache) > MAX_ENTRIES:
-                _cache.popitem(last=False)
+        _cache.set(key, html)
     return html
 
 

@@ -17,8 +17,6 @@ The cache is per process and bounded, like the sidebar's (sidebar_cache).
 
 import hashlib
 import secrets
-from collections import OrderedDict
-from threading import Lock
 
 from django import template
 from django.urls import get_script_prefix, get_urlconf
@@ -26,22 +24,21 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
+from ..process_cache import ProcessCache
 from .sidebar_cache import _freeze
 
 register = template.Library()
 
 MAX_ENTRIES = 512
-_cache: OrderedDict[str, str] = OrderedDict()
-_lock = Lock()
+_cache = ProcessCache(MAX_ENTRIES)
 # Stands for the CSRF token in the cached HTML (letters and digits: never escaped).
 _CSRF = f"csrftoken{secrets.token_hex(8)}x"
 ENABLED = True  # tests compare the page with and without the cache
 
 
 def clear() -> None:
-    with _lock:
-        _cache.clear()
-        _media.clear()
+    _cache.clear()
+    _media.clear()
 
 
 def _key(context, name: str, values) -> str:
@@ -139,23 +136,17 @@ def _render(context, name, values):
     if not ENABLED or values is None or token == "NOTPROVIDED":  # noqa: S105 (Django's "no token" value)
         return engine.get_template(name).render(context)
     key = _key(context, name, values)
-    with _lock:
-        html = _cache.get(key)
-        if html is not None:
-            _cache.move_to_end(key)
+    html = _cache.get(key)
     if html is None:
         with context.push(csrf_token=_CSRF if token is not None else None):
             html = engine.get_template(name).render(context)
-        with _lock:
-            _cache[key] = html
-            while len(_cache) > MAX_ENTRIES:
-                _cache.popitem(last=False)
+        _cache.set(key, html)
     if token is not None:
         html = html.replace(_CSRF, conditional_escape(token))
     return mark_safe(html)  # noqa: S308 (the template's own output, the token escaped)
 
 
-_media: OrderedDict[tuple, str] = OrderedDict()
+_media = ProcessCache(MAX_ENTRIES)
 
 
 @register.simple_tag
@@ -179,12 +170,8 @@ def cached_media(media, kind: str):
     if not ENABLED or not plain:
         return media[kind]
     key = (kind, *key)
-    with _lock:
-        html = _media.get(key)
+    html = _media.get(key)
     if html is None:
         html = str(media[kind])
-        with _lock:
-            _media[key] = html
-            while len(_media) > MAX_ENTRIES:
-                _media.popitem(last=False)
+        _media.set(key, html)
     return mark_safe(html)  # noqa: S308 (Media's own rendering)

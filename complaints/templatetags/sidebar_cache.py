@@ -20,8 +20,6 @@ page whose rendering is found never builds them.
 
 import hashlib
 import secrets
-from collections import OrderedDict
-from threading import Lock
 
 from django import template
 from django.conf import settings
@@ -32,14 +30,15 @@ from django.utils.module_loading import import_string
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
+from ..process_cache import ProcessCache
+
 register = template.Library()
 
 TEMPLATE = "unfold/helpers/app_list.html"
 MAX_ENTRIES = 256  # ~55 KB each: at most ~14 MB a process
-_cache: OrderedDict[str, str] = OrderedDict()
+_cache = ProcessCache(MAX_ENTRIES)
 # Permission-answers key -> (content key, number of badge placeholders).
-_answers: OrderedDict[str, tuple[str, int]] = OrderedDict()
-_lock = Lock()
+_answers = ProcessCache(MAX_ENTRIES)
 # Not shown by the template (the permission callback's result is `has_permission`).
 _SKIPPED = frozenset({"permission"})
 # Stands for a badge's value in the cached HTML (letters and digits: never escaped).
@@ -101,9 +100,8 @@ def cache_key(language, navigation, apps, show_all) -> str:
 
 
 def clear() -> None:
-    with _lock:
-        _cache.clear()
-        _answers.clear()
+    _cache.clear()
+    _answers.clear()
 
 
 def _badge(path, request) -> str:
@@ -179,12 +177,8 @@ def _filled(html: str, values) -> str:
 def sidebar_apps(context):
     fast = answers_key(context)
     if fast is not None:
-        with _lock:
-            found = _answers.get(fast[0])
-            html = _cache.get(found[0]) if found else None
-            if html is not None:
-                _answers.move_to_end(fast[0])
-                _cache.move_to_end(found[0])
+        found = _answers.get(fast[0])
+        html = _cache.get(found[0]) if found else None
         if html is not None and found[1] == len(fast[1]):
             return _filled(html, fast[1])
     if not context.get("sidebar_navigation"):  # unfold's navigation.html shows this then
@@ -194,20 +188,11 @@ def sidebar_apps(context):
     apps = context.get("available_apps") or []
     show_all = context.get("sidebar_show_all_applications")
     key = cache_key(get_language(), navigation, apps, show_all)
-    with _lock:
-        html = _cache.get(key)
-        if html is not None:
-            _cache.move_to_end(key)
+    html = _cache.get(key)
     if html is None:
         with context.push(sidebar_navigation=navigation, app_list=apps):
             html = context.template.engine.get_template(TEMPLATE).render(context)
-        with _lock:
-            _cache[key] = html
-            while len(_cache) > MAX_ENTRIES:
-                _cache.popitem(last=False)
+        _cache.set(key, html)
     if fast is not None and list(badges.values()) == fast[1]:
-        with _lock:
-            _answers[fast[0]] = (key, len(badges))
-            while len(_answers) > MAX_ENTRIES:
-                _answers.popitem(last=False)
+        _answers.set(fast[0], (key, len(badges)))
     return _filled(html, badges.values())
