@@ -74,7 +74,7 @@ def next_reference(year: int) -> str:
     return format_reference(year, reserve_numbers(year, 1)[0])
 
 
-_NUMBERED_INSERT: dict[tuple, tuple[str, list, list, list]] = {}
+_NUMBERED_INSERT: dict[tuple, tuple[str, list, list]] = {}
 
 
 def insert_numbered(complaint, year: int, *, event=None, rows=()) -> bool:
@@ -87,26 +87,18 @@ def insert_numbered(complaint, year: int, *, event=None, rows=()) -> bool:
     none are skipped."""
     if connection.vendor != "postgresql":
         return False
-    key = (
-        complaint._meta.label,
-        event._meta.label if event is not None else None,
-        *(row._meta.label for row in rows),
-    )
+    related = ([event] if event is not None else []) + list(rows)
+    key = (complaint._meta.label, *(row._meta.label for row in related))
     if key not in _NUMBERED_INSERT:
-        _NUMBERED_INSERT[key] = _numbered_sql(
-            type(complaint), type(event) if event else None, [type(row) for row in rows]
-        )
-    sql, fields, event_fields, row_fields = _NUMBERED_INSERT[key]
+        _NUMBERED_INSERT[key] = _numbered_sql(type(complaint), [type(row) for row in related])
+    sql, fields, related_fields = _NUMBERED_INSERT[key]
     params: list = [year]
     for f in fields:
         if f.attname == "reference":
             params.append(f"{PREFIX}-{year}-")
         else:
             params.append(db_value(f, complaint))
-    for f in event_fields:
-        if f.attname != "complaint_id":
-            params.append(db_value(f, event))
-    for row, its_fields in zip(rows, row_fields, strict=True):
+    for row, its_fields in zip(related, related_fields, strict=True):
         params += [db_value(f, row) for f in its_fields if f.attname != "complaint_id"]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -115,8 +107,7 @@ def insert_numbered(complaint, year: int, *, event=None, rows=()) -> bool:
         return False
     complaint.pk, complaint.reference = row_ids[0], row_ids[1]
     complaint._state.adding, complaint._state.db = False, connection.alias
-    saved = ([event] if event is not None else []) + list(rows)
-    for instance, pk in zip(saved, row_ids[2:], strict=True):
+    for instance, pk in zip(related, row_ids[2:], strict=True):
         instance.pk, instance.complaint = pk, complaint
         instance._state.adding, instance._state.db = False, connection.alias
     return True
@@ -197,7 +188,7 @@ def bind_type(field) -> str:
     return field.cast_db_type(connection)
 
 
-def _numbered_sql(model, event_model, row_models=()) -> tuple[str, list, list, list]:
+def _numbered_sql(model, related_models=()) -> tuple[str, list, list]:
     quote = connection.ops.quote_name
 
     def insertable(m):
@@ -224,12 +215,9 @@ def _numbered_sql(model, event_model, row_models=()) -> tuple[str, list, list, l
         f"SELECT {', '.join(selects)} FROM n RETURNING {pk}, {quote('reference')})"
     )
     returned, sources = [f"c.{pk}", f"c.{quote('reference')}"], ["c"]
-    # The event, then each row, in a CTE of its own reading the complaint's id from c.
-    event_fields: list = []
-    row_fields: list = []
-    for index, related in enumerate(
-        ([event_model] if event_model is not None else []) + list(row_models)
-    ):
+    # Each related row (the event first) in a CTE of its own reading the complaint's id from c.
+    related_fields: list = []
+    for index, related in enumerate(related_models):
         its_fields = insertable(related)
         its_selects = [f"c.{pk}" if f.attname == "complaint_id" else cast(f) for f in its_fields]
         name, its_pk = f"r{index}", quote(related._meta.pk.column)
@@ -240,9 +228,6 @@ def _numbered_sql(model, event_model, row_models=()) -> tuple[str, list, list, l
         )
         returned.append(f"{name}.{its_pk}")
         sources.append(name)
-        if event_model is not None and index == 0:
-            event_fields = its_fields
-        else:
-            row_fields.append(its_fields)
+        related_fields.append(its_fields)
     sql += f" SELECT {', '.join(returned)} FROM {', '.join(sources)}"  # noqa: S608
-    return sql, fields, event_fields, row_fields
+    return sql, fields, related_fields
