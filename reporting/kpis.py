@@ -344,3 +344,9 @@ CONDITION_LABELS = {
 
 def local_tz() -> ZoneInfo:
     return ZoneInfo(settings.TIME_ZONE)
+
+
+def grouping_bits(kept, grouped) -> int:
+    """What SQL's GROUPING(grouped...) gives the rows of a grouping set that keeps `kept`: a
+    bit set for each of the `grouped` columns it sums over, the first one the highest."""
+    return sum(1 << (len(grouped) - 1 - i) for i, c in enumerate(grouped) if c not in kept)

@@ -405,13 +405,8 @@ class LiveSource:
                 if c == "period" or any(c in (columns[g] for g in group) for group in part)
             ]
             for group in part:
-                kept = {columns[g] for g in group}
-                bit = sum(
-                    1 << (len(part_keys) - 1 - i)
-                    for i, c in enumerate(part_keys)
-                    if c != "period" and c not in kept
-                )
-                bits[(number, bit)] = group
+                kept = {"period", *(columns[g] for g in group)}
+                bits[(number, kpis.grouping_bits(kept, part_keys))] = group
             if shared:
                 source = "sub" + (f" WHERE sub.{q('period')} = 1" if number else "")
             else:

@@ -35,7 +35,16 @@ from django.utils import timezone
 
 from complaints.models import Complaint
 
-from ..kpis import HISTOGRAMS, MEASURES, OPEN, bucket_index, csat_state, local_tz, measures
+from ..kpis import (
+    HISTOGRAMS,
+    MEASURES,
+    OPEN,
+    bucket_index,
+    csat_state,
+    grouping_bits,
+    local_tz,
+    measures,
+)
 from ..models import (
     LEVELS,
     CountedComplaint,
@@ -110,12 +119,6 @@ def _sum(name: str) -> str:
     return _count_where(f"sub.{_q('b_' + field_name)} = {i}")
 
 
-def _grouping_bits(dimensions, grouped) -> int:
-    """GROUPING(grouped...) of a level's rows: a bit set for each of the `grouped` dimensions
-    it sums over, the first one the highest."""
-    return sum(1 << (len(grouped) - 1 - i) for i, d in enumerate(grouped) if d not in dimensions)
-
-
 SOURCE = dict(zip(CELL_TARGET, CELL_SOURCE, strict=True))
 
 
@@ -129,7 +132,7 @@ def _grouping_sets_insert(source: str, levels, names, table: str = SUMMARY) -> s
     keys = ", ".join(f"sub.{_q(SOURCE[d])}" if d in grouped else "NULL" for d in CELL_TARGET)
     level = (
         f"CASE GROUPING({', '.join(f'sub.{_q(SOURCE[d])}' for d in grouped)}) "
-        + " ".join(f"WHEN {_grouping_bits(LEVELS[lv][0], grouped)} THEN {int(lv)}" for lv in levels)
+        + " ".join(f"WHEN {grouping_bits(LEVELS[lv][0], grouped)} THEN {int(lv)}" for lv in levels)
         + " END"
     )
     sets = ", ".join(
