@@ -229,51 +229,48 @@ class ResilientThrottle(throttling.SimpleRateThrottle):
     _members = itertools.count()
 
     def allow_request(self, request, view):
+        self.counted = None
+        if time.monotonic() >= ResilientThrottle._cache_down_until:
+            try:
+                return self._allow(request, view, self.cache)
+            except Exception as exc:  # noqa: BLE001 - any cache failure: count locally
+                ResilientThrottle._cache_down_until = time.monotonic() + self.RETRY_AFTER
+                log.warning("Throttle cache unavailable, counting per process: %s", exc)
+        return self._allow(request, view, self.fallback)
+
+    def _allow(self, request, view, cache) -> bool:
+        backend = caches["default"] if cache is default_cache else cache
+        if not isinstance(backend, RedisCache):
+            # SimpleRateThrottle.allow_request's list of request times, in `cache`.
+            shared, self.cache = self.cache, cache
+            try:
+                return super().allow_request(request, view)
+            finally:
+                self.cache = shared
         if self.rate is None:
             return True
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
-        self.counted = None
-        if time.monotonic() >= ResilientThrottle._cache_down_until:
-            try:
-                return self._allow(self.cache)
-            except Exception as exc:  # noqa: BLE001 - any cache failure: count locally
-                ResilientThrottle._cache_down_until = time.monotonic() + self.RETRY_AFTER
-                log.warning("Throttle cache unavailable, counting per process: %s", exc)
-        return self._allow(self.fallback)
-
-    def _allow(self, cache) -> bool:
         self.now = self.timer()
         if self.num_requests <= 0:  # a rate of 0 (shut out): no window to ask Redis about
             self.history = []
             return False
-        backend = caches["default"] if cache is default_cache else cache
-        if isinstance(backend, RedisCache):
-            member = f"{self.now!r}:{_process_tag()}:{next(self._members)}"
-            answer = backend.script(WINDOW_SCRIPT)(
-                keys=[backend.make_key(f"{self.key}:window")],
-                args=[
-                    repr(self.now),
-                    repr(self.now - self.duration),
-                    self.num_requests,
-                    member,
-                    self.duration * 1000,
-                ],
-            )
-            if answer[0] == 1:
-                return True
-            self.counted = (int(answer[1]), float(answer[2]))
-            return False
-        # SimpleRateThrottle.allow_request's list of request times, newest first.
-        self.history = cache.get(self.key, [])
-        while self.history and self.history[-1] <= self.now - self.duration:
-            self.history.pop()
-        if len(self.history) >= self.num_requests:
-            return False
-        self.history.insert(0, self.now)
-        cache.set(self.key, self.history, self.duration)
-        return True
+        member = f"{self.now!r}:{_process_tag()}:{next(self._members)}"
+        answer = backend.script(WINDOW_SCRIPT)(
+            keys=[backend.make_key(f"{self.key}:window")],
+            args=[
+                repr(self.now),
+                repr(self.now - self.duration),
+                self.num_requests,
+                member,
+                self.duration * 1000,
+            ],
+        )
+        if answer[0] == 1:
+            return True
+        self.counted = (int(answer[1]), float(answer[2]))
+        return False
 
     def wait(self):
         if self.counted is None:
