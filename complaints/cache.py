@@ -3,10 +3,41 @@ command: building a client sets up ~170 response callbacks, which cost more CPU 
 command itself. Clients are thread-safe and share the pool, exactly as before.
 
 `RedisCache.script(source)` runs a Lua script on the primary (EVALSHA, loaded on first use):
-one round trip for a read-modify-write such as the API throttle's (complaints/api/auth.py)."""
+one round trip for a read-modify-write such as the API throttle's (complaints/api/auth.py).
+
+`usable()` / `failed()`: one circuit per process for every feature that keeps something in
+the shared cache (reference data token, throttle, saved views, rate limits, dashboard): after
+a failure none of them asks the cache again for RETRY_AFTER seconds, so a dead or hanging
+Redis costs a process one timeout per interval, not one per request and feature."""
+
+import logging
+import time
 
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER = 10.0  # seconds the shared cache is not asked again after an error
+_down_until = 0.0
+
+
+def usable() -> bool:
+    """Whether the shared cache may be asked (no failure within RETRY_AFTER seconds)."""
+    return time.monotonic() >= _down_until
+
+
+def failed(exc: BaseException, what: str) -> None:
+    """The shared cache failed for `what`: every feature leaves it alone for a while."""
+    global _down_until
+    _down_until = time.monotonic() + RETRY_AFTER
+    log.warning("%s: shared cache unavailable for %.0f s (%s)", what, RETRY_AFTER, exc)
+
+
+def reset() -> None:
+    """Close the circuit (tests, after an earlier test's broken cache)."""
+    global _down_until
+    _down_until = 0.0
 
 
 class ReusingRedisCacheClient(RedisCacheClient):

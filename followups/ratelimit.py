@@ -11,6 +11,8 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 
+from complaints import cache as shared_cache
+
 log = logging.getLogger(__name__)
 WINDOW = 60  # seconds
 
@@ -41,9 +43,12 @@ def allow(request, *, scope: str = "survey", limit: int | None = None) -> bool:
     limit = limit or settings.REDRESS_SURVEY_RATE_PER_MINUTE
     window = int(time.time()) // WINDOW
     key = f"rl:{scope}:{client_address(request)}:{window}"
-    try:
-        count = 1 if cache.add(key, 1, timeout=WINDOW * 2) else cache.incr(key)
-    except Exception as exc:  # noqa: BLE001 - cache down: degrade to a per-process counter
-        log.warning("Rate-limit cache unavailable (%s); using the in-process counter", exc)
+    count = None
+    if shared_cache.usable():
+        try:
+            count = 1 if cache.add(key, 1, timeout=WINDOW * 2) else cache.incr(key)
+        except Exception as exc:  # noqa: BLE001 - cache down: degrade to a per-process counter
+            shared_cache.failed(exc, "Rate limit (counting per process)")
+    if count is None:
         count = _local_hit(key, window)
     return count <= limit

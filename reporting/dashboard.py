@@ -4,7 +4,6 @@ numbers come from reporting.queries (one aggregate query per widget)."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -241,6 +240,8 @@ def cached(filters: Filters, render=None):
     from django.core.cache import cache
     from django.utils.translation import get_language
 
+    from complaints import cache as shared_cache
+
     from .models import SummaryState
 
     prefix = "reporting:dashboard:" if render is None else "reporting:dashboard-page:"
@@ -253,15 +254,22 @@ def cached(filters: Filters, render=None):
         return render(build(filters, built=built))
     identity = repr((version.hex, queries.today(), filters, get_language()))
     key = prefix + hashlib.sha256(identity.encode()).hexdigest()
-    try:
-        found = cache.get(key)
-    except Exception:  # noqa: BLE001 - the cache is an optimisation only
-        found = None
+    usable = shared_cache.usable()
+    found = None
+    if usable:
+        try:
+            found = cache.get(key)
+        except Exception as exc:  # noqa: BLE001 - the cache is an optimisation only
+            shared_cache.failed(exc, "Dashboard")
+            usable = False
     if found is not None:
         return found
     result = render(build(filters, built=True))
-    with contextlib.suppress(Exception):
-        cache.set(key, result, CACHE_SECONDS)
+    if usable:
+        try:
+            cache.set(key, result, CACHE_SECONDS)
+        except Exception as exc:  # noqa: BLE001
+            shared_cache.failed(exc, "Dashboard")
     return result
 
 

@@ -48,11 +48,12 @@ def _own_address_throttle(monkeypatch):
 def _fresh_reference_data():
     """Each test reads SLA policies, categories and calendars from its own database (the
     process's copies of an earlier test's data were rolled back with it)."""
+    from complaints import cache as shared_cache
     from complaints.services import reference_cache
 
     reference_cache.clear()
     reference_cache._pending.connection = None
-    reference_cache._cache_down_until = 0.0  # an earlier test's broken cache
+    shared_cache.reset()  # an earlier test's broken cache
     yield
     reference_cache.clear()
 

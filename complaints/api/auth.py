@@ -6,7 +6,6 @@ that, and which complaints may it see."""
 import itertools
 import logging
 import os
-import time
 import uuid
 from dataclasses import dataclass
 
@@ -17,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions, permissions, throttling
 
+from .. import cache as shared_cache
 from ..cache import RedisCache
 from ..http import client_ip
 from ..models import ApiClient, Complaint, Customer
@@ -217,25 +217,23 @@ return {0, count, oldest[2]}
 class ResilientThrottle(throttling.SimpleRateThrottle):
     """A rate throttle whose counters live in the shared cache (Redis) and degrade safely:
     when the cache fails, this process counts on its own for a while (limits then hold per
-    process) instead of failing the request, and Redis is not asked again for RETRY_AFTER
-    seconds, so a dead or hanging Redis costs at most one connect timeout per interval.
+    process) instead of failing the request, and Redis is not asked again for a while
+    (complaints/cache.py's circuit), so a dead or hanging Redis costs at most one connect
+    timeout per interval.
 
     In Redis the window is one Lua call (WINDOW_SCRIPT); any other cache (the local
     fallback, tests' in-memory caches) keeps DRF's list of request times."""
 
-    RETRY_AFTER = 10.0
     fallback = LocMemCache("redress-throttle-fallback", {"MAX_ENTRIES": 10_000})
-    _cache_down_until = 0.0  # class-wide: one circuit for the process
     _members = itertools.count()
 
     def allow_request(self, request, view):
         self.counted = None
-        if time.monotonic() >= ResilientThrottle._cache_down_until:
+        if shared_cache.usable():
             try:
                 return self._allow(request, view, self.cache)
             except Exception as exc:  # noqa: BLE001 - any cache failure: count locally
-                ResilientThrottle._cache_down_until = time.monotonic() + self.RETRY_AFTER
-                log.warning("Throttle cache unavailable, counting per process: %s", exc)
+                shared_cache.failed(exc, "Throttle (counting per process)")
         return self._allow(request, view, self.fallback)
 
     def _allow(self, request, view, cache) -> bool:

@@ -14,10 +14,10 @@ Correctness over speed:
 - **Own uncommitted changes.** The process that changes the data drops its copies at once
   and does not keep new ones while its transaction is open (it might roll back); it reads
   the database meanwhile.
-- **Redis down never stops an intake.** Without a token (cache error, or `RETRY_AFTER`
-  seconds after one) the data is read from the database every time, as before. A copy is
-  also never older than `MAX_AGE` seconds, which bounds staleness if a change could not
-  replace the token while Redis was away.
+- **Redis down never stops an intake.** Without a token (cache error, or the process-wide
+  circuit of complaints/cache.py open after one) the data is read from the database every
+  time, as before. A copy is also never older than `MAX_AGE` seconds, which bounds
+  staleness if a change could not replace the token while Redis was away.
 """
 
 import logging
@@ -29,15 +29,15 @@ from collections.abc import Callable
 from django.core.cache import cache, caches
 from django.db import transaction
 
+from .. import cache as shared_cache
+
 log = logging.getLogger(__name__)
 
 VERSION_KEY = "reference-data-version"
 MAX_AGE = 60.0  # seconds a copy is used at most
-RETRY_AFTER = 10.0  # seconds the cache is not asked again after an error
 
 _lock = threading.Lock()
 _copies: dict[str, tuple[str, float, object]] = {}  # name -> (token, loaded at, value)
-_cache_down_until = 0.0
 
 
 class _Pending(threading.local):
@@ -127,10 +127,9 @@ def shared() -> bool:
 
 
 def _token() -> str | None:
-    global _cache_down_until
     if _request.token is not None:
         return _request.token
-    if time.monotonic() < _cache_down_until:
+    if not shared_cache.usable():
         return None
     try:
         token = cache.get(VERSION_KEY)
@@ -141,8 +140,7 @@ def _token() -> str | None:
             _request.token = token
         return token
     except Exception as exc:  # noqa: BLE001 - any cache failure: read the database
-        _cache_down_until = time.monotonic() + RETRY_AFTER
-        log.warning("Reference data cache unavailable, reading the database: %s", exc)
+        shared_cache.failed(exc, "Reference data (read from the database)")
         return None
 
 

@@ -14,6 +14,7 @@ from django.core.cache import caches
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from complaints import cache as shared_cache
 from complaints.api.auth import ResilientThrottle
 from complaints.models import ApiClient, Complaint
 
@@ -79,7 +80,7 @@ def own_redis(settings, tmp_path):
 
     yield kill
     # This process's throttle circuit opened when Redis died: close it for the next tests.
-    ResilientThrottle._cache_down_until = 0.0
+    shared_cache.reset()
     ResilientThrottle.fallback.clear()
     if process.poll() is None:
         process.kill()
