@@ -41,7 +41,11 @@ class RepeatLink(models.Model):
             models.UniqueConstraint(fields=["complaint", "earlier"], name="repeat_link_once"),
             models.CheckConstraint(condition=~Q(complaint=F("earlier")), name="repeat_not_self"),
         ]
-        indexes = [models.Index(fields=["earlier"], name="repeat_earlier_idx")]
+        indexes = [
+            models.Index(fields=["earlier"], name="repeat_earlier_idx"),
+            # The summaries' refresh (links made since it last ran) and this list's order.
+            models.Index(fields=["-created_at", "-id"], name="repeat_created_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.complaint_id} → {self.earlier_id}"

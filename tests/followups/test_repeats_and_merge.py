@@ -7,6 +7,7 @@ import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from complaints.messages import source_text
 from complaints.models import Attachment, ComplaintEvent, Severity, Status
@@ -245,3 +246,31 @@ def test_merge_preserves_every_child_record_and_redirects(
     own = client.get(duplicate_url + "?stay=1").content.decode()
     assert f"Merged into {keeper.reference}" in own
     assert 'id="followups"' in own and "not solved" in own
+
+
+@pytest.mark.django_db
+def test_links_made_since_a_time_are_found_through_an_index():
+    """The summaries' refresh asks every minute for the links made since it last ran."""
+    from django.db import connection
+
+    from followups.models import RepeatLink
+    from reporting.services.summaries import changed_since
+
+    with connection.cursor() as cursor:
+        found = connection.introspection.get_constraints(cursor, RepeatLink._meta.db_table)
+    index = found["repeat_created_idx"]
+    assert index["index"] and index["columns"] == ["created_at", "id"]
+    if connection.vendor == "postgresql":
+        assert index["orders"] == ["DESC", "DESC"]
+        since = timezone.now()
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            sql, params = (
+                RepeatLink.objects.filter(created_at__gte=since)
+                .values_list("complaint_id", flat=True)
+                .query.sql_with_params()
+            )
+            cursor.execute("EXPLAIN " + sql, params)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        assert "repeat_created_idx" in plan, plan
+    assert list(changed_since(timezone.now(), timezone.now())) == []
