@@ -60,12 +60,10 @@ def page_context(request, complaint, *, can_change: bool) -> dict:
         note_templates=[],
     )
     if can_change:
-        context["contact_templates"] = replies.picker(
-            request.user, complaint, kind=ReplyTemplate.Kind.CONTACT
-        )
-        context["note_templates"] = replies.picker(
-            request.user, complaint, kind=ReplyTemplate.Kind.NOTE
-        )
+        Kind = ReplyTemplate.Kind
+        options = replies.pickers(request.user, complaint, kinds=[Kind.CONTACT, Kind.NOTE])
+        context["contact_templates"] = options[Kind.CONTACT]
+        context["note_templates"] = options[Kind.NOTE]
     return context
 
 

@@ -21,7 +21,10 @@ def usable_templates(user, complaint: Complaint, *, kind: str) -> QuerySet:
     """Active templates for a contact or a note on this complaint: the ones for everyone, the
     user's departments' and the complaint's department's (also for complaint managers, who
     would otherwise scroll through every department's)."""
-    kinds = [kind, ReplyTemplate.Kind.BOTH]
+    return _usable(user, complaint, kinds=[kind, ReplyTemplate.Kind.BOTH])
+
+
+def _usable(user, complaint: Complaint, *, kinds: list[str]) -> QuerySet:
     rows = ReplyTemplate.objects.filter(active=True, kind__in=kinds)
     departments = Q(department__isnull=True)
     if complaint.department_id:
@@ -59,6 +62,25 @@ def fill(text: str, values: dict[str, str]) -> str:
 
 def render(template: ReplyTemplate, complaint: Complaint, user, *, language: str) -> str:
     return fill(template.body_in(language), values_for(complaint, user, language=language))
+
+
+def pickers(user, complaint: Complaint, *, kinds: list[str]) -> dict[str, list[dict]]:
+    """`picker()` for each of `kinds` (the complaint page's contact and note pickers): one
+    query for the templates of all of them and the placeholder values worked out once."""
+    values = {lang: values_for(complaint, user, language=lang) for lang in LANGUAGES}
+    wanted = [*kinds, ReplyTemplate.Kind.BOTH]
+    rows = _usable(user, complaint, kinds=wanted)
+    options = {kind: [] for kind in kinds}
+    for template in rows:
+        option = {
+            "id": template.pk,
+            "name": template.localized_name(),
+            "texts": {lang: fill(template.body_in(lang), values[lang]) for lang in LANGUAGES},
+        }
+        for kind in kinds:  # in the query's order, as picker() lists them
+            if template.kind in (kind, ReplyTemplate.Kind.BOTH):
+                options[kind].append(option)
+    return options
 
 
 def picker(user, complaint: Complaint, *, kind: str) -> list[dict]:

@@ -1012,3 +1012,60 @@ def test_add_for_a_new_customer_says_nothing_about_matching(manager_client):
     )
     html = manager_client.post(ADD_URL, data, follow=True).content.decode()
     assert "Matched existing customer" not in html
+
+
+# -- one read of the complaint per page (issue 15, change page) ----------------------------------
+
+
+def _complaint_reads(queries) -> int:
+    return sum(
+        1
+        for q in queries
+        if q["sql"].startswith('SELECT "complaints_complaint"."id", "complaints_complaint"."ref')
+    )
+
+
+def test_the_change_page_reads_the_complaint_and_its_relations_once(
+    manager_client, manager, department
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    complaint = make_complaint(user=manager, department=department, category=CategoryFactory())
+    url = reverse("admin:complaints_complaint_change", args=[complaint.pk])
+    manager_client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        response = manager_client.get(url)
+    assert response.status_code == 200
+    assert _complaint_reads(queries) == 1
+    sql = " ".join(q["sql"] for q in queries)
+    # The policy and the creator come with the complaint (they were a query each, twice).
+    assert 'FROM "complaints_slapolicy"' not in sql
+    assert sql.count('FROM "auth_user" WHERE "auth_user"."id" =') == 1  # the session's user
+
+
+def test_a_post_builds_the_panels_from_another_instance_than_the_form(manager_client, manager):
+    """A POST's form writes its values onto the instance it validates; the page's panels
+    (built before) must not read that one: only a GET shares the instance."""
+    complaint = make_complaint(user=manager, subject="Saved subject")
+    data = page_form(manager_client, change_url(complaint))
+    page = manager_client.get(change_url(complaint))
+    assert page.context["complaint"] is page.context["adminform"].form.instance  # GET: one
+    data.update(subject=["Typed subject"], loaded_version=["0"])
+    response = manager_client.post(change_url(complaint), data)
+    assert response.status_code == 200  # refused: stale
+    assert response.context["adminform"].form.instance.subject == "Typed subject"
+    assert response.context["complaint"] is not response.context["adminform"].form.instance
+    assert response.context["complaint"].subject == "Saved subject"
+    complaint.refresh_from_db()
+    assert complaint.subject == "Saved subject"
+
+
+def test_another_departments_complaint_is_still_not_found(handler_client, manager):
+    complaint = make_complaint(user=manager)  # no department: not the handler's
+    url = reverse("admin:complaints_complaint_change", args=[complaint.pk])
+    assert handler_client.get(url).status_code in (302, 404)
+    assert handler_client.get(url.replace(str(complaint.pk), "not-a-number")).status_code in (
+        302,
+        404,
+    )

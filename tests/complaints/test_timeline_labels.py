@@ -84,3 +84,58 @@ def test_timeline_entries_are_the_original_templates(manager, language):
         )
     assert _normalized(ours) == _normalized(theirs)
     assert "Status change" in theirs or "状态" in theirs
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_absent_event_data_reads_as_before_without_failed_lookups(manager, language, monkeypatch):
+    """What the template reads of an event is always there (None when absent), so no lookup
+    fails (each failure cost a dir() of the dict or model instance); the entries are the
+    same as with the events' plain data."""
+    import builtins
+
+    from django.template import base
+
+    complaint = make_complaint(user=manager)
+    now = timezone.now()
+    Kind = ComplaintEvent.Kind
+    varied = [
+        {"kind": Kind.NOTE, "note": "plain", "data": {}},
+        {"kind": Kind.NOTE, "data": ["not", "a", "dict"]},
+        {"kind": Kind.NOTE, "data": {"message": {"key": "unknown"}, "follow_up_on": "2026-01-02"}},
+        {"kind": Kind.STATUS, "to_status": Status.MERGED, "data": {"merged_into": "C-1"}},
+        {"kind": Kind.STATUS, "to_status": Status.NEW, "data": {"merged_from": "C-2"}},
+        {"kind": Kind.FIELD_CHANGE, "data": {"changes": {"subject": ["a", None]}}},
+        {"kind": Kind.ASSIGNMENT, "data": {"assignee": ["x", "y"]}},
+        {"kind": Kind.ASSIGNMENT, "data": {"assignee": [None, manager.pk], "automatic": True}},
+        {"kind": Kind.ALERT, "data": {"kind": "resolve", "level": "warning", "recipients": 2}},
+        {"kind": Kind.ATTACHMENT, "data": {"attachment_id": 7, "content_type": "image/png"}},
+    ]
+    for index, fields in enumerate(varied):
+        ComplaintEvent.objects.create(
+            complaint=complaint, created_at=now - timedelta(minutes=index), actor=manager, **fields
+        )
+    engine = Engine.get_default()
+    template = engine.get_template("complaints/admin/timeline_items.html")
+    with translation.override(language):
+        context = desk.timeline_page(complaint)
+        misses = []
+
+        def spy(value):
+            misses.append(type(value).__name__)
+            return builtins.dir(value)
+
+        monkeypatch.setattr(base, "dir", spy, raising=False)
+        ours = template.render(Context(context))
+        monkeypatch.undo()
+        # Only the event whose data is not an object (never written by the product) misses.
+        assert set(misses) <= {"list"}
+        plain = desk.timeline_page(complaint)
+        for event in plain["timeline"]:  # as the events were before: plain data, no defaults
+            if isinstance(event.data, dict):
+                event.data = dict(event.data)
+            for name in ("alert_info", "automatic"):
+                if not event.__dict__.get(name):
+                    del event.__dict__[name]
+        theirs = template.render(Context(plain))
+    assert _normalized(ours) == _normalized(theirs)
+    assert "C-1" in ours and "C-2" in ours and "2026-01-02" in ours

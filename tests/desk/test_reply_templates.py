@@ -277,3 +277,24 @@ def test_demo_templates_are_valid_bilingual_and_seeded(db):
     # The demo's complaints awaiting the customer have a wait to follow up.
     waiting = Complaint.objects.filter(status=Status.AWAITING_CUSTOMER)
     assert AwaitingPeriod.objects.filter(ended_at__isnull=True).count() == waiting.count()
+
+
+def test_the_page_pickers_are_each_kinds_own_picker(team, complaint):
+    """The complaint page reads the contact and note templates in one query
+    (replies.pickers): each list is what picker() gives for its kind, in its order."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    Kind = ReplyTemplate.Kind
+    template(name="b-contact", kind=Kind.CONTACT, sort_order=2)
+    template(name="a-note", kind=Kind.NOTE, sort_order=2)
+    template(name="both", kind=Kind.BOTH, sort_order=1)
+    template(name="own department", kind=Kind.NOTE, department=team["service"])
+    template(name="inactive", kind=Kind.CONTACT, active=False)
+    user = team["manager"]
+    with CaptureQueriesContext(connection) as queries:
+        both = replies.pickers(user, complaint, kinds=[Kind.CONTACT, Kind.NOTE])
+    assert sum("complaints_replytemplate" in q["sql"] for q in queries) == 1
+    for kind in (Kind.CONTACT, Kind.NOTE):
+        assert both[kind] == replies.picker(user, complaint, kind=kind)
+    assert (len(both[Kind.CONTACT]), len(both[Kind.NOTE])) == (2, 3)
