@@ -367,37 +367,47 @@ class LiveSource:
         # Every grouping set computes every aggregate of its SELECT, and every measure is an
         # expression per complaint: the widgets with the period before (the cards, or with a
         # pair of filters only their histograms) over both periods with their own measures,
-        # the breakdowns over the period shown with theirs; each part reads its own days.
+        # the breakdowns over the period shown with theirs. The complaints are read ONCE
+        # (over both periods when some widget needs the period before) into a materialized
+        # CTE, each measure evaluated once per complaint, which both parts read; a measure
+        # only the breakdowns use is evaluated for the period shown only (NULL before: e.g.
+        # with a pair of filters the league's CSAT look-ups are not made for the period
+        # before, whose complaints only give their histogram buckets).
         parts = [
             [g for g in groups if g in before],
             [g for g in groups if g not in before],
         ]
         parts = [p for p in parts if p]
         part_names = [set().union(*(groups[g] for g in part)) for part in parts]
-        # The breakdowns' measures among the cards' (the whole dashboard from the summaries,
-        # live: the changed days): every measure once per complaint in a materialized CTE
-        # that both parts read. Else (a pair of filters: the histograms over both periods,
-        # the breakdowns' heavier measures over the period shown) each part its own read.
-        shared = len(parts) > 1 and part_names[1] <= part_names[0]
-
-        def read(names_, *, with_previous):
-            annotations = {c: expressions[c] for c in dict.fromkeys(needs[n] for n in names_)}
-            measure_columns = list(annotations)
-            annotations["period"] = _period_case(Q(received_at__gte=_day_start(filters.date_from)))
-            if "month" in keys:
-                annotations["month"] = TruncMonth("received_at", tzinfo=local_tz())
-            since = filters.previous().date_from if with_previous else None
-            return (
-                self.complaints(filters, since=since, days=days)
-                .annotate(**annotations)
-                .values(*keys, *measure_columns)
-                .query.sql_with_params()
-            )
-
-        selects, bits, params, prefix = [], {}, [], ""
-        if shared:
-            sql, params = read(part_names[0], with_previous=True)
-            prefix = f"WITH sub AS MATERIALIZED ({sql}) "
+        with_previous = bool(before)
+        current = Q(received_at__gte=_day_start(filters.date_from))
+        annotations = {}
+        for n in names:
+            column = needs[n]
+            if column in annotations:
+                continue
+            expression = expressions[column]
+            if with_previous and not any(needs[m] == column for m in part_names[0]):
+                expression = Case(
+                    When(current, then=expression),
+                    default=None,
+                    output_field=expression.output_field,
+                )
+            annotations[column] = expression
+        measure_columns = list(annotations)
+        annotations["period"] = _period_case(current)
+        if "month" in keys:
+            annotations["month"] = TruncMonth("received_at", tzinfo=local_tz())
+        since = filters.previous().date_from if with_previous else None
+        sql, params = (
+            self.complaints(filters, since=since, days=days)
+            .annotate(**annotations)
+            .values(*keys, *measure_columns)
+            .query.sql_with_params()
+        )
+        params = list(params)
+        prefix = f"WITH sub AS MATERIALIZED ({sql}) "
+        selects, bits = [], {}
         for number, part in enumerate(parts):
             part_keys = [
                 c
@@ -407,12 +417,8 @@ class LiveSource:
             for group in part:
                 kept = {"period", *(columns[g] for g in group)}
                 bits[(number, kpis.grouping_bits(kept, part_keys))] = group
-            if shared:
-                source = "sub" + (f" WHERE sub.{q('period')} = 1" if number else "")
-            else:
-                sql, part_params = read(part_names[number], with_previous=bool(set(part) & before))
-                params += part_params
-                source = f"({sql}) sub"
+            only_current = with_previous and not set(part) & before
+            source = "sub" + (f" WHERE sub.{q('period')} = 1" if only_current else "")
             sets = ", ".join(
                 "("
                 + ", ".join(f"sub.{q(c)}" for c in ["period", *(columns[g] for g in group)])
