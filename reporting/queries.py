@@ -22,6 +22,7 @@ from django.db.models import (
     Aggregate,
     Case,
     CharField,
+    F,
     FloatField,
     IntegerField,
     Q,
@@ -314,6 +315,11 @@ class LiveSource:
         self.now = now or timezone.now()
         self.expressions = kpis.measures(self.now)
         self._ahead: dict = {}
+        # Set by the live dashboard: a read ahead that counts the period's histograms from
+        # the complaints (a pair of filters) also gives their exact percentiles, so that
+        # durations() does not read the period again.
+        self.exact_durations = False
+        self._durations: dict = {}
 
     def prefetch(self, filters: Filters, specs, days=None) -> None:
         """PostgreSQL: the rows of several widgets ((group, names) over the filters' days, or
@@ -394,6 +400,15 @@ class LiveSource:
                     output_field=expression.output_field,
                 )
             annotations[column] = expression
+        # Exact percentiles of the period shown, from the same rows (see exact_durations).
+        exact = [
+            f
+            for f, buckets in kpis.HISTOGRAMS.items()
+            if self.exact_durations and days is None and with_previous
+            if set(buckets) & part_names[0]
+        ]
+        for f in exact:
+            annotations[f"v_{f}"] = F(f)
         measure_columns = list(annotations)
         annotations["period"] = _period_case(current)
         if "month" in keys:
@@ -431,6 +446,14 @@ class LiveSource:
                     f"GROUPING({', '.join(f'sub.{q(c)}' for c in part_keys)})",
                     *(f"sub.{q(c)}" if c in part_keys else "NULL" for c in keys),
                     *(sums[n] if n in part_names[number] else "NULL" for n in names),
+                    *(
+                        "percentile_cont(ARRAY[0.5, 0.9]::float8[]) WITHIN GROUP "
+                        f"(ORDER BY sub.{q('v_' + f)}) FILTER (WHERE sub.{q('period')} = 1 "
+                        f"AND sub.{q('b_' + f)} IS NOT NULL)"
+                        if number == 0
+                        else "NULL"
+                        for f in exact
+                    ),
                 ]
             )
             # The ORM's SQL, quoted identifiers and integers only; values are parameters.
@@ -448,10 +471,18 @@ class LiveSource:
             cursor.execute(prefix + " UNION ALL ".join(selects), params)
             found = cursor.fetchall()
         by_group: dict = {group: [] for group in groups}
+        width = 2 + len(keys) + len(names)
         for raw in found:
             values = dict(zip(keys, raw[2 : 2 + len(keys)], strict=True))
-            values.update({f"m_{n}": v for n, v in zip(names, raw[2 + len(keys) :], strict=True)})
+            values.update(
+                {f"m_{n}": v for n, v in zip(names, raw[2 + len(keys) : width], strict=True)}
+            )
             by_group[bits[(raw[0], raw[1])]].append(values)
+            if exact and raw[0] == 0 and values["period"] == 1:
+                self._durations[filters] = {
+                    f: tuple(None if v is None else v / 3600 for v in (pair or (None, None)))
+                    for f, pair in zip(exact, raw[width:], strict=True)
+                }
         for group, names_ in specs:
             plain = tuple(x for x in group if x != "period")
             rows = by_group[plain]
@@ -512,6 +543,9 @@ class LiveSource:
             return {f: self.percentiles(filters, f, n) for f, n in counts.items()}
         wanted = {f: n for f, n in counts.items() if n}
         result = dict.fromkeys(counts, (None, None))
+        known = self._durations.get(filters, {})  # computed by the read ahead
+        result.update((f, known[f]) for f in wanted if f in known)
+        wanted = {f: n for f, n in wanted.items() if f not in known}
         if histograms and wanted:
             found = self._banded(filters, {f: histograms[f] for f in wanted if f in histograms})
             result.update(found)
@@ -627,6 +661,7 @@ class FreshSource(SummarySource):
         self.built = self.stale is not None
 
     def prefetch(self, filters: Filters, specs) -> None:
+        self.live.exact_durations = True
         super().prefetch(filters, specs)
         if self.stale:  # the changed days of what the widgets read from the summaries
             specs = [(g, self.split(filters, g, n)[0]) for g, n in specs]

@@ -591,3 +591,36 @@ def test_pair_cards_read_their_level_and_the_histograms_from_the_complaints(data
         live = LiveSource(later).rows(filters, group, names)
         assert nonzero(fresh.rows(filters, group, names)) == nonzero(live), group
     assert period(fresh.rows(filters, ("period",), MEASURES))[1]["valid"] == cards[1]["valid"] - 1
+
+
+def test_live_pair_percentiles_come_from_the_read_ahead(dataset):
+    """Live, with a pair of filters, the read ahead of the complaints (the histograms of both
+    periods) also gives the exact percentiles of the period shown: equal to the complaints'
+    own percentile_cont, and the period is not read a second time for them (PostgreSQL)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from reporting.dashboard import WIDGETS
+    from reporting.queries import FreshSource, figures_with_previous
+
+    summaries.rebuild(now=NOW)
+    filters = Filters(
+        date_from=date(2026, 11, 1), date_to=date(2026, 11, 30), department=dataset["a"].pk
+    )
+    filters = replace(filters, severity=4)
+    source = FreshSource(NOW)
+    with CaptureQueriesContext(connection) as captured:
+        source.prefetch(filters, WIDGETS)
+        fig, _prev = figures_with_previous(source, filters)
+    reads = [q["sql"] for q in captured if '"complaints_complaint"' in q["sql"]]
+    reads = [sql for sql in reads if '"updated_at"' not in sql]  # (the changed days' look-up)
+    if connection.vendor == "postgresql":
+        assert len(reads) == 1 and "percentile_cont" in reads[0], reads
+    live = LiveSource(NOW)
+    for key, field_name, count in (
+        ("frt", "first_response_work_seconds", "frt_count"),
+        ("ttr", "resolution_work_seconds", "ttr_count"),
+    ):
+        assert fig[count] > 0
+        expected = live.percentiles(filters, field_name, fig[count])
+        assert getattr(fig, key) == pytest.approx(expected), key
