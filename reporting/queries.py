@@ -58,6 +58,8 @@ DIMENSIONS = {
     "severity": ("severity", "severity"),
     "root_cause_id": ("root_cause_id", "root_cause_category_id"),
 }
+# The dimensions summary_open_idx is keyed by (after the level).
+OPEN_INDEX_DIMENSIONS = ("department_id", "category_id", "channel", "severity")
 # Open backlog age buckets: (key, oldest age in days, youngest age in days)
 AGE_BUCKETS = (
     ("0-2", 2, 0),
@@ -288,6 +290,12 @@ def _summary_sql(level: int, filters: Filters, group, names, *, dated, skip_days
     if skip_days:
         where.append(f"{q('day')} NOT IN ({', '.join(['%s'] * len(skip_days))})")
         params += [day(d) for d in sorted(skip_days)]
+    if set(names) <= {"open", "overdue"}:
+        # Only rows with open complaints count (overdue ones are open): summary_open_idx,
+        # whose key the level's empty dimensions complete.
+        where.append(f"{q('open')} > 0")
+        kept = LEVELS[level][0]
+        where += [f"{q(d)} IS NULL" for d in OPEN_INDEX_DIMENSIONS if d not in kept]
     for dimension, value in filters.dimension_filters().items():
         column = q(DIMENSIONS[dimension][0])
         if not isinstance(value, list):

@@ -624,3 +624,47 @@ def test_live_pair_percentiles_come_from_the_read_ahead(dataset):
         assert fig[count] > 0
         expected = live.percentiles(filters, field_name, fig[count])
         assert getattr(fig, key) == pytest.approx(expected), key
+
+
+def test_the_open_backlog_reads_only_rows_with_open_complaints(dataset):
+    """The open backlog by age sums every day of history: it reads the summary rows with
+    open complaints only (summary_open_idx on PostgreSQL, keyed by the filter dimensions),
+    equal to the complaints' own figures, at every level and after a refresh."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    summaries.rebuild(now=NOW)
+    a, leak = dataset["a"].pk, dataset["leak"].pk
+    period = {"date_from": date(2026, 11, 1), "date_to": date(2026, 11, 30)}
+    cases = [
+        Filters(**period),
+        Filters(**period, channel="hotline"),
+        Filters(**period, department=a, category=leak),
+        Filters(**period, category=leak, severity=4),
+        Filters(**period, departments=(a,), channel="hotline"),
+    ]
+
+    def same(now):
+        for filters in cases:
+            args = (filters, ("age",), ("open", "overdue"))
+            with CaptureQueriesContext(connection) as captured:
+                summary = SummarySource(now).rows(*args, dated=False)
+            live = LiveSource(now).rows(*args, dated=False)
+            assert sorted((r for r in summary if r["open"]), key=str) == sorted(
+                (r for r in live if r["open"]), key=str
+            ), filters
+            assert sum(r["open"] for r in live) > 0, filters
+            (sql,) = [q["sql"] for q in captured if "reporting_dailysummary" in q["sql"]]
+            if connection.vendor == "postgresql":
+                with transaction.atomic(), connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL enable_seqscan = off")
+                    cursor.execute("EXPLAIN " + sql)
+                    plan = "\n".join(r[0] for r in cursor.fetchall())
+                assert "summary_open_idx" in plan, plan
+
+    same(NOW)
+    user = UserFactory(perms=ALL_COMPLAINT_PERMS)
+    later = NOW + timedelta(minutes=3)
+    lifecycle.transition(dataset["c10"].pk, "invalid", user=user, note="Spam", now=later)
+    assert summaries.refresh(now=later + timedelta(seconds=1)).days == 1
+    same(later + timedelta(seconds=1))
