@@ -147,6 +147,16 @@ class DailySummary(models.Model):
                 name="summary_level_cat_idx",
                 condition=Q(category__isnull=False),
             ),
+            # The open backlog by age (and the overdue count) sums every day of history:
+            # only the rows with open complaints (a few percent: recent days and the odd
+            # stale complaint), keyed by every filter dimension, so that a pair of filters
+            # reads its own few rows instead of all the rows of one of its dimensions
+            # (1M, department + category: 22,000 rows over 9,300 pages).
+            models.Index(
+                fields=["level", "department", "category", "channel", "severity"],
+                name="summary_open_idx",
+                condition=Q(open__gt=0),
+            ),
         ]
         permissions = [
             ("view_dashboard", _("Can see the reporting dashboard and KPIs")),

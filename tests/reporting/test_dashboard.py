@@ -3,6 +3,7 @@ links to the complaint list showing exactly that many complaints, department hea
 their departments."""
 
 import re
+from datetime import date
 from html import unescape
 from urllib.parse import parse_qs, urlsplit
 
@@ -275,3 +276,42 @@ def test_the_landing_page_builds_the_admin_app_list_once(manager_dash):
         # With the sidebar found in its cache the page needs no app list at all.
         assert "reporting-card-value" in manager_dash.get("/admin/").content.decode()
         assert built.call_count == 1
+
+
+def test_widget_labels_follow_renamed_reference_data(dataset):
+    """The category, root-cause and department labels come from a per-process copy of the
+    names (reference_cache), in the reader's language, and a rename shows at once."""
+    from django.utils import translation
+
+    from reporting import dashboard
+    from reporting.queries import Filters
+
+    summaries.rebuild(now=NOW)
+    filters = Filters(date_from=date(2026, 11, 1), date_to=date(2026, 11, 30))
+
+    def labels():
+        built = dashboard.build(filters, now=NOW)
+        return (
+            {p["label"] for p in built["charts"]["pareto"]},
+            {c["label"] for c in built["charts"]["causes"]},
+            {row["label"] for row in built["league"]},
+        )
+
+    with translation.override("en"):
+        assert labels() == (
+            {str(dataset["leak"]), str(dataset["noise"])},
+            {"Old pipes"},
+            {
+                "Property A",
+                "Sales B",
+            },
+        )
+    with translation.override("zh-hans"):
+        assert "管道老化" in labels()[1]
+    dataset["a"].name = dataset["a"].name_en = "Property Alpha"
+    dataset["a"].save()
+    dataset["cause"].name_en = "Ageing pipes"
+    dataset["cause"].save()
+    with translation.override("en"):
+        _categories, causes, departments = labels()
+    assert causes == {"Ageing pipes"} and "Property Alpha" in departments

@@ -451,8 +451,9 @@ def _pairs_and_more(dataset):
 
 def test_widgets_read_ahead_from_the_complaints_equal_each_read(dataset):
     """With two filters or more the dashboard's widgets that no level keeps are read ahead
-    in one query (PostgreSQL): the cards over both periods in one part of it, the breakdowns
-    over the period shown in another; every widget's rows equal the complaints' own."""
+    in one query (PostgreSQL) that reads the complaints once: the cards over both periods in
+    one part of it, the breakdowns over the period shown in another (their own measures
+    evaluated for that period only); every widget's rows equal the complaints' own."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -465,6 +466,8 @@ def test_widgets_read_ahead_from_the_complaints_equal_each_read(dataset):
             source.prefetch(filters, WIDGETS)
         direct = [q["sql"] for q in captured if '"complaints_complaint"' in q["sql"]]
         assert len(direct) == (1 if connection.vendor == "postgresql" else 0), filters
+        # ... which reads the complaints once (both periods), not once per part
+        assert all(sql.count('FROM "complaints_complaint"') == 1 for sql in direct), direct
         compared = 0
         for group, names in WIDGETS:
 
@@ -588,3 +591,80 @@ def test_pair_cards_read_their_level_and_the_histograms_from_the_complaints(data
         live = LiveSource(later).rows(filters, group, names)
         assert nonzero(fresh.rows(filters, group, names)) == nonzero(live), group
     assert period(fresh.rows(filters, ("period",), MEASURES))[1]["valid"] == cards[1]["valid"] - 1
+
+
+def test_live_pair_percentiles_come_from_the_read_ahead(dataset):
+    """Live, with a pair of filters, the read ahead of the complaints (the histograms of both
+    periods) also gives the exact percentiles of the period shown: equal to the complaints'
+    own percentile_cont, and the period is not read a second time for them (PostgreSQL)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from reporting.dashboard import WIDGETS
+    from reporting.queries import FreshSource, figures_with_previous
+
+    summaries.rebuild(now=NOW)
+    filters = Filters(
+        date_from=date(2026, 11, 1), date_to=date(2026, 11, 30), department=dataset["a"].pk
+    )
+    filters = replace(filters, severity=4)
+    source = FreshSource(NOW)
+    with CaptureQueriesContext(connection) as captured:
+        source.prefetch(filters, WIDGETS)
+        fig, _prev = figures_with_previous(source, filters)
+    reads = [q["sql"] for q in captured if '"complaints_complaint"' in q["sql"]]
+    reads = [sql for sql in reads if '"updated_at"' not in sql]  # (the changed days' look-up)
+    if connection.vendor == "postgresql":
+        assert len(reads) == 1 and "percentile_cont" in reads[0], reads
+    live = LiveSource(NOW)
+    for key, field_name, count in (
+        ("frt", "first_response_work_seconds", "frt_count"),
+        ("ttr", "resolution_work_seconds", "ttr_count"),
+    ):
+        assert fig[count] > 0
+        expected = live.percentiles(filters, field_name, fig[count])
+        assert getattr(fig, key) == pytest.approx(expected), key
+
+
+def test_the_open_backlog_reads_only_rows_with_open_complaints(dataset):
+    """The open backlog by age sums every day of history: it reads the summary rows with
+    open complaints only (summary_open_idx on PostgreSQL, keyed by the filter dimensions),
+    equal to the complaints' own figures, at every level and after a refresh."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    summaries.rebuild(now=NOW)
+    a, leak = dataset["a"].pk, dataset["leak"].pk
+    period = {"date_from": date(2026, 11, 1), "date_to": date(2026, 11, 30)}
+    cases = [
+        Filters(**period),
+        Filters(**period, channel="hotline"),
+        Filters(**period, department=a, category=leak),
+        Filters(**period, category=leak, severity=4),
+        Filters(**period, departments=(a,), channel="hotline"),
+    ]
+
+    def same(now):
+        for filters in cases:
+            args = (filters, ("age",), ("open", "overdue"))
+            with CaptureQueriesContext(connection) as captured:
+                summary = SummarySource(now).rows(*args, dated=False)
+            live = LiveSource(now).rows(*args, dated=False)
+            assert sorted((r for r in summary if r["open"]), key=str) == sorted(
+                (r for r in live if r["open"]), key=str
+            ), filters
+            assert sum(r["open"] for r in live) > 0, filters
+            (sql,) = [q["sql"] for q in captured if "reporting_dailysummary" in q["sql"]]
+            if connection.vendor == "postgresql":
+                with transaction.atomic(), connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL enable_seqscan = off")
+                    cursor.execute("EXPLAIN " + sql)
+                    plan = "\n".join(r[0] for r in cursor.fetchall())
+                assert "summary_open_idx" in plan, plan
+
+    same(NOW)
+    user = UserFactory(perms=ALL_COMPLAINT_PERMS)
+    later = NOW + timedelta(minutes=3)
+    lifecycle.transition(dataset["c10"].pk, "invalid", user=user, note="Spam", now=later)
+    assert summaries.refresh(now=later + timedelta(seconds=1)).days == 1
+    same(later + timedelta(seconds=1))
