@@ -16,6 +16,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 
 from ..models import OPEN_STATUSES, Channel, Complaint, Severity, Status
 from ..search import search_complaints
+from . import rows
 from .auth import caller
 
 
@@ -130,7 +131,12 @@ class ComplaintFilter(CheapFilterSet):
         model = Complaint._meta.get_field(relation).related_model
         pk = None
         if "\x00" not in value:  # PostgreSQL text cannot hold NUL: no such code
-            pk = model.objects.filter(code=value).values_list("pk", flat=True).first()
+            # From this process's copy of the codes (rows.codes) when it knows the code;
+            # else (no copy, or a code newer than the copy) from the database.
+            codes = rows.codes()
+            pk = codes.id_of(model, value) if codes is not None else None
+            if pk is None:
+                pk = model.objects.filter(code=value).values_list("pk", flat=True).first()
         if pk is None:
             return queryset.none()
         return queryset.filter(**{f"{relation}_id": pk})
