@@ -73,8 +73,20 @@ class CheapFilterSet(django_filters.FilterSet):
         key = (type(self), get_language())
         form_class = self._form_classes.get(key)
         if form_class is None:
-            form_class = self._form_classes[key] = super().get_form_class()
+            form_class = super().get_form_class()
+            form_class.base_fields = _ShallowCopiedFields(form_class.base_fields)
+            self._form_classes[key] = form_class
         return form_class
+
+
+class _ShallowCopiedFields(dict):
+    """A form class's fields, copied per form as Django does (`deepcopy(base_fields)`) but
+    one level deep: each form gets its own field objects (what a form may change: required,
+    initial, ...) sharing the widget, choices, validators and messages, which validation
+    only reads. Django's deep copy of the ~10 fields cost ~0.4 ms per filtered request."""
+
+    def __deepcopy__(self, memo):
+        return {name: copy.copy(field) for name, field in self.items()}
 
 
 class SkipUnusedFilterBackend(DjangoFilterBackend):
