@@ -105,6 +105,9 @@ INSTALLED_APPS = [
     "reporting",
 ]
 
+# Django's database sessions, loaded with a statement compiled once (complaints/sessions.py).
+SESSION_ENGINE = "complaints.sessions"
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -165,10 +165,13 @@ class ComplaintViewSet(
         if restricted and wanted and wanted != restricted.code:
             raise PermissionDenied(_("This key may only read its own department's complaints."))
         # ComplaintSerializer's JSON from the page's column values (rows.py), not from DRF
-        # fields per row; the cursor pager reads the ordering column from the dicts.
-        page = self.paginate_queryset(rows.values(self.filter_queryset(self.get_queryset())))
+        # fields per row; the cursor pager reads the ordering column from the dicts. The
+        # category and department codes come from this process's copy when it has one.
+        codes = rows.codes()
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(rows.values(queryset, coded=codes is not None))
         context = self.get_serializer_context()
-        data = rows.complaint_json(page, pii=context["pii"], now=context["now"])
+        data = rows.complaint_json(page, pii=context["pii"], now=context["now"], codes=codes)
         return self.get_paginated_response(data)
 
     @export_schema

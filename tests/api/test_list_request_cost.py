@@ -105,3 +105,17 @@ def test_postgresql_connections_read_times_with_the_fast_loader(department):
     assert loader.timezone == connection.timezone
     made = make_complaint(received_at=datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC))
     assert Complaint.objects.get(pk=made.pk).received_at == made.received_at
+
+
+def test_each_form_has_its_own_fields_sharing_what_validation_reads():
+    one, two = (ComplaintFilter({"status": ["new"]}, Complaint.objects.all()).form for _ in "12")
+    base = type(one).base_fields
+    for name in ("status", "department", "received_after"):
+        assert one.fields[name] is not two.fields[name] is not base[name]
+        assert one.fields[name].widget is base[name].widget  # shared, read only
+    one.fields["status"].required = True
+    assert two.fields["status"].required is False and base["status"].required is False
+    assert one.is_valid() and two.is_valid()
+    assert one.cleaned_data["status"] == ["new"]
+    bad = ComplaintFilter({"status": ["nonsense"]}, Complaint.objects.all()).form
+    assert not bad.is_valid() and "status" in bad.errors
