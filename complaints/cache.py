@@ -27,9 +27,24 @@ def usable() -> bool:
     return time.monotonic() >= _down_until
 
 
+def _outage(exc: BaseException) -> bool:
+    """A connection that failed or timed out (not, say, one refused write or a bad value)."""
+    from redis import exceptions
+
+    return isinstance(
+        exc, (OSError, exceptions.ConnectionError, exceptions.TimeoutError)
+    )  # OSError covers the built-in ConnectionError and TimeoutError
+
+
 def failed(exc: BaseException, what: str) -> None:
-    """The shared cache failed for `what`: every feature leaves it alone for a while."""
+    """The shared cache failed for `what`. An outage (connection refused, lost or timed out)
+    opens the circuit: every feature leaves the cache alone for a while. Any other error
+    (a refused write, an out-of-memory answer, a vanished counter) only costs the call that
+    met it its cached answer."""
     global _down_until
+    if not _outage(exc):
+        log.warning("%s: shared cache error, not using it this time (%r)", what, exc)
+        return
     _down_until = time.monotonic() + RETRY_AFTER
     log.warning("%s: shared cache unavailable for %.0f s (%s)", what, RETRY_AFTER, exc)
 

@@ -196,6 +196,17 @@ def _compensation_cards(fig: Figures, prev: Figures, filters, prev_filters) -> l
     ]
 
 
+def _names(kind: str, pks=None) -> dict:
+    """{pk: names} of one kind, all of them or those of `pks`."""
+    model, fields = {
+        "category": (Category, ("path", "path_en", "name", "name_en")),
+        "department": (Department, ("name", "name_en")),
+        "root_cause": (RootCause, ("name", "name_en")),
+    }[kind]
+    rows = model.objects.all() if pks is None else model.objects.filter(pk__in=pks)
+    return {pk: tuple(rest) for pk, *rest in rows.values_list("pk", *fields)}
+
+
 def reference_names() -> dict:
     """{"category" | "department" | "root_cause": {pk: names}} for the widgets' labels, kept
     per process by complaints.services.reference_cache until a category, department or root
@@ -204,24 +215,21 @@ def reference_names() -> dict:
     from complaints.services import reference_cache
 
     def load() -> dict:
-        return {
-            "category": {
-                pk: (path, path_en, name, name_en)
-                for pk, path, path_en, name, name_en in Category.objects.values_list(
-                    "pk", "path", "path_en", "name", "name_en"
-                )
-            },
-            "department": {
-                pk: (name, name_en)
-                for pk, name, name_en in Department.objects.values_list("pk", "name", "name_en")
-            },
-            "root_cause": {
-                pk: (name, name_en)
-                for pk, name, name_en in RootCause.objects.values_list("pk", "name", "name_en")
-            },
-        }
+        return {kind: _names(kind) for kind in ("category", "department", "root_cause")}
 
     return reference_cache.get("reporting-dashboard-names", load)
+
+
+def names_for(names: dict, kind: str, pks) -> dict:
+    """names[kind] (reference_names()) for `pks`; ids this process's copy does not know (made
+    in another process since the copy was loaded, while the change could not reach it yet)
+    are read in one query, so a new department never shows as "(no department)"."""
+    known = names[kind]
+    wanted = {pk for pk in pks if pk is not None}
+    found = {pk: known[pk] for pk in wanted if pk in known}
+    if len(found) < len(wanted):
+        found.update(_names(kind, wanted - found.keys()))
+    return found
 
 
 def category_label(names: tuple) -> str:
@@ -494,11 +502,8 @@ def build(
         key=lambda r: (-r["received"], r["category_id"] or 0),
     )
     names = reference_names()
-    category_names = {
-        r["category_id"]: category_label(names["category"][r["category_id"]])
-        for r in category_rows[:TOP_CATEGORIES]
-        if r["category_id"] in names["category"]
-    }
+    top = (r["category_id"] for r in category_rows[:TOP_CATEGORIES])
+    category_names = {pk: category_label(n) for pk, n in names_for(names, "category", top).items()}
     total_received = sum(r["received"] for r in category_rows) or 1
     pareto, cumulative = [], 0
     for r in category_rows[:TOP_CATEGORIES]:
@@ -535,11 +540,8 @@ def build(
         ),
         key=lambda r: (-r["valid"], r["root_cause_id"]),
     )[:TOP_ROOT_CAUSES]
-    cause_names = {
-        r["root_cause_id"]: pick_name(*names["root_cause"][r["root_cause_id"]])
-        for r in cause_rows
-        if r["root_cause_id"] in names["root_cause"]
-    }
+    causes_found = names_for(names, "root_cause", (r["root_cause_id"] for r in cause_rows))
+    cause_names = {pk: pick_name(*n) for pk, n in causes_found.items()}
     causes = [
         {
             "label": cause_names.get(r["root_cause_id"], "?"),
@@ -553,11 +555,8 @@ def build(
 
     # Department league table (one query).
     league_rows = source.rows(filters, ("department_id",), LEAGUE_MEASURES)
-    department_names = {
-        r["department_id"]: pick_name(*names["department"][r["department_id"]])
-        for r in league_rows
-        if r["department_id"] in names["department"]
-    }
+    league_found = names_for(names, "department", (r["department_id"] for r in league_rows))
+    department_names = {pk: pick_name(*n) for pk, n in league_found.items()}
     league = []
     for r in league_rows:
         dim = _dimension_params("department_id", r["department_id"])

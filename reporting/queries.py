@@ -12,6 +12,7 @@ Definitions of the figures: see reporting.kpis.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from functools import cached_property
@@ -468,14 +469,13 @@ class LiveSource:
             selects.append(
                 f"SELECT {selected} FROM {source} GROUP BY GROUPING SETS ({sets})"  # noqa: S608
             )
-        with transaction.atomic(), connection.cursor() as cursor:
+        with _settings_for_one_read(work_mem="64MB") as cursor:
             # The sets sorted in memory. The complaints are read from the index of the time
             # received that carries every column the measures use (an index-only scan,
             # reporting migration 0008), filtered there by the dimensions: the planner then
             # neither reads the whole table (its choice for filters that no index leads
             # with, e.g. channel and severity: it does not know that the days' rows are
             # next to each other) nor each row of the period.
-            cursor.execute("SELECT set_config('work_mem', '64MB', true)")
             cursor.execute(prefix + " UNION ALL ".join(selects), params)
             found = cursor.fetchall()
         by_group: dict = {group: [] for group in groups}
@@ -486,7 +486,9 @@ class LiveSource:
                 {f"m_{n}": v for n, v in zip(names, raw[2 + len(keys) : width], strict=True)}
             )
             by_group[bits[(raw[0], raw[1])]].append(values)
-            if exact and raw[0] == 0 and values["period"] == 1:
+            # The whole period's row (the widget grouped by "period" alone), not a row of
+            # another set of the same part.
+            if exact and raw[0] == 0 and values["period"] == 1 and not bits[(raw[0], raw[1])]:
                 self._durations[filters] = {
                     f: tuple(None if v is None else v / 3600 for v in (pair or (None, None)))
                     for f, pair in zip(exact, raw[width:], strict=True)
@@ -607,14 +609,14 @@ class LiveSource:
         rows = self.complaints(filters).filter(kpis.VALID).values(*fields)
         sql, params = rows.query.sql_with_params()
         where = " OR ".join(f"({b})" for b in bands)
-        with transaction.atomic(), connection.cursor() as cursor:
+        with _settings_for_one_read(
+            parallel_setup_cost="10", parallel_tuple_cost="0.001"
+        ) as cursor:
             # The scan of the period's index entries split between parallel workers (the
             # ordered-set aggregates themselves cannot be: the band's values are gathered).
             # Stock costs keep a plan that passes ~a third of the period's rows through a
             # Gather serial; that read is most of the live dashboard over a year (1M, load
             # 4.7: 217 -> 171 ms; about half on an idle 2-core machine).
-            cursor.execute("SELECT set_config('parallel_setup_cost', '10', true)")
-            cursor.execute("SELECT set_config('parallel_tuple_cost', '0.001', true)")
             # Integers and the ORM's own SQL only; values are parameters.
             cursor.execute(
                 f"SELECT {', '.join(aggregates)} FROM ({sql}) sub WHERE {where}",  # noqa: S608
@@ -700,6 +702,31 @@ class FreshSource(SummarySource):
             else:
                 merged[key] = {**dict.fromkeys(names, 0), **r}
         return list(merged.values())
+
+
+@contextlib.contextmanager
+def _settings_for_one_read(**values):
+    """A cursor in a transaction of its own with `values` set for it (SET LOCAL). Inside an
+    outer transaction (tests, or a caller's atomic block) releasing the savepoint would keep
+    them for the rest of that transaction, so they are put back afterwards."""
+    outer = connection.in_atomic_block
+    names = list(values)
+    with transaction.atomic(), connection.cursor() as cursor:
+        setting = ", ".join("current_setting(%s), set_config(%s, %s, true)" for _ in names)
+        cursor.execute(
+            f"SELECT {setting}",  # noqa: S608 - placeholders only
+            [x for n in names for x in (n, n, str(values[n]))],
+        )
+        before = cursor.fetchone()[::2]
+        try:
+            yield cursor
+        finally:
+            if outer:
+                put_back = ", ".join("set_config(%s, %s, true)" for _ in names)
+                cursor.execute(
+                    f"SELECT {put_back}",  # noqa: S608 - placeholders only
+                    [x for n, old in zip(names, before, strict=True) for x in (n, old)],
+                )
 
 
 def _col(field_name: str) -> str:

@@ -78,3 +78,26 @@ def test_the_rate_limit_counts_per_process_while_the_circuit_is_open(broken_cach
     results = [ratelimit.allow(request, scope="circuit-local", limit=2) for _ in range(3)]
     assert results == [True, True, False]
     assert len(broken_cache) == 1
+
+
+def test_an_error_that_is_not_an_outage_leaves_the_circuit_closed(monkeypatch):
+    """A refused write (Redis out of memory, read-only after a failover) costs that call its
+    cached answer only: the throttle and reference data keep using Redis."""
+    from redis.exceptions import ResponseError
+
+    user = UserFactory()
+    outside = SimpleNamespace(in_atomic_block=False)
+    monkeypatch.setattr(
+        saved_views,
+        "transaction",
+        SimpleNamespace(get_connection=lambda: outside, on_commit=transaction.on_commit),
+    )
+
+    def refused(*args, **kwargs):
+        raise ResponseError("OOM command not allowed when used memory > 'maxmemory'")
+
+    monkeypatch.setattr(cache, "set", refused)
+    assert saved_views.user_views(user) == []
+    assert shared_cache.usable()
+    shared_cache.failed(TimeoutError("timed out"), "test")
+    assert not shared_cache.usable()

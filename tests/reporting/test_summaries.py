@@ -668,3 +668,27 @@ def test_the_open_backlog_reads_only_rows_with_open_complaints(dataset):
     lifecycle.transition(dataset["c10"].pk, "invalid", user=user, note="Spam", now=later)
     assert summaries.refresh(now=later + timedelta(seconds=1)).days == 1
     same(later + timedelta(seconds=1))
+
+
+@pytest.mark.django_db
+def test_settings_for_one_read_are_put_back_inside_an_outer_transaction():
+    """SET LOCAL in a savepoint outlives it: a caller's later statements in the same
+    transaction must not run with the dashboard read's work_mem or parallel costs."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("planner settings are PostgreSQL's")
+    from reporting.queries import _settings_for_one_read
+
+    def current():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT current_setting('work_mem'), current_setting('parallel_setup_cost')"
+            )
+            return cursor.fetchone()
+
+    before = current()
+    assert connection.in_atomic_block  # the test's own transaction
+    with _settings_for_one_read(work_mem="64MB", parallel_setup_cost="10"):
+        assert current() == ("64MB", "10")
+    assert current() == before
