@@ -17,13 +17,11 @@ again."""
 import django.db.models.deletion
 from django.db import migrations, models
 
+from complaints import migration_indexes as indexes
+
 TABLE = "complaints_complaint"
 INDEX = "complaint_cust_recv_idx"
 COLUMNS = "(customer_id, received_at DESC, id DESC)"
-
-
-def _concurrently(schema_editor) -> str:
-    return " CONCURRENTLY" if schema_editor.connection.vendor == "postgresql" else ""
 
 
 def _foreign_key_index(schema_editor) -> str:
@@ -31,39 +29,14 @@ def _foreign_key_index(schema_editor) -> str:
     return schema_editor._create_index_name(TABLE, ["customer_id"], "")
 
 
-def _drop_if_invalid(schema_editor, name: str) -> None:
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT NOT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-            "WHERE c.relname = %s",
-            [name],
-        )
-        row = cursor.fetchone()
-    if row and row[0]:
-        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {schema_editor.quote_name(name)}")
-
-
 def forwards(apps, schema_editor):
-    quote, concurrently = schema_editor.quote_name, _concurrently(schema_editor)
-    _drop_if_invalid(schema_editor, INDEX)
-    schema_editor.execute(
-        f"CREATE INDEX{concurrently} IF NOT EXISTS {quote(INDEX)} ON {quote(TABLE)} {COLUMNS}"
-    )
-    schema_editor.execute(
-        f"DROP INDEX{concurrently} IF EXISTS {quote(_foreign_key_index(schema_editor))}"
-    )
+    indexes.create(schema_editor, INDEX, TABLE, COLUMNS)
+    indexes.drop(schema_editor, _foreign_key_index(schema_editor))
 
 
 def backwards(apps, schema_editor):
-    quote, concurrently = schema_editor.quote_name, _concurrently(schema_editor)
-    name = _foreign_key_index(schema_editor)
-    _drop_if_invalid(schema_editor, name)
-    schema_editor.execute(
-        f"CREATE INDEX{concurrently} IF NOT EXISTS {quote(name)} ON {quote(TABLE)} (customer_id)"
-    )
-    schema_editor.execute(f"DROP INDEX{concurrently} IF EXISTS {quote(INDEX)}")
+    indexes.create(schema_editor, _foreign_key_index(schema_editor), TABLE, "(customer_id)")
+    indexes.drop(schema_editor, INDEX)
 
 
 class Migration(migrations.Migration):

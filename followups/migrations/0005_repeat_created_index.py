@@ -8,31 +8,18 @@ run drops and builds again."""
 
 from django.db import migrations, models
 
+from complaints import migration_indexes as indexes
+
 TABLE = "followups_repeatlink"
 INDEX = "repeat_created_idx"
 
 
 def forwards(apps, schema_editor):
-    postgres = schema_editor.connection.vendor == "postgresql"
-    concurrently = " CONCURRENTLY" if postgres else ""
-    if postgres:
-        with schema_editor.connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT NOT i.indisvalid FROM pg_index i "
-                "JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = %s",
-                [INDEX],
-            )
-            row = cursor.fetchone()
-        if row and row[0]:
-            schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {INDEX}")
-    schema_editor.execute(
-        f"CREATE INDEX{concurrently} IF NOT EXISTS {INDEX} ON {TABLE} (created_at DESC, id DESC)"
-    )
+    indexes.create(schema_editor, INDEX, TABLE, "(created_at DESC, id DESC)")
 
 
 def backwards(apps, schema_editor):
-    concurrently = " CONCURRENTLY" if schema_editor.connection.vendor == "postgresql" else ""
-    schema_editor.execute(f"DROP INDEX{concurrently} IF EXISTS {INDEX}")
+    indexes.drop(schema_editor, INDEX)
 
 
 class Migration(migrations.Migration):

@@ -6,34 +6,23 @@ No rebuild of the summaries is needed (no row changes)."""
 
 from django.db import migrations, models
 
+from complaints import migration_indexes as indexes
+
 TABLE = "reporting_dailysummary"
 INDEX = "summary_open_idx"
-CREATE = (
-    f"CREATE INDEX{{concurrently}} IF NOT EXISTS {INDEX} ON {TABLE} "
-    "(level, department_id, category_id, channel, severity) WHERE open > 0"
-)
-
-
-def _concurrently(schema_editor) -> str:
-    return " CONCURRENTLY" if schema_editor.connection.vendor == "postgresql" else ""
 
 
 def forwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        with schema_editor.connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT NOT i.indisvalid FROM pg_index i JOIN pg_class c "
-                "ON c.oid = i.indexrelid WHERE c.relname = %s",
-                [INDEX],
-            )
-            row = cursor.fetchone()
-        if row and row[0]:
-            schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {INDEX}")
-    schema_editor.execute(CREATE.format(concurrently=_concurrently(schema_editor)))
+    indexes.create(
+        schema_editor,
+        INDEX,
+        TABLE,
+        "(level, department_id, category_id, channel, severity) WHERE open > 0",
+    )
 
 
 def backwards(apps, schema_editor):
-    schema_editor.execute(f"DROP INDEX{_concurrently(schema_editor)} IF EXISTS {INDEX}")
+    indexes.drop(schema_editor, INDEX)
 
 
 class Migration(migrations.Migration):
