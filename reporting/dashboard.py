@@ -7,12 +7,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from urllib.parse import urlencode
 
 from django.urls import reverse
 from django.utils import formats
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from complaints.models import (
@@ -22,6 +21,7 @@ from complaints.models import (
     RootCause,
     Severity,
     pick_name,
+    pick_path,
 )
 
 from . import queries
@@ -224,20 +224,11 @@ def names_for(names: dict, kind: str, pks) -> dict:
     """names[kind] (reference_names()) for `pks`; ids this process's copy does not know (made
     in another process since the copy was loaded, while the change could not reach it yet)
     are read in one query, so a new department never shows as "(no department)"."""
-    known = names[kind]
+    from complaints.services import reference_cache
+
     wanted = {pk for pk in pks if pk is not None}
-    found = {pk: known[pk] for pk in wanted if pk in known}
-    if len(found) < len(wanted):
-        found.update(_names(kind, wanted - found.keys()))
-    return found
-
-
-def category_label(names: tuple) -> str:
-    """Category.__str__ (its full path in the reader's language) from reference_names()."""
-    path, path_en, name, name_en = names
-    if (get_language() or "").lower().startswith("en") and path_en:
-        return path_en
-    return path or pick_name(name, name_en)
+    known = reference_cache.with_missing(names[kind], wanted, partial(_names, kind))
+    return {pk: known[pk] for pk in wanted if pk in known}
 
 
 def _month_label(month: date) -> str:
@@ -503,7 +494,7 @@ def build(
     )
     names = reference_names()
     top = (r["category_id"] for r in category_rows[:TOP_CATEGORIES])
-    category_names = {pk: category_label(n) for pk, n in names_for(names, "category", top).items()}
+    category_names = {pk: pick_path(*n) for pk, n in names_for(names, "category", top).items()}
     total_received = sum(r["received"] for r in category_rows) or 1
     pareto, cumulative = [], 0
     for r in category_rows[:TOP_CATEGORIES]:

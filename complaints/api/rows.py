@@ -24,6 +24,7 @@ Without a copy (no shared cache) the codes are joined in as before.
 
 from collections.abc import Iterable
 from datetime import datetime
+from functools import partial
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -159,19 +160,19 @@ def complaint_json(
     return out
 
 
+def _codes_of(model, pks: set) -> dict:
+    return dict(model.objects.filter(pk__in=pks).values_list("pk", "code"))
+
+
 def _named(rows: Iterable[dict], codes: Codes) -> list[dict]:
     """The rows with each category and department id replaced by its code under the joined
     path's name; ids this copy does not know (made after it was loaded) are read in one
     query."""
     rows = list(rows)
     for _key, path, column, model in CODED:
-        known = codes.by_model[model]
-        missing = {row[column] for row in rows} - known.keys() - {None}
-        if missing:
-            known = {
-                **known,
-                **dict(model.objects.filter(pk__in=missing).values_list("pk", "code")),
-            }
+        known = reference_cache.with_missing(
+            codes.by_model[model], (row[column] for row in rows), partial(_codes_of, model)
+        )
         for row in rows:
             value = row[column]
             row[path] = None if value is None else known.get(value)

@@ -1,6 +1,6 @@
 from .alerts import DeadlineAlert, DigestEntry, Notification, NotificationList
 from .api import SCOPES, ApiClient, IdempotencyRecord
-from .categories import Category
+from .categories import Category, pick_path
 from .compensation import (
     GRANTED,
     MONETARY_KINDS,
@@ -92,6 +92,7 @@ __all__ = [
     "Validity",
     "localized_name",
     "pick_name",
+    "pick_path",
     "Severity",
     "Status",
 ]

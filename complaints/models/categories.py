@@ -1,9 +1,13 @@
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from .responsibility import localized_name
+from .responsibility import pick_name
+
+
+def pick_path(path: str, path_en: str, name: str, name_en: str) -> str:
+    """Category.localized_path from its values (e.g. from values() or a per-process copy)."""
+    return pick_name(path, path_en) or pick_name(name, name_en)
 
 
 class Category(models.Model):
@@ -47,9 +51,7 @@ class Category(models.Model):
 
     def localized_path(self) -> str:
         """The full name (parent / child) in the reader's language."""
-        if (get_language() or "").lower().startswith("en") and self.path_en:
-            return self.path_en
-        return self.path or localized_name(self)
+        return pick_path(self.path, self.path_en, self.name, self.name_en)
 
     def clean(self) -> None:
         node, seen = self.parent, set()

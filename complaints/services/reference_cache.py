@@ -74,6 +74,14 @@ def get(name: str, load: Callable[[], object], *, uncached: Callable[[], object]
     return value
 
 
+def with_missing(known: dict, ids, read: Callable[[set], dict]) -> dict:
+    """`known` (a copy, by id) with the ids among `ids` it lacks, read by `read(missing)` in
+    one query: rows made in another process since this copy was loaded, whose change has not
+    reached this process yet. The copy itself is left as it is."""
+    missing = {pk for pk in ids if pk is not None} - known.keys()
+    return {**known, **read(missing)} if missing else known
+
+
 def changed(**_signal_kwargs) -> None:
     """Reference data changed (or is about to, in the current transaction): drop this
     process's copies now and tell every process once the transaction commits."""
