@@ -706,27 +706,17 @@ class FreshSource(SummarySource):
 
 @contextlib.contextmanager
 def _settings_for_one_read(**values):
-    """A cursor in a transaction of its own with `values` set for it (SET LOCAL). Inside an
-    outer transaction (tests, or a caller's atomic block) releasing the savepoint would keep
-    them for the rest of that transaction, so they are put back afterwards."""
-    outer = connection.in_atomic_block
-    names = list(values)
+    """A cursor in a transaction of its own with `values` set for it (SET LOCAL), rolled back
+    at the end (the read writes nothing), as the export's COPY is: the settings end with it,
+    also inside an outer transaction, where releasing a savepoint would keep them."""
     with transaction.atomic(), connection.cursor() as cursor:
-        setting = ", ".join("current_setting(%s), set_config(%s, %s, true)" for _ in names)
+        setting = ", ".join("set_config(%s, %s, true)" for _ in values)
         cursor.execute(
             f"SELECT {setting}",  # noqa: S608 - placeholders only
-            [x for n in names for x in (n, n, str(values[n]))],
+            [x for name, value in values.items() for x in (name, str(value))],
         )
-        before = cursor.fetchone()[::2]
-        try:
-            yield cursor
-        finally:
-            if outer:
-                put_back = ", ".join("set_config(%s, %s, true)" for _ in names)
-                cursor.execute(
-                    f"SELECT {put_back}",  # noqa: S608 - placeholders only
-                    [x for n, old in zip(names, before, strict=True) for x in (n, old)],
-                )
+        yield cursor
+        transaction.set_rollback(True)
 
 
 def _col(field_name: str) -> str:

@@ -231,7 +231,7 @@ def test_pages_read_the_summaries_not_the_complaints(manager_dash, dataset, url)
         # read the complaints, on PostgreSQL in one grouped read (SQLite: one each)
         assert 0 < len(direct) <= (1 if connection.vendor == "postgresql" else 5)
         # (the cards: their level, and the histograms ahead; one more in a test's own
-        # transaction: the read's planner settings put back)
+        # transaction: the read's savepoint is rolled back, then released)
         assert len(queries) <= 22
     else:
         assert direct == []
