@@ -13,6 +13,8 @@ them.
 
 import json
 import logging
+import queue
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -20,6 +22,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
+from django.db import connections as db_connections
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -689,17 +692,80 @@ class SweepResult:
     alert_ids: list[int] = field(default_factory=list)
 
 
-def sweep(*, now: datetime | None = None, batch_size: int = BATCH_SIZE, on_batch=None):
+def sweep(
+    *,
+    now: datetime | None = None,
+    batch_size: int = BATCH_SIZE,
+    on_batch=None,
+    connections: int | None = None,
+) -> SweepResult:
     """Process every open complaint whose next alert point has come, in bounded batches.
 
     Each batch is its own transaction; `on_batch(alert_ids)` runs after it commits (the
     task enqueues email delivery there). Safe to run twice, concurrently, or after a crash.
     A complaint that cannot be loaded or processed is marked (`alert_failures`,
     `alert_error`), pushed back, and the others go on.
+
+    On PostgreSQL the batches are claimed over `connections` database connections at once
+    (settings.REDRESS_SWEEP_CONNECTIONS, one thread each): the claim skips the rows another
+    connection has locked, so each complaint is processed by one of them, and the database
+    does the larger part of the work on as many cores. Inside a transaction (whose writes
+    other connections cannot see) or on another database the sweep keeps to its caller's
+    connection.
     """
     now = now or timezone.now()
+    if connections is None:
+        connections = settings.REDRESS_SWEEP_CONNECTIONS
+    if connections <= 1 or connection.vendor != "postgresql" or connection.in_atomic_block:
+        result = SweepResult()
+        _sweep_batches(now, batch_size, result, on_batch)
+        return result
+    return _sweep_concurrently(now, batch_size, on_batch, connections)
+
+
+def _sweep_concurrently(now, batch_size, on_batch, count: int) -> SweepResult:
+    """sweep() over `count` threads, each with its own connection; on_batch runs in the
+    calling thread as the batches commit, in the order they did."""
+    results = [SweepResult() for _ in range(count)]
+    committed: queue.Queue = queue.Queue()
+    errors: list[BaseException] = []
+
+    def run(result: SweepResult) -> None:
+        try:
+            _sweep_batches(now, batch_size, result, committed.put if on_batch else None)
+        except BaseException as exc:  # noqa: BLE001 - raised again in the calling thread
+            errors.append(exc)
+        finally:
+            db_connections.close_all()  # this thread's connection
+
+    threads = [
+        threading.Thread(target=run, args=(result,), name=f"deadline-sweep-{n}")
+        for n, result in enumerate(results)
+    ]
+    for thread in threads:
+        thread.start()
+    while any(thread.is_alive() for thread in threads) or not committed.empty():
+        try:
+            alert_ids = committed.get(timeout=0.05)
+        except queue.Empty:
+            continue
+        on_batch(alert_ids)
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    total = SweepResult()
+    for result in results:
+        total.complaints += result.complaints
+        total.alerts += result.alerts
+        total.failed += result.failed
+        total.alert_ids += result.alert_ids
+    return total
+
+
+def _sweep_batches(now: datetime, batch_size: int, result: SweepResult, on_batch) -> None:
+    """Claim, process and commit batches on this thread's connection until none is due."""
     ctx = sla.Context.load()
-    result = SweepResult()
     # The claim resumes where the last batch ended: a processed complaint's next point is
     # after `now` (or it failed and waits), but its old index entry stays until vacuum, and
     # scanning from the start each time would walk every earlier batch's entries again. When
@@ -711,7 +777,7 @@ def sweep(*, now: datetime | None = None, batch_size: int = BATCH_SIZE, on_batch
             batch, failed = _claim(now, batch_size, after=after)
             if not batch and not failed:
                 if after is None:
-                    return result
+                    return
                 after = None
                 continue
             after = max((c.next_alert_at for c in batch), default=after)
