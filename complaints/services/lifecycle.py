@@ -16,6 +16,7 @@ from django.utils.translation import gettext_noop
 from .. import hooks, workflow
 from ..messages import names, stored
 from ..models import (
+    AlertSchedule,
     Channel,
     Complaint,
     ComplaintEvent,
@@ -485,8 +486,13 @@ def transition(
 
 
 def _recheck_escalation(complaint: Complaint, now) -> None:
-    """A deadline was met: let the sweep recount the escalation level of what is left."""
-    if complaint.escalation_level and complaint.is_open:
+    """A deadline was met: let the sweep recount the escalation level of what is left. The
+    complaint's save copies its next_alert_at to the schedule (a met deadline is one of the
+    changes the database trigger watches), so the sweep looks again at once."""
+    if not complaint.is_open:
+        return
+    escalated = AlertSchedule.objects.filter(complaint_id=complaint.pk, escalation_level__gt=0)
+    if escalated.exists():
         complaint.next_alert_at = min(complaint.next_alert_at or now, now)
 
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from complaints import tasks
 from complaints.models import (
+    AlertSchedule,
     Complaint,
     ComplaintEvent,
     DeadlineAlert,
@@ -80,6 +81,11 @@ def sweep_at(at):
     return alerts.sweep(now=at)
 
 
+def schedule(complaint) -> AlertSchedule:
+    """Where the sweep stands with the complaint (its next look, the escalation level)."""
+    return AlertSchedule.objects.get(complaint_id=complaint.pk)
+
+
 def alert_keys(complaint):
     return sorted((a.kind, a.level) for a in DeadlineAlert.objects.filter(complaint=complaint))
 
@@ -99,20 +105,17 @@ def test_warning_reminds_the_assignee_then_escalates_twice(manager, team):
     assert warning.recipients == [assignee.pk]
     assert warning.emails == [assignee.email]
     assert warning.deadline == sh(2026, 11, 2, 18, 0)
-    c.refresh_from_db()
-    assert c.next_alert_at == sh(2026, 11, 2, 18, 0)
+    assert schedule(c).next_alert_at == sh(2026, 11, 2, 18, 0)
 
     sweep_at(sh(2026, 11, 2, 18, 0))
     escalation = DeadlineAlert.objects.get(level=Level.ESCALATION_1)
     assert escalation.recipients == [team["head"].pk]
-    c.refresh_from_db()
-    assert c.escalation_level == 1
+    assert schedule(c).escalation_level == 1
 
     sweep_at(sh(2026, 11, 3, 13, 30))
     second = DeadlineAlert.objects.get(level=Level.ESCALATION_2)
     assert second.recipients == [team["manager"].pk]
-    c.refresh_from_db()
-    assert c.escalation_level == 2
+    assert schedule(c).escalation_level == 2
 
     kinds = alert_keys(c)
     assert (Kind.ACK, 0) in kinds and (Kind.ACK, 1) in kinds and (Kind.ACK, 2) in kinds
@@ -144,7 +147,7 @@ def test_sweeping_again_sends_nothing_twice(manager, team):
     assert first.alerts > 0
     counts = (DeadlineAlert.objects.count(), Notification.objects.count())
     # Move every bookmark back as if the sweep had crashed before saving them.
-    Complaint.objects.update(next_alert_at=sh(2026, 11, 1))
+    AlertSchedule.objects.update(next_alert_at=sh(2026, 11, 1))
     assert sweep_at(at).alerts == 0
     assert sweep_at(at).alerts == 0
     assert (DeadlineAlert.objects.count(), Notification.objects.count()) == counts
@@ -373,14 +376,14 @@ def test_tasks_run_the_services(manager, team, single_emails):
 def test_meeting_the_escalated_deadline_clears_the_escalation(manager, team):
     c = record(sh(2026, 11, 2, 9, 0), manager, team)
     sweep_at(sh(2026, 11, 2, 18, 0))
-    c.refresh_from_db()
-    assert c.escalation_level == 1
+    assert schedule(c).escalation_level == 1
     with time_machine.travel(sh(2026, 11, 2, 18, 30), tick=False):
         lifecycle.transition(c.pk, Status.ACKNOWLEDGED, user=manager)
+    assert schedule(c).next_alert_at <= sh(2026, 11, 2, 18, 30)  # looked at again at once
     sweep_at(sh(2026, 11, 2, 18, 31))
-    c.refresh_from_db()
-    assert c.escalation_level == 0
-    assert c.next_alert_at > sh(2026, 11, 2, 18, 31)  # the first response's warning point
+    assert schedule(c).escalation_level == 0
+    # the first response's warning point
+    assert schedule(c).next_alert_at > sh(2026, 11, 2, 18, 31)
 
 
 def test_a_crisis_in_the_batch_does_not_copy_its_list_to_other_escalations(manager, team):
@@ -393,9 +396,9 @@ def test_a_crisis_in_the_batch_does_not_copy_its_list_to_other_escalations(manag
 
 
 def test_the_sweep_writes_exactly_these_rows(manager, team, settings):
-    """The alert, its inbox entry, digest entry and timeline event, and the complaint's marks,
+    """The alert, its inbox entry, digest entry and timeline event, and the schedule's marks,
     field by field (PostgreSQL writes them in one statement, other databases with bulk_create:
-    the same rows either way)."""
+    the same rows either way); the complaint row itself is left as it was."""
     settings.REDRESS_ALERT_DIGEST = {"reminder": 30, "escalation": None}
     assignee = team["members"][0]
     c = record(sh(2026, 11, 2, 9, 0), manager, team, assignee=assignee)
@@ -446,13 +449,14 @@ def test_the_sweep_writes_exactly_these_rows(manager, team, settings):
         "recipients": 1,
         "emails": 1,
     }
+    assert (schedule(c).next_alert_at, schedule(c).escalation_level) == (c.ack_due_at, 0)
     after = Complaint.objects.get(pk=c.pk)
-    assert after.next_alert_at == c.ack_due_at
-    assert (after.escalation_level, after.alert_failures, after.alert_error) == (0, 0, "")
-    assert (after.updated_at, after.version, after.assignee_id) == (
-        now,
+    assert (after.alert_failures, after.alert_error) == (0, "")
+    assert (after.updated_at, after.version, after.assignee_id, after.next_alert_at) == (
+        before.updated_at,
         before.version,
         assignee.pk,
+        before.next_alert_at,
     )
 
 
@@ -460,12 +464,13 @@ def test_a_complaint_with_nothing_new_keeps_its_updated_at_and_version(manager, 
     c = record(sh(2026, 11, 2, 9, 0), manager, team, assignee=team["members"][0])
     sweep_at(sh(2026, 11, 2, 15, 45))
     seen = Complaint.objects.get(pk=c.pk)
+    seen_look = schedule(c).next_alert_at
     # The bookmark lost (e.g. restored from a backup): the sweep looks again, finds nothing.
-    Complaint.objects.filter(pk=c.pk).update(next_alert_at=sh(2026, 11, 2, 15, 45))
+    AlertSchedule.objects.filter(complaint_id=c.pk).update(next_alert_at=sh(2026, 11, 2, 15, 45))
     result = sweep_at(sh(2026, 11, 2, 16, 0))
     assert (result.complaints, result.alerts) == (1, 0)
+    assert schedule(c).next_alert_at == seen_look
     after = Complaint.objects.get(pk=c.pk)
-    assert after.next_alert_at == seen.next_alert_at
     assert (after.updated_at, after.version) == (seen.updated_at, seen.version)
 
 
