@@ -669,6 +669,22 @@ def _claim(
     return loaded, failed
 
 
+def _still_due(batch: list[Due], now: datetime) -> list[Due]:
+    """The claimed complaints whose schedule is still due now that they are locked. The claim
+    reads the schedule as it was when its statement began; a complaint another connection
+    was processing then is locked only once that connection has committed, and its complaint
+    row (which the locking re-reads) does not show that the schedule has moved on. Without
+    this, it would be processed a second time (nothing sent twice, but work and counts)."""
+    if not batch:
+        return batch
+    due = set(
+        AlertSchedule.objects.filter(
+            complaint_id__in=[c.pk for c in batch], next_alert_at__lte=now
+        ).values_list("complaint_id", flat=True)
+    )
+    return [c for c in batch if c.pk in due]
+
+
 def _process_isolated(
     batch: list[Due], ctx: sla.Context, now: datetime
 ) -> tuple[list[int], dict[int, BaseException]]:
@@ -798,6 +814,7 @@ def _sweep_batches(now: datetime, batch_size: int, result: SweepResult, on_batch
                 after = None
                 continue
             after = max((c.scheduled_at for c in batch), default=after)
+            batch = _still_due(batch, now)
             alert_ids, failed_processing = _process_isolated(batch, ctx, now)
             failed.update(failed_processing)
             if failed:
@@ -815,6 +832,7 @@ def process_one(complaint_id: int, *, now: datetime | None = None) -> list[int]:
     now = now or timezone.now()
     with transaction.atomic():
         batch, failed = _claim(now, 1, _due(now).filter(pk=complaint_id), skip_locked=False)
+        batch = _still_due(batch, now)
         alert_ids, failed_processing = _process_isolated(batch, sla.Context.load(), now)
         failed.update(failed_processing)
         if failed:

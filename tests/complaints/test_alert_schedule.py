@@ -85,3 +85,17 @@ def test_a_closed_complaint_never_comes_back_to_the_claim(manager):
     complaint = record(manager)
     Complaint.objects.filter(pk=complaint.pk).update(status=Status.CLOSED)
     assert look(complaint) is None
+
+
+def test_a_claimed_complaint_another_connection_has_just_processed_is_left_alone(manager):
+    """The claim's snapshot can predate another connection's commit while the lock it then
+    takes comes after it: the complaint row looks unchanged, only the schedule moved on."""
+    complaint = record(manager)
+    now = MONDAY_9 + timedelta(hours=7)
+    batch, failed = alerts._claim(now, 10)
+    assert [c.pk for c in batch] == [complaint.pk] and not failed
+    assert alerts._still_due(batch, now) == batch
+    AlertSchedule.objects.filter(complaint_id=complaint.pk).update(
+        next_alert_at=now + timedelta(hours=2)
+    )
+    assert alerts._still_due(batch, now) == []
