@@ -753,20 +753,26 @@ def sweep(
         result = SweepResult()
         _sweep_batches(now, batch_size, result, on_batch)
         return result
+    if not _due(now).exists():
+        return SweepResult()  # the usual minute: no threads, no connections opened
     return _sweep_concurrently(now, batch_size, on_batch, connections)
 
 
 def _sweep_concurrently(now, batch_size, on_batch, count: int) -> SweepResult:
     """sweep() over `count` threads, each with its own connection; on_batch runs in the
-    calling thread as the batches commit, in the order they did."""
+    calling thread as the batches commit, in the order they did. If the calling thread stops
+    early (on_batch raised, the worker shuts down), the threads finish the batch they are in
+    and stop; it waits for them either way. Every error is logged, the first raised."""
     results = [SweepResult() for _ in range(count)]
     committed: queue.Queue = queue.Queue()
+    stop = threading.Event()
     errors: list[BaseException] = []
 
     def run(result: SweepResult) -> None:
         try:
-            _sweep_batches(now, batch_size, result, committed.put if on_batch else None)
+            _sweep_batches(now, batch_size, result, committed.put if on_batch else None, stop)
         except BaseException as exc:  # noqa: BLE001 - raised again in the calling thread
+            log.error("Deadline sweep: a connection stopped: %s", describe(exc), exc_info=exc)
             errors.append(exc)
         finally:
             db_connections.close_all()  # this thread's connection
@@ -777,14 +783,17 @@ def _sweep_concurrently(now, batch_size, on_batch, count: int) -> SweepResult:
     ]
     for thread in threads:
         thread.start()
-    while any(thread.is_alive() for thread in threads) or not committed.empty():
-        try:
-            alert_ids = committed.get(timeout=0.05)
-        except queue.Empty:
-            continue
-        on_batch(alert_ids)
-    for thread in threads:
-        thread.join()
+    try:
+        while any(thread.is_alive() for thread in threads) or not committed.empty():
+            try:
+                alert_ids = committed.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            on_batch(alert_ids)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
     if errors:
         raise errors[0]
     total = SweepResult()
@@ -796,8 +805,11 @@ def _sweep_concurrently(now, batch_size, on_batch, count: int) -> SweepResult:
     return total
 
 
-def _sweep_batches(now: datetime, batch_size: int, result: SweepResult, on_batch) -> None:
-    """Claim, process and commit batches on this thread's connection until none is due."""
+def _sweep_batches(
+    now: datetime, batch_size: int, result: SweepResult, on_batch, stop=None
+) -> None:
+    """Claim, process and commit batches on this thread's connection until none is due (or
+    `stop`, a threading.Event, is set)."""
     ctx = sla.Context.load()
     # The claim resumes where the last batch ended: a processed complaint's next point is
     # after `now` (or it failed and waits), but its old index entry stays until vacuum, and
@@ -805,7 +817,7 @@ def _sweep_batches(now: datetime, batch_size: int, result: SweepResult, on_batch
     # the resumed scan is done, one last claim from the start picks up rows made due meanwhile
     # with an earlier time or released since (skipped while locked): once per run, not per batch.
     after = None
-    while True:
+    while stop is None or not stop.is_set():
         with transaction.atomic():
             batch, failed = _claim(now, batch_size, after=after)
             if not batch and not failed:

@@ -423,22 +423,26 @@ def generate(total: int) -> dict:
     # one statement afterwards instead of by the insert trigger row by row.
     with connection.cursor() as cursor:
         cursor.execute(f"ALTER TABLE complaints_complaint DISABLE TRIGGER {SCHEDULE_TRIGGER}")
-    for start in range(1, total + 1, CHUNK):
-        end = min(start + CHUNK - 1, total)
-        with transaction.atomic():
-            insert_from(Complaint, expressions, row_values, [start, end])
-        print(
-            f"  {end:,} / {total:,} complaints ({end / (time.perf_counter() - began):,.0f}/s)",
-            flush=True,
-        )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO complaints_alertschedule (complaint_id, next_alert_at, escalation_level) "
-            "SELECT id, CASE WHEN status = ANY(%s) THEN next_alert_at END, 0 "
-            "FROM complaints_complaint",
-            [[str(s) for s in OPEN_STATUSES]],
-        )
-        cursor.execute(f"ALTER TABLE complaints_complaint ENABLE TRIGGER {SCHEDULE_TRIGGER}")
+    try:
+        for start in range(1, total + 1, CHUNK):
+            end = min(start + CHUNK - 1, total)
+            with transaction.atomic():
+                insert_from(Complaint, expressions, row_values, [start, end])
+            print(
+                f"  {end:,} / {total:,} complaints ({end / (time.perf_counter() - began):,.0f}/s)",
+                flush=True,
+            )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO complaints_alertschedule "
+                "(complaint_id, next_alert_at, escalation_level) "
+                "SELECT id, CASE WHEN status = ANY(%s) THEN next_alert_at END, 0 "
+                "FROM complaints_complaint",
+                [[str(s) for s in OPEN_STATUSES]],
+            )
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE complaints_complaint ENABLE TRIGGER {SCHEDULE_TRIGGER}")
     first = Complaint.objects.order_by("pk").values_list("pk", flat=True)[0]
     print(f"loaded {total:,} complaints in {time.perf_counter() - began:.1f} s", flush=True)
 

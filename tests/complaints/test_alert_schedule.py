@@ -99,3 +99,39 @@ def test_a_claimed_complaint_another_connection_has_just_processed_is_left_alone
         next_alert_at=now + timedelta(hours=2)
     )
     assert alerts._still_due(batch, now) == []
+
+
+def test_both_triggers_exist():
+    """A later migration that rebuilds the complaint table (SQLite does for most changes)
+    drops its triggers: new complaints would then never be swept."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT tgname FROM pg_trigger WHERE tgrelid = 'complaints_complaint'::regclass "
+                "AND NOT tgisinternal"
+            )
+        else:
+            cursor.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                "AND tbl_name = 'complaints_complaint'"
+            )
+        names = {row[0] for row in cursor.fetchall()}
+    assert {"complaint_alert_schedule_added", "complaint_alert_schedule_moved"} <= names
+
+
+def test_a_recompute_that_moves_only_the_first_point_is_saved_and_reaches_the_schedule(manager):
+    """next_alert_at alone is no longer the sweep's bookmark: a recompute that changes only it
+    (here a stale value) writes it, and the schedule follows, without a timeline entry."""
+    from complaints.services import sla
+
+    complaint = record(manager)
+    right = complaint.next_alert_at
+    Complaint.objects.filter(pk=complaint.pk).update(next_alert_at=None)
+    assert look(complaint) is None
+    stale = Complaint.objects.get(pk=complaint.pk)
+    changes, event = sla.recompute_one(
+        stale, sla.Context.load(), reason="test", user=None, now=MONDAY_9
+    )
+    assert set(changes) == {"next_alert_at"} and event is None
+    stale.save(update_fields=["next_alert_at"])
+    assert look(complaint) == right

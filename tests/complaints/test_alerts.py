@@ -551,6 +551,39 @@ def test_an_error_on_one_connection_is_raised_after_the_others_finish(manager, t
     assert not alerts._due(now).exists()
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_when_on_batch_fails_the_connections_stop_and_are_waited_for(manager, team):
+    for _ in range(12):
+        record(sh(2026, 11, 2, 9, 0), manager, team, customer=CustomerFactory())
+
+    def on_batch(alert_ids):
+        raise RuntimeError("broker gone")
+
+    with pytest.raises(RuntimeError, match="broker gone"):
+        alerts.sweep(now=sh(2026, 11, 3, 16, 0), batch_size=2, connections=2, on_batch=on_batch)
+    assert not [t for t in threading.enumerate() if t.name.startswith("deadline-sweep-")]
+    # Each committed batch is whole: its alerts and its schedule went together.
+    alerted = set(DeadlineAlert.objects.values_list("complaint_id", flat=True))
+    moved = set(
+        AlertSchedule.objects.filter(next_alert_at__gt=sh(2026, 11, 3, 16, 0)).values_list(
+            "complaint_id", flat=True
+        )
+    )
+    assert alerted == moved
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_nothing_due_starts_no_connection(manager, team):
+    """The usual minute: the sweep asks once on the caller's connection and is done."""
+    record(sh(2026, 11, 2, 9, 0), manager, team)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(alerts, "_sweep_concurrently", None)  # calling it would fail
+        result = alerts.sweep(now=sh(2026, 11, 2, 10, 0), connections=2)
+    assert result.complaints == 0
+
+
 def test_inside_a_transaction_the_sweep_keeps_to_the_callers_connection(manager, team, settings):
     """Other connections would not see the caller's uncommitted rows: no threads then."""
     settings.REDRESS_SWEEP_CONNECTIONS = 4
