@@ -280,6 +280,9 @@ REDRESS_ALERT_DIGEST = {
     "reminder": env_digest("REDRESS_ALERT_DIGEST_REMINDER", "5"),
     "escalation": env_digest("REDRESS_ALERT_DIGEST_ESCALATION", "off"),
 }
+# Database connections the deadline sweep claims and writes its batches over at once
+# (PostgreSQL; one thread each): the database does most of a sweep's work, on that many cores.
+REDRESS_SWEEP_CONNECTIONS = env_int("REDRESS_SWEEP_CONNECTIONS", 2)
 # A compensation waiting this many hours for approval is escalated (once).
 REDRESS_APPROVAL_ESCALATION_HOURS = env_int("REDRESS_APPROVAL_ESCALATION_HOURS", 24)
 # Awaiting customer: the follow-up date offered (days ahead) and, when above 0, the days of

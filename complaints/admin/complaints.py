@@ -30,7 +30,15 @@ from unfold.utils import parse_date_str
 
 from .. import hooks, workflow
 from ..messages import render
-from ..models import Attachment, Complaint, ComplaintEvent, DeadlineAlert, Severity, Status
+from ..models import (
+    AlertSchedule,
+    Attachment,
+    Complaint,
+    ComplaintEvent,
+    DeadlineAlert,
+    Severity,
+    Status,
+)
 from ..privacy import can_read, customer_label, mask_email, mask_name, mask_phone
 from ..search import search_complaints
 from ..selectors import visible_complaints, visible_customers
@@ -157,6 +165,19 @@ class DeadlineFilter(LinkFilter):
         return queryset
 
 
+def schedule_of(complaint) -> AlertSchedule | None:
+    """The complaint's deadline sweep schedule (loaded with it by select_related)."""
+    try:
+        return complaint.alert_schedule
+    except AlertSchedule.DoesNotExist:
+        return None
+
+
+def escalation_level(complaint) -> int:
+    schedule = schedule_of(complaint)
+    return schedule.escalation_level if schedule else 0
+
+
 class EscalatedFilter(LinkFilter):
     title = gettext_lazy("escalation")
     parameter_name = "escalated"
@@ -168,11 +189,11 @@ class EscalatedFilter(LinkFilter):
         ]
 
     def queryset(self, request, queryset):
-        # Both use the partial index on escalation_level > 0.
+        # Both use the schedule's partial index on escalation_level > 0.
         if self.value() == "escalated":
-            return queryset.filter(escalation_level__gte=1)
+            return queryset.filter(alert_schedule__escalation_level__gte=1)
         if self.value() == "level2":
-            return queryset.filter(escalation_level=2)
+            return queryset.filter(alert_schedule__escalation_level=2)
         return queryset
 
 
@@ -315,7 +336,7 @@ class ComplaintAdmin(DailyWorkMixin, ModelAdmin):
         "due_marker",
     )
     list_display_links = ("reference", "short_subject")
-    list_select_related = ("customer", "department", "assignee", "sla_policy")
+    list_select_related = ("customer", "department", "assignee", "sla_policy", "alert_schedule")
     list_filter = (
         MineFilter,
         ResponsibilityFilter,
@@ -458,7 +479,7 @@ class ComplaintAdmin(DailyWorkMixin, ModelAdmin):
                 fieldsets.append(
                     (
                         gettext_lazy("Deadline sweep failed"),
-                        {"fields": (("alert_failures", "next_alert_at"), "alert_error")},
+                        {"fields": (("alert_failures", "next_sweep_look"), "alert_error")},
                     )
                 )
         if obj is not None and not _sees_pii(request):
@@ -475,7 +496,7 @@ class ComplaintAdmin(DailyWorkMixin, ModelAdmin):
         readonly = [
             "alert_failures",
             "alert_error",
-            "next_alert_at",
+            "next_sweep_look",
             "customer_masked",
             "reference",
             "status",
@@ -592,7 +613,7 @@ class ComplaintAdmin(DailyWorkMixin, ModelAdmin):
         if obj.status == Status.AWAITING_CUSTOMER:
             state, text = "paused", _("paused")
         elif obj.due_at is None:
-            if not obj.escalation_level:
+            if not escalation_level(obj):
                 return None
             state, text = "escalated", ""
         else:
@@ -607,8 +628,8 @@ class ComplaintAdmin(DailyWorkMixin, ModelAdmin):
                 warn = pending_warning(obj)
                 state = "soon" if warn is not None and warn <= now else "ok"
                 text = _("%(time)s left") % {"time": duration}
-        if obj.escalation_level:
-            escalated = _("escalation %(level)d") % {"level": obj.escalation_level}
+        if level := escalation_level(obj):
+            escalated = _("escalation %(level)d") % {"level": level}
             text = f"{text} · {escalated}" if text else escalated
         return state, text
 
@@ -726,7 +747,13 @@ class ComplaintAdmin(DailyWorkMixin, ModelAdmin):
         "sla_policy",
         "created_by",
         "merged_into",
+        "alert_schedule",
     )
+
+    @display(description=gettext_lazy("next reminder due"))
+    def next_sweep_look(self, obj):
+        schedule = schedule_of(obj)
+        return schedule.next_alert_at if schedule else None
 
     def get_object(self, request, object_id, from_field=None):
         # A GET of the change page reads the complaint once: change_view's instance (with its

@@ -1,4 +1,4 @@
-from .alerts import DeadlineAlert, DigestEntry, Notification, NotificationList
+from .alerts import AlertSchedule, DeadlineAlert, DigestEntry, Notification, NotificationList
 from .api import SCOPES, ApiClient, IdempotencyRecord
 from .categories import Category, pick_path
 from .compensation import (
@@ -79,6 +79,7 @@ __all__ = [
     "ComplaintDeletionError",
     "ComplaintEvent",
     "Customer",
+    "AlertSchedule",
     "DeadlineAlert",
     "DigestEntry",
     "Department",

@@ -265,15 +265,11 @@ class Complaint(models.Model):
         editable=False,
         help_text=_("A deadline falls in a year without holiday data (weekends only)."),
     )
-    # When the deadline sweep must look at this complaint next (a warning point, deadline or
-    # escalation point, or a crisis notice); empty when nothing is pending.
-    next_alert_at = models.DateTimeField(_("next reminder due"), null=True, editable=False)
-    escalation_level = models.PositiveSmallIntegerField(
-        _("escalation level"),
-        default=0,
-        editable=False,
-        help_text=_("Highest escalation sent for the current deadlines (0: none)."),
-    )
+    # The first alert point the deadline rules give (the earliest pending warning point, or
+    # at once for a crisis); empty when nothing is pending. Where the sweep stands since, and
+    # the escalation level, are in AlertSchedule (the database copies this value there
+    # whenever the alert points may have moved).
+    next_alert_at = models.DateTimeField(_("first reminder due"), null=True, editable=False)
     # The sweep could not process this complaint (an unreadable value, a bug): how often in a
     # row and the last error. It is retried with a growing delay, never in a hot loop; a
     # successful sweep clears both.
@@ -381,18 +377,6 @@ class Complaint(models.Model):
             ),
             # API: incremental sync by updated_at (cursor pagination with the pk tiebreak).
             models.Index(fields=["updated_at", "id"], name="complaint_updated_idx"),
-            # The deadline sweep: open complaints whose next reminder point has come.
-            models.Index(
-                fields=["next_alert_at"],
-                name="complaint_open_alert_idx",
-                condition=Q(status__in=OPEN_STATUSES),
-            ),
-            # The "escalated" filter.
-            models.Index(
-                fields=["escalation_level", "-received_at", "-id"],
-                name="complaint_escalated_idx",
-                condition=Q(escalation_level__gt=0),
-            ),
             # The "deadline sweep failed" admin filter.
             models.Index(
                 fields=["-alert_failures"],

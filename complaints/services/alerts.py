@@ -1,18 +1,22 @@
 """Deadline enforcement: reminders at the warning point, escalations after a missed deadline,
 crisis notices, the staff inbox and email delivery (alone, or in digests: see digests.py).
 
-The sweep claims open complaints whose `next_alert_at` has come (row locks, SKIP LOCKED on
-PostgreSQL) and reads only the values it needs, writes one DeadlineAlert per (complaint,
-deadline, level, deadline instant) — the unique constraint makes a second one impossible —
-plus inbox entries, digest entries and timeline events, moves `next_alert_at` on, and commits:
-a constant number of statements per batch (on PostgreSQL one INSERT ... SELECT for all the
-new rows and one UPDATE for the complaints), all in the batch's transaction. Emails are sent
-afterwards from the alert rows, so a lost task or a dead broker delays them but never loses
-them.
+The sweep claims open complaints whose next look (AlertSchedule.next_alert_at) has come
+(row locks on the complaints, SKIP LOCKED on PostgreSQL) and reads only the values it needs,
+writes one DeadlineAlert per (complaint, deadline, level, deadline instant) — the unique
+constraint makes a second one impossible — plus inbox entries, digest entries and timeline
+events, moves the schedule on, and commits: a constant number of statements per batch (on
+PostgreSQL one INSERT ... SELECT for all the new rows and one UPDATE of the schedule rows),
+all in the batch's transaction. The complaint row itself is written only when the sweep
+reassigns it or clears a failure mark: alerts are rows of their own and do not change the
+complaint's `updated_at`. Emails are sent afterwards from the alert rows, so a lost task or
+a dead broker delays them but never loses them.
 """
 
 import json
 import logging
+import queue
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -20,6 +24,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
+from django.db import connections as db_connections
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -28,6 +33,7 @@ from django.utils.translation import gettext_noop
 from ..messages import render, stored
 from ..models import (
     OPEN_STATUSES,
+    AlertSchedule,
     Complaint,
     ComplaintEvent,
     DeadlineAlert,
@@ -215,7 +221,8 @@ DUE_FIELDS = (
     "assignee_id",
     "received_at",
     "version",
-    "next_alert_at",
+    "alert_failures",
+    "scheduled_at",  # AlertSchedule.next_alert_at
     *(name for kind in sla.KINDS for name in kind[1:]),
 )
 
@@ -236,7 +243,7 @@ class Due:
 
 
 def _load(rows, limit: int | None = None) -> list[Due]:
-    values = rows.values_list(*DUE_FIELDS)
+    values = rows.annotate(scheduled_at=F("alert_schedule__next_alert_at")).values_list(*DUE_FIELDS)
     return [Due(v) for v in (values if limit is None else values[:limit])]
 
 
@@ -245,7 +252,7 @@ class Plan:
     """What process() writes for a batch, computed without a query per complaint."""
 
     alerts: list[tuple] = field(default_factory=list)  # (complaint, kind, level, deadline, ...)
-    marks: list[tuple] = field(default_factory=list)  # (id, next_alert_at, level, touched)
+    marks: list[tuple] = field(default_factory=list)  # (id, next look, escalation level)
     reassigned: list = field(default_factory=list)
 
 
@@ -261,7 +268,6 @@ def _plan(complaints, ctx: sla.Context, now: datetime, existing: set, audience: 
         pk = complaint.pk
         points = _points(complaint, ctx, now)
         upcoming = None
-        touched = False
         for kind, level, when, deadline in points:
             if when > now:
                 upcoming = when if upcoming is None or when < upcoming else upcoming
@@ -282,14 +288,13 @@ def _plan(complaints, ctx: sla.Context, now: datetime, existing: set, audience: 
                 )
             )
             existing.add(key)
-            touched = True
             if levels.get((pk, kind, deadline), 0) < level:
                 levels[(pk, kind, deadline)] = level
             if level == Level.ESCALATION_1 and kind != Kind.CRISIS:
                 plan.reassigned.append(complaint)
         # The escalation level of the deadlines still pending.
         level = max((levels.get((pk, k, d), 0) for k, _l, _w, d in points), default=0)
-        plan.marks.append((pk, upcoming, level, touched))
+        plan.marks.append((pk, upcoming, level))
     return plan
 
 
@@ -299,7 +304,7 @@ def process(complaints, ctx: sla.Context, *, now: datetime) -> list[int]:
 
     A constant number of statements per batch, whatever its size: on PostgreSQL the alerts,
     their inbox entries, digest entries and timeline events are one INSERT ... SELECT from
-    arrays, and the complaints' marks one UPDATE ... FROM unnest(...)."""
+    arrays, and the schedule's marks one UPDATE ... FROM jsonb_array_elements(...)."""
     if not complaints:
         return []
     ids = [c.pk for c in complaints]
@@ -335,7 +340,8 @@ def process(complaints, ctx: sla.Context, *, now: datetime) -> list[int]:
         alert_ids = _write_alerts_orm(rows, now)
     events, assignees = _reassign_on_breach(plan.reassigned, ctx, audience, now=now)
     ComplaintEvent.objects.bulk_create(events)
-    _write_marks(plan.marks, assignees, now)
+    cleared = [c.pk for c in complaints if c.alert_failures]
+    _write_marks(plan.marks, assignees, cleared, now)
     return alert_ids
 
 
@@ -527,52 +533,65 @@ def _write_alerts_pg(rows: list[tuple], now: datetime) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def _write_marks(marks: list[tuple], assignees: dict[int, int], now: datetime) -> None:
-    """Move each processed complaint's next alert point on, set its escalation level, clear
-    any failure mark; `updated_at` moves only for complaints with new alerts, the assignee
-    and version only for the ones reassigned. One UPDATE on PostgreSQL."""
+def _write_marks(
+    marks: list[tuple], assignees: dict[int, int], cleared: list[int], now: datetime
+) -> None:
+    """Move each processed complaint's next look on and set its escalation level (the
+    schedule rows); on the complaint, the new assignee (its version and `updated_at` move)
+    and the clearing of an earlier failure mark. One UPDATE of the schedule on PostgreSQL,
+    and one of the complaints when some were reassigned or had failed before."""
     if not marks:
         return
     if connection.vendor != "postgresql":
-        rows = []
-        for pk, upcoming, level, _touched in marks:
-            row = Complaint(pk=pk, next_alert_at=upcoming, escalation_level=level, alert_failures=0)
-            row.alert_error = ""
-            rows.append(row)
-        Complaint.objects.bulk_update(
-            rows, ["next_alert_at", "escalation_level", "alert_failures", "alert_error"]
+        AlertSchedule.objects.bulk_update(
+            [
+                AlertSchedule(complaint_id=pk, next_alert_at=upcoming, escalation_level=level)
+                for pk, upcoming, level in marks
+            ],
+            ["next_alert_at", "escalation_level"],
         )
-        touched = [pk for pk, _u, _l, touched in marks if touched]
-        Complaint.objects.filter(pk__in=touched).update(updated_at=now)
+        Complaint.objects.filter(pk__in=cleared).update(alert_failures=0, alert_error="")
         for pk, assignee in assignees.items():
-            Complaint.objects.filter(pk=pk).update(assignee_id=assignee, version=F("version") + 1)
+            Complaint.objects.filter(pk=pk).update(
+                assignee_id=assignee, version=F("version") + 1, updated_at=now
+            )
         return
     values = json.dumps(
-        [
-            [pk, upcoming and upcoming.isoformat(), level, touched, assignees.get(pk)]
-            for pk, upcoming, level, touched in marks
-        ]
+        [[pk, upcoming and upcoming.isoformat(), level] for pk, upcoming, level in marks]
     )
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            UPDATE complaints_complaint AS t SET
+            UPDATE complaints_alertschedule AS s SET
                 next_alert_at = v.next_alert_at,
-                escalation_level = v.escalation_level,
-                updated_at = CASE WHEN v.touched THEN %s ELSE t.updated_at END,
+                escalation_level = v.escalation_level
+            FROM (
+                SELECT (r->>0)::bigint AS id, (r->>1)::timestamptz AS next_alert_at,
+                       (r->>2)::integer AS escalation_level
+                FROM jsonb_array_elements(%s::jsonb) AS x(r)
+            ) AS v
+            WHERE s.complaint_id = v.id
+            """,
+            [values],
+        )
+        changed = sorted(set(cleared) | set(assignees))
+        if not changed:
+            return
+        cursor.execute(
+            """
+            UPDATE complaints_complaint AS t SET
                 assignee_id = coalesce(v.assignee_id, t.assignee_id),
                 version = t.version + (v.assignee_id IS NOT NULL)::integer,
+                updated_at = CASE WHEN v.assignee_id IS NULL THEN t.updated_at ELSE %s END,
                 alert_failures = 0,
                 alert_error = ''
             FROM (
-                SELECT (r->>0)::bigint AS id, (r->>1)::timestamptz AS next_alert_at,
-                       (r->>2)::integer AS escalation_level, (r->>3)::boolean AS touched,
-                       (r->>4)::bigint AS assignee_id
+                SELECT (r->>0)::bigint AS id, (r->>1)::bigint AS assignee_id
                 FROM jsonb_array_elements(%s::jsonb) AS x(r)
             ) AS v
             WHERE t.id = v.id
             """,
-            [now, values],
+            [now, json.dumps([[pk, assignees.get(pk)] for pk in changed])],
         )
 
 
@@ -608,7 +627,9 @@ def _reassign_on_breach(complaints, ctx, audience, *, now) -> tuple[list, dict[i
 
 
 def _due(now: datetime):
-    return Complaint.objects.filter(status__in=OPEN_STATUSES, next_alert_at__lte=now)
+    return Complaint.objects.filter(
+        status__in=OPEN_STATUSES, alert_schedule__next_alert_at__lte=now
+    )
 
 
 def _claim(
@@ -622,12 +643,12 @@ def _claim(
     """Lock the next due complaints and read what the sweep needs of them, in one statement
     (row locks, SKIP LOCKED on PostgreSQL). If a row cannot be read (a value Python cannot
     represent), claim only the ids and read them one by one: the others go on, the bad ones
-    come back as {id: error}. `after`: the last batch's latest next_alert_at, where the scan
+    come back as {id: error}. `after`: the last batch's latest next look, where the scan
     of the index resumes (not through the entries of the rows already processed)."""
     rows = _due(now) if rows is None else rows
     if after is not None:
-        rows = rows.filter(next_alert_at__gte=after)
-    rows = rows.order_by("next_alert_at")
+        rows = rows.filter(alert_schedule__next_alert_at__gte=after)
+    rows = rows.order_by("alert_schedule__next_alert_at")
     if not skip_locked:
         rows = rows.select_for_update(of=("self",))
     elif connection.features.has_select_for_update_skip_locked:
@@ -646,6 +667,22 @@ def _claim(
         except Exception as exc:  # noqa: BLE001 - one bad row never stops the batch
             failed[pk] = exc
     return loaded, failed
+
+
+def _still_due(batch: list[Due], now: datetime) -> list[Due]:
+    """The claimed complaints whose schedule is still due now that they are locked. The claim
+    reads the schedule as it was when its statement began; a complaint another connection
+    was processing then is locked only once that connection has committed, and its complaint
+    row (which the locking re-reads) does not show that the schedule has moved on. Without
+    this, it would be processed a second time (nothing sent twice, but work and counts)."""
+    if not batch:
+        return batch
+    due = set(
+        AlertSchedule.objects.filter(
+            complaint_id__in=[c.pk for c in batch], next_alert_at__lte=now
+        ).values_list("complaint_id", flat=True)
+    )
+    return [c for c in batch if c.pk in due]
 
 
 def _process_isolated(
@@ -676,9 +713,8 @@ def _mark_failed(failed: dict[int, BaseException], now: datetime) -> None:
         log.error("Deadline sweep skipped complaint %s: %s", pk, describe(exc), exc_info=exc)
         failures = min(counts.get(pk, 0) + 1, 32767)
         delay = min(FAILURE_RETRY * 2 ** min(failures - 1, 20), FAILURE_RETRY_MAX)
-        Complaint.objects.filter(pk=pk).update(
-            alert_failures=failures, alert_error=describe(exc), next_alert_at=now + delay
-        )
+        Complaint.objects.filter(pk=pk).update(alert_failures=failures, alert_error=describe(exc))
+        AlertSchedule.objects.filter(complaint_id=pk).update(next_alert_at=now + delay)
 
 
 @dataclass
@@ -689,32 +725,108 @@ class SweepResult:
     alert_ids: list[int] = field(default_factory=list)
 
 
-def sweep(*, now: datetime | None = None, batch_size: int = BATCH_SIZE, on_batch=None):
+def sweep(
+    *,
+    now: datetime | None = None,
+    batch_size: int = BATCH_SIZE,
+    on_batch=None,
+    connections: int | None = None,
+) -> SweepResult:
     """Process every open complaint whose next alert point has come, in bounded batches.
 
     Each batch is its own transaction; `on_batch(alert_ids)` runs after it commits (the
     task enqueues email delivery there). Safe to run twice, concurrently, or after a crash.
     A complaint that cannot be loaded or processed is marked (`alert_failures`,
     `alert_error`), pushed back, and the others go on.
+
+    On PostgreSQL the batches are claimed over `connections` database connections at once
+    (settings.REDRESS_SWEEP_CONNECTIONS, one thread each): the claim skips the rows another
+    connection has locked, so each complaint is processed by one of them, and the database
+    does the larger part of the work on as many cores. Inside a transaction (whose writes
+    other connections cannot see) or on another database the sweep keeps to its caller's
+    connection.
     """
     now = now or timezone.now()
+    if connections is None:
+        connections = settings.REDRESS_SWEEP_CONNECTIONS
+    if connections <= 1 or connection.vendor != "postgresql" or connection.in_atomic_block:
+        result = SweepResult()
+        _sweep_batches(now, batch_size, result, on_batch)
+        return result
+    if not _due(now).exists():
+        return SweepResult()  # the usual minute: no threads, no connections opened
+    return _sweep_concurrently(now, batch_size, on_batch, connections)
+
+
+def _sweep_concurrently(now, batch_size, on_batch, count: int) -> SweepResult:
+    """sweep() over `count` threads, each with its own connection; on_batch runs in the
+    calling thread as the batches commit, in the order they did. If the calling thread stops
+    early (on_batch raised, the worker shuts down), the threads finish the batch they are in
+    and stop; it waits for them either way. Every error is logged, the first raised."""
+    results = [SweepResult() for _ in range(count)]
+    committed: queue.Queue = queue.Queue()
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def run(result: SweepResult) -> None:
+        try:
+            _sweep_batches(now, batch_size, result, committed.put if on_batch else None, stop)
+        except BaseException as exc:  # noqa: BLE001 - raised again in the calling thread
+            log.error("Deadline sweep: a connection stopped: %s", describe(exc), exc_info=exc)
+            errors.append(exc)
+        finally:
+            db_connections.close_all()  # this thread's connection
+
+    threads = [
+        threading.Thread(target=run, args=(result,), name=f"deadline-sweep-{n}")
+        for n, result in enumerate(results)
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        while any(thread.is_alive() for thread in threads) or not committed.empty():
+            try:
+                alert_ids = committed.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            on_batch(alert_ids)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    if errors:
+        raise errors[0]
+    total = SweepResult()
+    for result in results:
+        total.complaints += result.complaints
+        total.alerts += result.alerts
+        total.failed += result.failed
+        total.alert_ids += result.alert_ids
+    return total
+
+
+def _sweep_batches(
+    now: datetime, batch_size: int, result: SweepResult, on_batch, stop=None
+) -> None:
+    """Claim, process and commit batches on this thread's connection until none is due (or
+    `stop`, a threading.Event, is set)."""
     ctx = sla.Context.load()
-    result = SweepResult()
     # The claim resumes where the last batch ended: a processed complaint's next point is
     # after `now` (or it failed and waits), but its old index entry stays until vacuum, and
     # scanning from the start each time would walk every earlier batch's entries again. When
     # the resumed scan is done, one last claim from the start picks up rows made due meanwhile
     # with an earlier time or released since (skipped while locked): once per run, not per batch.
     after = None
-    while True:
+    while stop is None or not stop.is_set():
         with transaction.atomic():
             batch, failed = _claim(now, batch_size, after=after)
             if not batch and not failed:
                 if after is None:
-                    return result
+                    return
                 after = None
                 continue
-            after = max((c.next_alert_at for c in batch), default=after)
+            after = max((c.scheduled_at for c in batch), default=after)
+            batch = _still_due(batch, now)
             alert_ids, failed_processing = _process_isolated(batch, ctx, now)
             failed.update(failed_processing)
             if failed:
@@ -732,6 +844,7 @@ def process_one(complaint_id: int, *, now: datetime | None = None) -> list[int]:
     now = now or timezone.now()
     with transaction.atomic():
         batch, failed = _claim(now, 1, _due(now).filter(pk=complaint_id), skip_locked=False)
+        batch = _still_due(batch, now)
         alert_ids, failed_processing = _process_isolated(batch, sla.Context.load(), now)
         failed.update(failed_processing)
         if failed:

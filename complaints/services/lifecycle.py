@@ -16,6 +16,7 @@ from django.utils.translation import gettext_noop
 from .. import hooks, workflow
 from ..messages import names, stored
 from ..models import (
+    AlertSchedule,
     Channel,
     Complaint,
     ComplaintEvent,
@@ -467,8 +468,8 @@ def transition(
         if target in (Status.RESOLVED, Status.REOPENED):
             sla.record_work_durations(complaint)
         complaint.due_at = next_due_at(complaint)
-        _recheck_escalation(complaint, now)
         complaint.save()
+        _recheck_escalation(complaint, now)
         if target_complaint is not None:
             _event(
                 target_complaint,
@@ -485,9 +486,13 @@ def transition(
 
 
 def _recheck_escalation(complaint: Complaint, now) -> None:
-    """A deadline was met: let the sweep recount the escalation level of what is left."""
-    if complaint.escalation_level and complaint.is_open:
-        complaint.next_alert_at = min(complaint.next_alert_at or now, now)
+    """A deadline was met: if the complaint was escalated, the sweep looks again at once and
+    recounts the escalation level of what is left. After the complaint's save (whose trigger
+    has just set the schedule from the complaint's first alert point)."""
+    if complaint.is_open:
+        AlertSchedule.objects.filter(complaint_id=complaint.pk, escalation_level__gt=0).update(
+            next_alert_at=now
+        )
 
 
 def _move_clock(complaint: Complaint, source: str, target: str, *, user, now) -> None:
@@ -619,13 +624,14 @@ def log_contact(
             complaint.first_response_at = contacted_at
             sla.record_work_durations(complaint)
             complaint.due_at = next_due_at(complaint)
-            _recheck_escalation(complaint, now)
             fields += [
                 "first_response_at",
                 "first_response_work_seconds",
                 "resolution_work_seconds",
                 "due_at",
-                "next_alert_at",
             ]
-        complaint.save(update_fields=fields)
+            complaint.save(update_fields=fields)
+            _recheck_escalation(complaint, now)
+        else:
+            complaint.save(update_fields=fields)
     return event

@@ -185,8 +185,9 @@ def _changes(complaint: Complaint, values: dict) -> dict:
         old = getattr(complaint, field)
         if old != new:
             changes[field] = (old, new)
-    if changes.keys() == {"next_alert_at"}:
-        return {}  # nothing moved: the sweep's own bookmark stays where it is
+    # A change of next_alert_at alone is saved too (no timeline entry: INTERNAL_FIELDS): it
+    # is the first point the deadline rules give, which the database copies to the sweep's
+    # schedule (AlertSchedule), no longer the sweep's own bookmark.
     return changes
 
 

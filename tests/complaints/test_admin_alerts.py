@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from complaints import tasks
 from complaints.models import (
+    AlertSchedule,
     Complaint,
     ComplaintEvent,
     DeadlineAlert,
@@ -450,8 +451,8 @@ def test_escalated_filter(client, manager):
     calm = make_complaint(user=manager, subject="Calm")
     one = make_complaint(user=manager, subject="Escalated once")
     two = make_complaint(user=manager, subject="Escalated twice")
-    Complaint.objects.filter(pk=one.pk).update(escalation_level=1)
-    Complaint.objects.filter(pk=two.pk).update(escalation_level=2)
+    AlertSchedule.objects.filter(complaint_id=one.pk).update(escalation_level=1)
+    AlertSchedule.objects.filter(complaint_id=two.pk).update(escalation_level=2)
     assert sorted(_references(client.get(COMPLAINTS + "?escalated=escalated"))) == sorted(
         [one.reference, two.reference]
     )
@@ -479,9 +480,13 @@ def wall_clock():
     return SLAPolicy.objects.get(severity=1, category=None, customer_tier="")
 
 
-def _set_deadlines(complaint, policy, **fields):
+def _set_deadlines(complaint, policy, escalation_level=None, **fields):
     fields.setdefault("acknowledged_at", None)
     Complaint.objects.filter(pk=complaint.pk).update(sla_policy=policy, **fields)
+    if escalation_level is not None:
+        AlertSchedule.objects.filter(complaint_id=complaint.pk).update(
+            escalation_level=escalation_level
+        )
 
 
 def test_due_marker_is_soon_once_the_warning_point_has_passed(client, manager, wall_clock):

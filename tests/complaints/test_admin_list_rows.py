@@ -14,7 +14,7 @@ from django.utils import timezone, translation
 from unfold.templatetags.unfold_list import items_for_result
 
 from complaints.admin.list_rows import RowRenderer
-from complaints.models import Complaint, RootCause, SLAPolicy, Status
+from complaints.models import AlertSchedule, Complaint, RootCause, SLAPolicy, Status
 from complaints.services import lifecycle, reference_cache
 from tests.factories import (
     CustomerFactory,
@@ -51,10 +51,12 @@ def varied(manager):
         "finished": make_complaint(user=manager),
     }
     Complaint.objects.filter(pk=made["overdue"].pk).update(
-        due_at=timezone.now() - timedelta(hours=5), sla_policy=wall_clock, escalation_level=1
+        due_at=timezone.now() - timedelta(hours=5), sla_policy=wall_clock
     )
     Complaint.objects.filter(pk=made["paused"].pk).update(status=Status.AWAITING_CUSTOMER)
-    Complaint.objects.filter(pk=made["escalated"].pk).update(due_at=None, escalation_level=2)
+    Complaint.objects.filter(pk=made["escalated"].pk).update(due_at=None)
+    for name, level in (("overdue", 1), ("escalated", 2)):
+        AlertSchedule.objects.filter(complaint_id=made[name].pk).update(escalation_level=level)
     lifecycle.transition(made["finished"].pk, Status.INVALID, user=manager, note="spam")
     return made
 

@@ -11,7 +11,13 @@ from django.db.models import F
 from django.utils import translation
 
 from complaints import tasks
-from complaints.models import Complaint, DeadlineAlert, DigestEntry, Notification, Severity
+from complaints.models import (
+    AlertSchedule,
+    DeadlineAlert,
+    DigestEntry,
+    Notification,
+    Severity,
+)
 from complaints.services import alerts, digests
 from tests.complaints import test_alerts
 from tests.complaints.test_alerts import record, sh
@@ -243,7 +249,7 @@ def test_a_poisoned_alert_is_left_out_and_the_others_go(manager, team):
     )
     # Retried later on their own, never stopping the next digests either.
     m0_later = record(AT, manager, team, assignee=m0, customer=CustomerFactory())
-    Complaint.objects.filter(pk=m0_later.pk).update(next_alert_at=SWEEP)
+    AlertSchedule.objects.filter(complaint_id=m0_later.pk).update(next_alert_at=SWEEP)
     later = WINDOW + timedelta(minutes=10)
     alerts.sweep(now=later - timedelta(minutes=5))
     assert digests.deliver_digests([m0.email], now=later) == {"digest sent": 1}
@@ -296,7 +302,7 @@ def test_digest_queries_do_not_grow_with_the_alerts(manager, team):
     DigestEntry.objects.update(delivery=Delivery.PENDING, attempts=0)
     DeadlineAlert.objects.update(delivery=Delivery.DIGEST)
     many(manager, team, [m0] * 20)
-    Complaint.objects.update(next_alert_at=SWEEP)
+    AlertSchedule.objects.update(next_alert_at=SWEEP)
     alerts.sweep(now=SWEEP)
     DigestEntry.objects.update(next_attempt_at=F("next_attempt_at") - timedelta(hours=1))
     with CaptureQueriesContext(connection) as large:

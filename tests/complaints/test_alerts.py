@@ -1,6 +1,9 @@
 """Deadline enforcement with frozen time: reminders, escalations, crisis notices, inbox,
 email delivery with retries, exactly-once by database constraint."""
 
+import threading
+import time
+from collections import Counter
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,6 +16,7 @@ from django.utils import timezone
 
 from complaints import tasks
 from complaints.models import (
+    AlertSchedule,
     Complaint,
     ComplaintEvent,
     DeadlineAlert,
@@ -77,6 +81,11 @@ def sweep_at(at):
     return alerts.sweep(now=at)
 
 
+def schedule(complaint) -> AlertSchedule:
+    """Where the sweep stands with the complaint (its next look, the escalation level)."""
+    return AlertSchedule.objects.get(complaint_id=complaint.pk)
+
+
 def alert_keys(complaint):
     return sorted((a.kind, a.level) for a in DeadlineAlert.objects.filter(complaint=complaint))
 
@@ -96,20 +105,17 @@ def test_warning_reminds_the_assignee_then_escalates_twice(manager, team):
     assert warning.recipients == [assignee.pk]
     assert warning.emails == [assignee.email]
     assert warning.deadline == sh(2026, 11, 2, 18, 0)
-    c.refresh_from_db()
-    assert c.next_alert_at == sh(2026, 11, 2, 18, 0)
+    assert schedule(c).next_alert_at == sh(2026, 11, 2, 18, 0)
 
     sweep_at(sh(2026, 11, 2, 18, 0))
     escalation = DeadlineAlert.objects.get(level=Level.ESCALATION_1)
     assert escalation.recipients == [team["head"].pk]
-    c.refresh_from_db()
-    assert c.escalation_level == 1
+    assert schedule(c).escalation_level == 1
 
     sweep_at(sh(2026, 11, 3, 13, 30))
     second = DeadlineAlert.objects.get(level=Level.ESCALATION_2)
     assert second.recipients == [team["manager"].pk]
-    c.refresh_from_db()
-    assert c.escalation_level == 2
+    assert schedule(c).escalation_level == 2
 
     kinds = alert_keys(c)
     assert (Kind.ACK, 0) in kinds and (Kind.ACK, 1) in kinds and (Kind.ACK, 2) in kinds
@@ -141,7 +147,7 @@ def test_sweeping_again_sends_nothing_twice(manager, team):
     assert first.alerts > 0
     counts = (DeadlineAlert.objects.count(), Notification.objects.count())
     # Move every bookmark back as if the sweep had crashed before saving them.
-    Complaint.objects.update(next_alert_at=sh(2026, 11, 1))
+    AlertSchedule.objects.update(next_alert_at=sh(2026, 11, 1))
     assert sweep_at(at).alerts == 0
     assert sweep_at(at).alerts == 0
     assert (DeadlineAlert.objects.count(), Notification.objects.count()) == counts
@@ -370,14 +376,14 @@ def test_tasks_run_the_services(manager, team, single_emails):
 def test_meeting_the_escalated_deadline_clears_the_escalation(manager, team):
     c = record(sh(2026, 11, 2, 9, 0), manager, team)
     sweep_at(sh(2026, 11, 2, 18, 0))
-    c.refresh_from_db()
-    assert c.escalation_level == 1
+    assert schedule(c).escalation_level == 1
     with time_machine.travel(sh(2026, 11, 2, 18, 30), tick=False):
         lifecycle.transition(c.pk, Status.ACKNOWLEDGED, user=manager)
+    assert schedule(c).next_alert_at <= sh(2026, 11, 2, 18, 30)  # looked at again at once
     sweep_at(sh(2026, 11, 2, 18, 31))
-    c.refresh_from_db()
-    assert c.escalation_level == 0
-    assert c.next_alert_at > sh(2026, 11, 2, 18, 31)  # the first response's warning point
+    assert schedule(c).escalation_level == 0
+    # the first response's warning point
+    assert schedule(c).next_alert_at > sh(2026, 11, 2, 18, 31)
 
 
 def test_a_crisis_in_the_batch_does_not_copy_its_list_to_other_escalations(manager, team):
@@ -390,9 +396,9 @@ def test_a_crisis_in_the_batch_does_not_copy_its_list_to_other_escalations(manag
 
 
 def test_the_sweep_writes_exactly_these_rows(manager, team, settings):
-    """The alert, its inbox entry, digest entry and timeline event, and the complaint's marks,
+    """The alert, its inbox entry, digest entry and timeline event, and the schedule's marks,
     field by field (PostgreSQL writes them in one statement, other databases with bulk_create:
-    the same rows either way)."""
+    the same rows either way); the complaint row itself is left as it was."""
     settings.REDRESS_ALERT_DIGEST = {"reminder": 30, "escalation": None}
     assignee = team["members"][0]
     c = record(sh(2026, 11, 2, 9, 0), manager, team, assignee=assignee)
@@ -443,13 +449,14 @@ def test_the_sweep_writes_exactly_these_rows(manager, team, settings):
         "recipients": 1,
         "emails": 1,
     }
+    assert (schedule(c).next_alert_at, schedule(c).escalation_level) == (c.ack_due_at, 0)
     after = Complaint.objects.get(pk=c.pk)
-    assert after.next_alert_at == c.ack_due_at
-    assert (after.escalation_level, after.alert_failures, after.alert_error) == (0, 0, "")
-    assert (after.updated_at, after.version, after.assignee_id) == (
-        now,
+    assert (after.alert_failures, after.alert_error) == (0, "")
+    assert (after.updated_at, after.version, after.assignee_id, after.next_alert_at) == (
+        before.updated_at,
         before.version,
         assignee.pk,
+        before.next_alert_at,
     )
 
 
@@ -457,12 +464,13 @@ def test_a_complaint_with_nothing_new_keeps_its_updated_at_and_version(manager, 
     c = record(sh(2026, 11, 2, 9, 0), manager, team, assignee=team["members"][0])
     sweep_at(sh(2026, 11, 2, 15, 45))
     seen = Complaint.objects.get(pk=c.pk)
+    seen_look = schedule(c).next_alert_at
     # The bookmark lost (e.g. restored from a backup): the sweep looks again, finds nothing.
-    Complaint.objects.filter(pk=c.pk).update(next_alert_at=sh(2026, 11, 2, 15, 45))
+    AlertSchedule.objects.filter(complaint_id=c.pk).update(next_alert_at=sh(2026, 11, 2, 15, 45))
     result = sweep_at(sh(2026, 11, 2, 16, 0))
     assert (result.complaints, result.alerts) == (1, 0)
+    assert schedule(c).next_alert_at == seen_look
     after = Complaint.objects.get(pk=c.pk)
-    assert after.next_alert_at == seen.next_alert_at
     assert (after.updated_at, after.version) == (seen.updated_at, seen.version)
 
 
@@ -482,3 +490,106 @@ def test_a_batch_is_written_with_one_insert_and_one_update(manager, team):
     assert writes == ["WITH", "UPDATE"]
     assert Notification.objects.count() > result.alerts
     assert ComplaintEvent.objects.filter(kind=ComplaintEvent.Kind.ALERT).count() == result.alerts
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_concurrent_connections_share_the_batches_and_process_each_complaint_once(manager, team):
+    """Two connections claim batches side by side (SKIP LOCKED): every due complaint is
+    processed once, by one of them, and on_batch runs in the calling thread."""
+    made = [
+        record(sh(2026, 11, 2, 9, 0), manager, team, customer=CustomerFactory()) for _ in range(24)
+    ]
+    now = sh(2026, 11, 3, 16, 0)
+    workers, delivered = set(), []
+    original = alerts._process_isolated
+
+    def process(batch, ctx, at):
+        workers.add(threading.current_thread().name)
+        time.sleep(0.05)  # holds this batch's locks while the other connection claims
+        return original(batch, ctx, at)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(alerts, "_process_isolated", process)
+        result = alerts.sweep(
+            now=now,
+            batch_size=3,
+            connections=2,
+            on_batch=lambda ids: delivered.append((threading.current_thread(), ids)),
+        )
+    assert workers == {"deadline-sweep-0", "deadline-sweep-1"}
+    assert result.complaints == 24
+    keys = Counter(DeadlineAlert.objects.values_list("complaint_id", "kind", "level", "deadline"))
+    assert max(keys.values()) == 1
+    assert {cid for cid, *_ in keys} == {c.pk for c in made}
+    assert sorted(result.alert_ids) == sorted(DeadlineAlert.objects.values_list("pk", flat=True))
+    assert {thread for thread, _ids in delivered} == {threading.main_thread()}
+    assert sorted(i for _t, ids in delivered for i in ids) == sorted(result.alert_ids)
+    assert not alerts._due(now).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_error_on_one_connection_is_raised_after_the_others_finish(manager, team):
+    for _ in range(6):
+        record(sh(2026, 11, 2, 9, 0), manager, team, customer=CustomerFactory())
+    now = sh(2026, 11, 3, 16, 0)
+    original = alerts._claim
+    calls = []
+
+    def claim(*args, **kwargs):
+        calls.append(threading.current_thread().name)
+        if len(calls) == 1:
+            raise RuntimeError("the claim broke")
+        return original(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(alerts, "_claim", claim)
+        with pytest.raises(RuntimeError, match="the claim broke"):
+            alerts.sweep(now=now, batch_size=2, connections=2)
+    # The other connection went on and committed its batches.
+    assert not alerts._due(now).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_when_on_batch_fails_the_connections_stop_and_are_waited_for(manager, team):
+    for _ in range(12):
+        record(sh(2026, 11, 2, 9, 0), manager, team, customer=CustomerFactory())
+
+    def on_batch(alert_ids):
+        raise RuntimeError("broker gone")
+
+    with pytest.raises(RuntimeError, match="broker gone"):
+        alerts.sweep(now=sh(2026, 11, 3, 16, 0), batch_size=2, connections=2, on_batch=on_batch)
+    assert not [t for t in threading.enumerate() if t.name.startswith("deadline-sweep-")]
+    # Each committed batch is whole: its alerts and its schedule went together.
+    alerted = set(DeadlineAlert.objects.values_list("complaint_id", flat=True))
+    moved = set(
+        AlertSchedule.objects.filter(next_alert_at__gt=sh(2026, 11, 3, 16, 0)).values_list(
+            "complaint_id", flat=True
+        )
+    )
+    assert alerted == moved
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_nothing_due_starts_no_connection(manager, team):
+    """The usual minute: the sweep asks once on the caller's connection and is done."""
+    record(sh(2026, 11, 2, 9, 0), manager, team)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(alerts, "_sweep_concurrently", None)  # calling it would fail
+        result = alerts.sweep(now=sh(2026, 11, 2, 10, 0), connections=2)
+    assert result.complaints == 0
+
+
+def test_inside_a_transaction_the_sweep_keeps_to_the_callers_connection(manager, team, settings):
+    """Other connections would not see the caller's uncommitted rows: no threads then."""
+    settings.REDRESS_SWEEP_CONNECTIONS = 4
+    record(sh(2026, 11, 2, 9, 0), manager, team)
+    assert connection.in_atomic_block  # the test's transaction
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(alerts.threading, "Thread", None)  # any thread would fail
+        result = alerts.sweep(now=sh(2026, 11, 2, 16, 0))
+    assert result.complaints == 1

@@ -1,4 +1,4 @@
-"""update_rows (complaints/services/bulk.py): the deadline sweep's set-based write of many
+"""update_rows (complaints/services/bulk.py): the sweeps' set-based write of many
 complaints' changed values."""
 
 from datetime import timedelta
@@ -22,32 +22,30 @@ def test_writes_each_rows_own_values_including_nulls_and_foreign_keys(manager):
     before = Complaint.objects.get(pk=untouched.pk)
     now = timezone.now()
     for number, complaint in enumerate(rows):
-        complaint.next_alert_at = now + timedelta(hours=number) if number else None
-        complaint.escalation_level = number
+        complaint.due_at = now + timedelta(hours=number) if number else None
+        complaint.alert_failures = number
         complaint.assignee_id = handler.pk if number == 1 else None
         complaint.alert_error = f"error {number} 'quoted' %s"
-    updated = update_rows(
-        Complaint, rows, ["next_alert_at", "escalation_level", "assignee", "alert_error"]
-    )
+    updated = update_rows(Complaint, rows, ["due_at", "alert_failures", "assignee", "alert_error"])
     assert updated == 3
     stored = {c.pk: c for c in Complaint.objects.filter(pk__in=[c.pk for c in rows])}
     for number, complaint in enumerate(rows):
         row = stored[complaint.pk]
-        assert row.next_alert_at == (now + timedelta(hours=number) if number else None)
-        assert row.escalation_level == number
+        assert row.due_at == (now + timedelta(hours=number) if number else None)
+        assert row.alert_failures == number
         assert row.assignee_id == (handler.pk if number == 1 else None)
         assert row.alert_error == f"error {number} 'quoted' %s"
     after = Complaint.objects.get(pk=untouched.pk)
-    assert (after.next_alert_at, after.escalation_level, after.alert_error) == (
-        before.next_alert_at,
-        before.escalation_level,
+    assert (after.due_at, after.alert_failures, after.alert_error) == (
+        before.due_at,
+        before.alert_failures,
         before.alert_error,
     )
 
 
 def test_nothing_to_write_sends_nothing():
     with CaptureQueriesContext(connection) as queries:
-        assert update_rows(Complaint, [], ["next_alert_at"]) == 0
+        assert update_rows(Complaint, [], ["due_at"]) == 0
     assert len(queries) == 0
 
 
@@ -61,13 +59,13 @@ def test_key_field_is_refused(manager):
 def test_one_values_join_not_a_case_per_row(manager):
     rows = [make_complaint(user=manager) for _ in range(5)]
     for complaint in rows:
-        complaint.escalation_level = 2
+        complaint.alert_failures = 2
     with CaptureQueriesContext(connection) as queries:
-        update_rows(Complaint, rows, ["escalation_level"])
+        update_rows(Complaint, rows, ["alert_failures"])
     assert len(queries) == 1
     assert "FROM (VALUES" in queries[0]["sql"] and "CASE" not in queries[0]["sql"]
     assert set(
         Complaint.objects.filter(pk__in=[c.pk for c in rows]).values_list(
-            "escalation_level", flat=True
+            "alert_failures", flat=True
         )
     ) == {2}

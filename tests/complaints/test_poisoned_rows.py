@@ -11,7 +11,7 @@ from django.core import mail
 from django.db import connection
 from django.urls import reverse
 
-from complaints.models import Complaint, DeadlineAlert, DepartmentMembership
+from complaints.models import AlertSchedule, Complaint, DeadlineAlert, DepartmentMembership
 from complaints.services import alerts
 from tests.factories import (
     CustomerFactory,
@@ -71,8 +71,8 @@ def record_many(manager, team, n=5):
 def test_a_poisoned_complaint_in_the_first_batch_does_not_starve_the_others(manager, team):
     complaints = record_many(manager, team)
     bad = complaints[0]
-    # First in the sweep's order (earliest next_alert_at), then unreadable.
-    Complaint.objects.filter(pk=bad.pk).update(next_alert_at=sh(2026, 11, 2, 10, 0))
+    # First in the sweep's order (earliest next look), then unreadable.
+    AlertSchedule.objects.filter(complaint_id=bad.pk).update(next_alert_at=sh(2026, 11, 2, 10, 0))
     poison(bad.pk)
     now = sh(2026, 11, 2, 16, 0)
 
@@ -83,12 +83,12 @@ def test_a_poisoned_complaint_in_the_first_batch_does_not_starve_the_others(mana
     assert alerted == set(good)
     assert result.alerts == len(good)
     row = Complaint.objects.filter(pk=bad.pk).values(
-        "alert_failures", "alert_error", "next_alert_at"
+        "alert_failures", "alert_error", "alert_schedule__next_alert_at"
     )[0]
     assert row["alert_failures"] == 1
     assert row["alert_error"]
     # Not retried in a hot loop: it waits (backoff) before the sweep tries it again.
-    assert row["next_alert_at"] > now
+    assert row["alert_schedule__next_alert_at"] > now
     again = alerts.sweep(now=now, batch_size=2)
     assert again.complaints == 0
     assert Complaint.objects.filter(pk=bad.pk).values_list("alert_failures", flat=True)[0] == 1
@@ -114,7 +114,7 @@ def test_a_complaint_that_fails_while_processed_is_isolated_too(manager, team, m
     assert "OverflowError" in failed.alert_error
     # Once it works again the mark is cleared.
     monkeypatch.setattr(alerts, "_points", original)
-    alerts.sweep(now=failed.next_alert_at)
+    alerts.sweep(now=failed.alert_schedule.next_alert_at)
     failed.refresh_from_db()
     assert (failed.alert_failures, failed.alert_error) == (0, "")
     assert DeadlineAlert.objects.filter(complaint=failed).exists()

@@ -19,6 +19,7 @@ import pytest
 from django.utils import timezone
 
 from complaints.models import (
+    AlertSchedule,
     Complaint,
     ComplaintEvent,
     DeadlineAlert,
@@ -159,8 +160,8 @@ def test_sweep_through_the_worker_sends_each_reminder_once(cluster, due):
         ("ack", 2),
         ("response", 0),
     }
-    assert not Complaint.objects.filter(next_alert_at__lte=timezone.now()).exists()
-    escalated = Complaint.objects.filter(escalation_level=2).count()
+    assert not AlertSchedule.objects.filter(next_alert_at__lte=timezone.now()).exists()
+    escalated = AlertSchedule.objects.filter(escalation_level=2).count()
     assert escalated == 2 + 1
     events = ComplaintEvent.objects.filter(kind=ComplaintEvent.Kind.ALERT).count()
     assert events == len(expected)
@@ -168,7 +169,7 @@ def test_sweep_through_the_worker_sends_each_reminder_once(cluster, due):
 
     # The bookmark lost (say, restored from a backup): two sweeps at once on two workers look
     # at every complaint again and must add nothing.
-    Complaint.objects.update(next_alert_at=now - timedelta(hours=12))
+    AlertSchedule.objects.update(next_alert_at=now - timedelta(hours=12))
     again = {cluster.send("sweep_deadlines") for _ in range(2)}
     results = wait_for(
         lambda: (

@@ -13,7 +13,7 @@ import pytest
 from django.db.models import F
 from django.utils import timezone
 
-from complaints.models import Complaint, DeadlineAlert, DigestEntry, Severity
+from complaints.models import AlertSchedule, DeadlineAlert, DigestEntry, Severity
 from complaints.services import alerts
 
 from .support import (
@@ -130,4 +130,4 @@ def test_worker_killed_mid_digest_loses_and_repeats_no_reminder(cluster, due):
     assert not DigestEntry.objects.filter(alert__in=crisis_rows).exists()
     messages, _strays = emails_by_alert(cluster.mail_dir, crisis_rows)
     assert all(len(messages[a.pk]) == 1 for a in crisis_rows)
-    assert Complaint.objects.filter(next_alert_at__lte=now).count() == 0
+    assert AlertSchedule.objects.filter(next_alert_at__lte=now).count() == 0
