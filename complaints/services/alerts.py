@@ -308,11 +308,7 @@ def process(complaints, ctx: sla.Context, *, now: datetime) -> list[int]:
     if not complaints:
         return []
     ids = [c.pk for c in complaints]
-    existing = set(
-        DeadlineAlert.objects.filter(complaint_id__in=ids).values_list(
-            "complaint_id", "kind", "level", "deadline"
-        )
-    )
+    existing = _existing_alerts(ids)
     audience = Audience.load({c.department_id for c in complaints if c.department_id})
     plan = _plan(complaints, ctx, now, existing, audience)
     audience.load_users({u for alert in plan.alerts for u in alert[4]})
@@ -677,12 +673,41 @@ def _still_due(batch: list[Due], now: datetime) -> list[Due]:
     this, it would be processed a second time (nothing sent twice, but work and counts)."""
     if not batch:
         return batch
-    due = set(
-        AlertSchedule.objects.filter(
-            complaint_id__in=[c.pk for c in batch], next_alert_at__lte=now
-        ).values_list("complaint_id", flat=True)
-    )
+    ids = [c.pk for c in batch]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT complaint_id FROM complaints_alertschedule "
+                "WHERE complaint_id = ANY(%s) AND next_alert_at <= %s",
+                [ids, now],
+            )
+            due = {row[0] for row in cursor.fetchall()}
+    else:
+        due = set(
+            AlertSchedule.objects.filter(complaint_id__in=ids, next_alert_at__lte=now).values_list(
+                "complaint_id", flat=True
+            )
+        )
     return [c for c in batch if c.pk in due]
+
+
+def _existing_alerts(ids: list[int]) -> set[tuple]:
+    """(complaint id, kind, level, deadline) of every alert of these complaints. On
+    PostgreSQL the ids are one array parameter (`= ANY(%s)`), not hundreds of placeholders
+    that Django and psycopg build, bind and parse one by one."""
+    if connection.vendor != "postgresql":
+        return set(
+            DeadlineAlert.objects.filter(complaint_id__in=ids).values_list(
+                "complaint_id", "kind", "level", "deadline"
+            )
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT complaint_id, kind, level, deadline FROM complaints_deadlinealert "
+            "WHERE complaint_id = ANY(%s)",
+            [ids],
+        )
+        return set(cursor.fetchall())
 
 
 def _process_isolated(
