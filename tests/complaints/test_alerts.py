@@ -370,6 +370,19 @@ def test_tasks_run_the_services(manager, team, single_emails):
     assert len(mail.outbox) == 1
 
 
+def test_the_delivery_sweep_sends_every_page_in_one_run(manager, team, single_emails):
+    """More alerts waiting than one page (say, a worker died after several batches of a
+    sweep had committed but before it sent their delivery tasks): one run sends them all."""
+    for _ in range(5):
+        record(sh(2026, 11, 2, 9, 0), manager, team, assignee=team["members"][0])
+    with time_machine.travel(sh(2026, 11, 2, 16, 0), tick=False), pytest.MonkeyPatch.context() as p:
+        p.setattr(tasks, "DELIVERY_PAGE", 2)
+        assert sweep_at(sh(2026, 11, 2, 16, 0)).alerts == 5
+        assert tasks.deliver_pending_alerts() == {"sent": 5}
+        assert tasks.deliver_pending_alerts() == {}
+    assert len(mail.outbox) == 5
+
+
 def test_meeting_the_escalated_deadline_clears_the_escalation(manager, team):
     c = record(sh(2026, 11, 2, 9, 0), manager, team)
     sweep_at(sh(2026, 11, 2, 18, 0))

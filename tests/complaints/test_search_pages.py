@@ -249,10 +249,17 @@ def test_shared_name_page_reads_the_customer_part_from_its_index(
     parts = [s for s in sql if " UNION " in s and "customer_id" in s and "LIMIT 6" in s]
     assert len(parts) == 1
     with transaction.atomic(), connection.cursor() as cursor:
+        # On a dozen rows, scanning the received-order indexes and filtering by customer
+        # costs as little as the customer index, and which one the planner takes depends on
+        # what earlier tests of the process left in the statistics. Without them (dropped in
+        # the test's transaction, rolled back), the part must be able to use the customer
+        # index by its condition; the 5,000,000-complaint benchmark shows the planner's own
+        # choice there.
+        cursor.execute("DROP INDEX complaint_recv_desc_idx, reporting_recv_cover_idx")
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("SET LOCAL enable_bitmapscan = off")
         cursor.execute(f"EXPLAIN {parts[0]}")
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "using complaint_cust_recv_idx" in plan
+    assert "using complaint_cust_recv_idx" in plan, plan
     rows = [s for s in sql if s.startswith('SELECT "complaints_complaint"."id", ')]
     assert rows and not [s for s in rows if "redress_bigrams" in s or "strpos" in s]
