@@ -618,9 +618,10 @@ def log_contact(
             awaiting.contact_logged(complaint.pk, contacted_at=contacted_at)
         # Contacts are often logged after the fact and out of order: the earliest outbound
         # contact is the first response.
-        if direction == ComplaintEvent.Direction.OUTBOUND and (
+        first_response = direction == ComplaintEvent.Direction.OUTBOUND and (
             complaint.first_response_at is None or contacted_at < complaint.first_response_at
-        ):
+        )
+        if first_response:
             complaint.first_response_at = contacted_at
             sla.record_work_durations(complaint)
             complaint.due_at = next_due_at(complaint)
@@ -630,8 +631,7 @@ def log_contact(
                 "resolution_work_seconds",
                 "due_at",
             ]
-            complaint.save(update_fields=fields)
+        complaint.save(update_fields=fields)
+        if first_response:
             _recheck_escalation(complaint, now)
-        else:
-            complaint.save(update_fields=fields)
     return event
