@@ -53,7 +53,8 @@ class AlertSchedule(models.Model):
     severity, deadlines, the times they were met, the pause of the clock, or the complaint's
     `next_alert_at`, the first point the deadline rules give), `next_alert_at` here goes back
     to the complaint's, so the sweep looks again from there (an alert already sent is never
-    sent twice). Only the sweep writes it otherwise."""
+    sent twice). A complaint that leaves the open statuses has its level set to 0 there too
+    (migration 0037). Only the sweep writes it otherwise."""
 
     complaint = models.OneToOneField(
         "complaints.Complaint",
@@ -67,7 +68,10 @@ class AlertSchedule(models.Model):
         _("escalation level"),
         default=0,
         editable=False,
-        help_text=_("Highest escalation sent for the current deadlines (0: none)."),
+        help_text=_(
+            "Highest escalation sent for the current deadlines (0: none, or the complaint is "
+            "no longer open)."
+        ),
     )
 
     class Meta:

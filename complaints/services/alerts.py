@@ -675,13 +675,16 @@ def _still_due(batch: list[Due], now: datetime) -> list[Due]:
         return batch
     ids = [c.pk for c in batch]
     if connection.vendor == "postgresql":
+        # By the primary key only, the time compared here: with the time in the query, the
+        # planner (its statistics taken when few were due) scanned every due entry of the
+        # schedule's time index and filtered them by id, 12-17 ms a batch of 500 at 5 M.
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT complaint_id FROM complaints_alertschedule "
-                "WHERE complaint_id = ANY(%s) AND next_alert_at <= %s",
-                [ids, now],
+                "SELECT complaint_id, next_alert_at FROM complaints_alertschedule "
+                "WHERE complaint_id = ANY(%s)",
+                [ids],
             )
-            due = {row[0] for row in cursor.fetchall()}
+            due = {pk for pk, when in cursor.fetchall() if when is not None and when <= now}
     else:
         due = set(
             AlertSchedule.objects.filter(complaint_id__in=ids, next_alert_at__lte=now).values_list(

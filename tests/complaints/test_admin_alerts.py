@@ -22,6 +22,7 @@ from complaints.models import (
     Notification,
     NotificationList,
     SLAPolicy,
+    Status,
 )
 from complaints.services import alerts
 from tests.factories import (
@@ -458,6 +459,11 @@ def test_escalated_filter(client, manager):
     )
     assert _references(client.get(COMPLAINTS + "?escalated=level2")) == [two.reference]
     assert calm.reference in _references(client.get(COMPLAINTS))
+    # Resolved or closed, it has no current deadlines: the list shows no escalation for it,
+    # and the filter no longer finds it (migration 0037).
+    Complaint.objects.filter(pk=two.pk).update(status=Status.CLOSED)
+    assert _references(client.get(COMPLAINTS + "?escalated=escalated")) == [one.reference]
+    assert _references(client.get(COMPLAINTS + "?escalated=level2")) == []
     html = client.get(COMPLAINTS).content.decode()
     assert "escalated=escalated" in html and "escalated=level2" in html
 

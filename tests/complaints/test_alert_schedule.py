@@ -135,3 +135,43 @@ def test_a_recompute_that_moves_only_the_first_point_is_saved_and_reaches_the_sc
     assert set(changes) == {"next_alert_at"} and event is None
     stale.save(update_fields=["next_alert_at"])
     assert look(complaint) == right
+
+
+def level(complaint) -> int:
+    return AlertSchedule.objects.get(complaint_id=complaint.pk).escalation_level
+
+
+def test_a_complaint_that_is_no_longer_open_is_no_longer_escalated(manager):
+    """The level counts the current deadlines (migration 0037): resolving or closing ends
+    them, also when the status is written straight to the database. Reopening keeps 0 until
+    the sweep counts the new deadline's escalations."""
+    complaint = record(manager)
+    other = record(manager)
+    AlertSchedule.objects.filter(complaint_id__in=[complaint.pk, other.pk]).update(
+        escalation_level=2
+    )
+    with time_machine.travel(MONDAY_9 + timedelta(minutes=5), tick=False):
+        lifecycle.transition(complaint.pk, Status.INVALID, user=manager, note="spam")
+    assert level(complaint) == 0
+    assert level(other) == 2  # still open
+    Complaint.objects.filter(pk=other.pk).update(status=Status.CLOSED)
+    assert level(other) == 0
+    AlertSchedule.objects.filter(complaint_id=other.pk).update(escalation_level=1)
+    Complaint.objects.filter(pk=other.pk).update(status=Status.REOPENED)
+    assert level(other) == 1  # open again: what the sweep counted stays until it counts again
+
+
+def test_the_migration_sets_the_level_of_complaints_no_longer_open_to_0(manager):
+    """What 0037 does to the levels an earlier version left on resolved and closed ones."""
+    from django.db import connection as conn
+
+    migration = import_module("complaints.migrations.0037_escalation_level_current")
+    open_one, closed_one = record(manager), record(manager)
+    Complaint.objects.filter(pk=closed_one.pk).update(status=Status.CLOSED)
+    # As an earlier version left them (the trigger did not touch the level then).
+    AlertSchedule.objects.filter(complaint_id__in=[open_one.pk, closed_one.pk]).update(
+        escalation_level=1
+    )
+    with conn.cursor() as cursor:
+        migration.reset_closed(cursor.execute)
+    assert (level(open_one), level(closed_one)) == (1, 0)
