@@ -98,7 +98,11 @@ COLUMNS = [
     ListColumn("due_at", gettext_lazy("next deadline"), "due_at", "due", 17),
     ListColumn("overdue", gettext_lazy("overdue"), "due_at", "overdue", 8),
     ListColumn(
-        "escalation", gettext_lazy("escalation level"), "alert_schedule__escalation_level", "int", 8
+        "escalation",
+        gettext_lazy("current escalation level"),
+        "alert_schedule__escalation_level",
+        "int",
+        8,
     ),
     ListColumn("resolved_at", gettext_lazy("resolved at"), "resolved_at", "time", 17),
     ListColumn("closed_at", gettext_lazy("closed at"), "closed_at", "time", 17),

@@ -317,3 +317,21 @@ def test_minutes_from_the_text_output_are_to_chars(zone):
         cursor.execute("SELECT set_config('TimeZone', 'UTC', false)")
     assert "left(" in minute_sql
     assert [a for a, _b in rows] == [b for _a, b in rows]
+
+
+def test_the_escalation_column_is_the_current_level(manager_client, data):
+    """The level counts the current deadlines: 0 once a complaint is no longer open, as the
+    list's due column and its "escalated" filter have it (the escalations sent stay on the
+    timeline and in the audit list)."""
+    from complaints.models import AlertSchedule, Complaint, Status
+
+    escalated, closed, _calm = data["ours"]
+    AlertSchedule.objects.filter(complaint_id__in=[escalated.pk, closed.pk]).update(
+        escalation_level=2
+    )
+    Complaint.objects.filter(pk=closed.pk).update(status=Status.CLOSED)
+    rows = csv_rows(manager_client.get(CSV + "?q=Leak"))
+    column = rows[0].index("current escalation level")
+    levels = {row[0]: row[column] for row in rows[1:]}
+    assert levels[escalated.reference] == "2"
+    assert levels[closed.reference] == "0"

@@ -163,8 +163,6 @@ def test_a_complaint_that_is_no_longer_open_is_no_longer_escalated(manager):
 
 def test_the_migration_sets_the_level_of_complaints_no_longer_open_to_0(manager):
     """What 0037 does to the levels an earlier version left on resolved and closed ones."""
-    from django.db import connection as conn
-
     migration = import_module("complaints.migrations.0037_escalation_level_current")
     open_one, closed_one = record(manager), record(manager)
     Complaint.objects.filter(pk=closed_one.pk).update(status=Status.CLOSED)
@@ -172,6 +170,6 @@ def test_the_migration_sets_the_level_of_complaints_no_longer_open_to_0(manager)
     AlertSchedule.objects.filter(complaint_id__in=[open_one.pk, closed_one.pk]).update(
         escalation_level=1
     )
-    with conn.cursor() as cursor:
+    with connection.cursor() as cursor:
         migration.reset_closed(cursor.execute)
     assert (level(open_one), level(closed_one)) == (1, 0)
