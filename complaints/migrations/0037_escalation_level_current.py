@@ -5,8 +5,8 @@ sets it with the next look. Before, it kept the last level the sweep had counted
 The list showed no escalation for a closed complaint, but its "escalated" filter found it,
 and the filter's index grew with every complaint ever escalated: with 710,000 of them in
 5,000,000 complaints, "escalated" with the open statuses, a department and a channel took
-283 ms (195 ms of it counting), against 80 ms with the open ones only. Escalations sent stay
-where they were: the alerts and the timeline.
+283 ms (195 ms of it counting), 171 ms once only open complaints keep a level. Escalations
+sent stay where they were: the alerts and the timeline.
 
 Backwards the old trigger comes back; the levels set to 0 stay 0."""
 
