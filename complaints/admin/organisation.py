@@ -30,7 +30,9 @@ class DepartmentAdmin(BilingualNameMixin, ModelAdmin):
     inlines = [MembershipInline]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_members=Count("memberships"))
+        # The count's GROUP BY drops Meta.ordering: the pickers page through this queryset.
+        queryset = super().get_queryset(request).annotate(_members=Count("memberships"))
+        return queryset.order_by(*Department._meta.ordering, "pk")
 
     @display(description=_("members"), ordering="_members")
     def member_count(self, obj):
