@@ -143,8 +143,8 @@ def level(complaint) -> int:
 
 def test_a_complaint_that_is_no_longer_open_is_no_longer_escalated(manager):
     """The level counts the current deadlines (migration 0037): resolving or closing ends
-    them, also when the status is written straight to the database. Reopening keeps 0 until
-    the sweep counts the new deadline's escalations."""
+    them, also when the status is written straight to the database. Reopening leaves the
+    level as it is (0 after a close) until the sweep counts the new deadline's escalations."""
     complaint = record(manager)
     other = record(manager)
     AlertSchedule.objects.filter(complaint_id__in=[complaint.pk, other.pk]).update(
