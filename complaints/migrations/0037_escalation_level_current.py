@@ -19,6 +19,9 @@ expand = import_module("complaints.migrations.0035_alert_schedule")
 SCHEDULE, COMPLAINTS, OPEN = expand.SCHEDULE, expand.COMPLAINTS, expand._OPEN
 LEVEL = f"CASE WHEN NEW.status IN ({OPEN}) THEN escalation_level ELSE 0 END"
 SET_OLD = f"next_alert_at = {expand.NEXT}"
+# The trigger's assignments from here on: a later migration that rebuilds the SQLite complaint
+# table (and so loses its triggers) creates them again from 0035's INSERT trigger and
+# _sqlite_trigger(SET_NEW).
 SET_NEW = f"{SET_OLD}, escalation_level = {LEVEL}"
 TRIGGER_HEAD = expand.SQLITE_TRIGGERS[1].split("BEGIN")[0]
 
@@ -39,12 +42,6 @@ def _sqlite_trigger(assignments: str) -> str:
         UPDATE {SCHEDULE} SET {assignments} WHERE complaint_id = NEW.id;
     END
     """
-
-
-# The trigger as it is from here on: a later migration that rebuilds the SQLite complaint
-# table (and so loses its triggers) creates them again from 0035's INSERT trigger and these.
-POSTGRESQL_FUNCTION = _postgresql_function(SET_NEW)
-SQLITE_TRIGGER = _sqlite_trigger(SET_NEW)
 
 
 def _replace_trigger(schema_editor, assignments: str) -> None:

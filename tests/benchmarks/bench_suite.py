@@ -940,12 +940,11 @@ def rename_intake_customers() -> int:
     deleted), so that no run adds to another row's data."""
     from django.db import connection
 
-    prefixes = [f"{prefix}%" for prefix in INTAKE_PHONES]
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE complaints_customer SET name = %s || id WHERE name LIKE '王伟%%' "
-            "AND (phone LIKE %s OR phone LIKE %s)",
-            [INTAKE_NAME, *prefixes],
+            "AND phone LIKE ANY(%s)",
+            [INTAKE_NAME, [f"{prefix}%" for prefix in INTAKE_PHONES]],
         )
         return cursor.rowcount
 
@@ -981,7 +980,7 @@ def intake_row(client, runs: int, *, key: str | None = None) -> Row:
         if n % 2:
             phone = f"+86138{(n * 37) % 1000 + 1:08d}"
         else:
-            phone = f"+86137{(first_new + n) % 10**8:08d}"
+            phone = f"{INTAKE_PHONES[0]}{(first_new + n) % 10**8:08d}"
         return client.post(
             "/api/v1/complaints/",
             {
