@@ -4,6 +4,8 @@ SQLite. An interrupted concurrent build leaves an INVALID index, which `create` 
 builds again. Used by RunPython operations; keep the SQL these functions issue stable, as
 applied migrations depend on it."""
 
+from django.db.migrations import SeparateDatabaseAndState
+
 
 def concurrently(schema_editor) -> str:
     return " CONCURRENTLY" if schema_editor.connection.vendor == "postgresql" else ""
@@ -23,13 +25,13 @@ def drop_if_invalid(schema_editor, name: str) -> None:
         schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {schema_editor.quote_name(name)}")
 
 
-def create(schema_editor, name: str, table: str, definition: str) -> None:
+def create(schema_editor, name: str, table: str, definition: str, *, unique=False) -> None:
     """CREATE INDEX `name` ON `table` `definition` (columns, and a WHERE if partial)."""
     quote = schema_editor.quote_name
     drop_if_invalid(schema_editor, name)
     schema_editor.execute(
-        f"CREATE INDEX{concurrently(schema_editor)} IF NOT EXISTS {quote(name)} "
-        f"ON {quote(table)} {definition}"
+        f"CREATE {'UNIQUE ' if unique else ''}INDEX{concurrently(schema_editor)} IF NOT EXISTS "
+        f"{quote(name)} ON {quote(table)} {definition}"
     )
 
 
@@ -37,3 +39,71 @@ def drop(schema_editor, name: str) -> None:
     schema_editor.execute(
         f"DROP INDEX{concurrently(schema_editor)} IF EXISTS {schema_editor.quote_name(name)}"
     )
+
+
+def _exists(schema_editor, catalog_query: str, name: str) -> bool:
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(catalog_query, [name])
+        return cursor.fetchone() is not None
+
+
+def _constraint_exists(schema_editor, name: str) -> bool:
+    return _exists(schema_editor, "SELECT 1 FROM pg_constraint WHERE conname = %s", name)
+
+
+def _index_exists(schema_editor, name: str) -> bool:
+    return _exists(schema_editor, "SELECT 1 FROM pg_indexes WHERE indexname = %s", name)
+
+
+def constraint_to_unique_index(schema_editor, name: str, table: str, definition: str) -> None:
+    """PostgreSQL: the unique constraint `name` becomes a unique index of the same name on
+    `definition` (a partial one, as Django makes for a UniqueConstraint with a condition).
+    The index is built concurrently under a temporary name, then the constraint dropped and
+    the index renamed: uniqueness holds throughout, and a rerun after an interruption
+    finishes the job."""
+    if not _constraint_exists(schema_editor, name) and _index_exists(schema_editor, name):
+        return  # done by an earlier run
+    quote, new = schema_editor.quote_name, f"{name[:59]}_new"
+    create(schema_editor, new, table, definition, unique=True)
+    schema_editor.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT IF EXISTS {quote(name)}")
+    schema_editor.execute(f"ALTER INDEX {quote(new)} RENAME TO {quote(name)}")
+
+
+def unique_index_to_constraint(schema_editor, name: str, table: str, columns: str) -> None:
+    """The reverse of constraint_to_unique_index: a unique constraint on `columns`."""
+    if _constraint_exists(schema_editor, name):
+        return
+    quote, new = schema_editor.quote_name, f"{name[:59]}_new"
+    create(schema_editor, new, table, columns, unique=True)
+    drop(schema_editor, name)
+    schema_editor.execute(
+        f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} UNIQUE USING INDEX {quote(new)}"
+    )
+
+
+class ConcurrentlyOnPostgres(SeparateDatabaseAndState):
+    """On PostgreSQL, `database_operations` (RunPython with the concurrent builds above); on
+    other databases (SQLite), `state_operations` applied to the database as Django would."""
+
+    def _operations(self, schema_editor):
+        if schema_editor.connection.vendor == "postgresql":
+            return self.database_operations
+        return self.state_operations
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        for operation in self._operations(schema_editor):
+            to_state = from_state.clone()
+            operation.state_forwards(app_label, to_state)
+            operation.database_forwards(app_label, schema_editor, from_state, to_state)
+            from_state = to_state
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        operations = self._operations(schema_editor)
+        states = [to_state]
+        for operation in operations[:-1]:
+            states.append(states[-1].clone())
+            operation.state_forwards(app_label, states[-1])
+        for operation, before in zip(reversed(operations), reversed(states), strict=True):
+            after = before.clone()
+            operation.state_forwards(app_label, after)
+            operation.database_backwards(app_label, schema_editor, after, before)

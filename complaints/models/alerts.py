@@ -262,9 +262,17 @@ class Notification(models.Model):
         verbose_name_plural = _("inbox")
         ordering = ["-created_at", "-pk"]
         constraints = [
-            models.UniqueConstraint(fields=["alert", "user"], name="one_notification_per_alert"),
+            # Each entry is about an alert or an approval notice: partial, so that neither index
+            # holds the other kind's NULLs (an index entry fewer per inbox entry).
             models.UniqueConstraint(
-                fields=["approval_alert", "user"], name="one_notification_per_approval_alert"
+                fields=["alert", "user"],
+                name="one_notification_per_alert",
+                condition=Q(alert__isnull=False),
+            ),
+            models.UniqueConstraint(
+                fields=["approval_alert", "user"],
+                name="one_notification_per_approval_alert",
+                condition=Q(approval_alert__isnull=False),
             ),
         ]
         indexes = [

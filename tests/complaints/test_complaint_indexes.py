@@ -132,3 +132,128 @@ def test_customer_index_migration_builds_and_drops_indexes_only(direction):
     assert "CONSTRAINT" not in sql and "ALTER TABLE" not in sql, sql
     if connection.vendor == "postgresql":
         assert sql.count("CONCURRENTLY") == 2, sql
+
+
+def test_inbox_and_actor_indexes_skip_nulls():
+    """Every inbox entry is about an alert or an approval notice, and the sweep's timeline
+    events have no actor: the indexes hold only the rows that set the column (0038)."""
+    inbox = "\n".join(_table_indexes("complaints_notification"))
+    assert "(alert_id, user_id) WHERE (alert_id IS NOT NULL)" in inbox
+    assert "(approval_alert_id, user_id) WHERE (approval_alert_id IS NOT NULL)" in inbox
+    events = _table_indexes("complaints_complaintevent")
+    assert [d for d in events if d.endswith("btree (actor_id) WHERE (actor_id IS NOT NULL)")]
+    assert not [d for d in events if d.endswith("btree (actor_id)")]
+
+
+@pytest.mark.parametrize(
+    ("table", "column"),
+    [
+        ("complaints_notification", "alert_id"),
+        ("complaints_notification", "approval_alert_id"),
+        ("complaints_complaintevent", "actor_id"),
+    ],
+)
+def test_protect_checks_use_the_partial_indexes(table, column):
+    """Deleting an alert, approval notice or user looks up its rows by value, as a generic
+    plan (the foreign key's trigger): the partial index serves it, not a table scan."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        cursor.execute(
+            f"PREPARE protect_check(bigint) AS SELECT 1 FROM {table} WHERE {column} = $1"  # noqa: S608
+        )
+        try:
+            cursor.execute("EXPLAIN EXECUTE protect_check(1)")
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        finally:
+            cursor.execute("DEALLOCATE protect_check")
+    assert "Index" in plan and "Seq Scan" not in plan, plan
+
+
+def test_inbox_entries_stay_unique_per_alert_and_per_approval_notice(manager):
+    from django.db import IntegrityError, transaction
+
+    from complaints.models import DeadlineAlert, Notification
+    from tests.factories import make_complaint
+
+    complaint = make_complaint()
+    alert = DeadlineAlert.objects.create(
+        complaint=complaint,
+        kind=DeadlineAlert.Kind.ACK,
+        level=DeadlineAlert.Level.ESCALATION_1,
+        deadline=complaint.received_at,
+    )
+    Notification.objects.create(user=manager, complaint=complaint, alert=alert)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Notification.objects.create(user=manager, complaint=complaint, alert=alert)
+    # Entries without an alert (approval notices) are not limited by the alert's index.
+    Notification.objects.create(user=manager, complaint=complaint)
+    Notification.objects.create(user=manager, complaint=complaint)
+
+
+class _ScratchTable:
+    """A table of its own on its own autocommit connection (CONCURRENTLY cannot run in the
+    test's transaction), dropped afterwards."""
+
+    def __init__(self):
+        from django.db import connections
+
+        self.connection = connections.create_connection("default")
+        self.name = f"scratch_unique_{id(self)}"
+        self.connection.ensure_connection()
+
+    def sql(self, statement: str, params=()):
+        with self.connection.cursor() as cursor:
+            cursor.execute(statement, params)
+            return cursor.fetchall() if cursor.description else None
+
+    def indexes(self) -> dict[str, str]:
+        return dict(
+            self.sql("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s", [self.name])
+        )
+
+    def constraints(self) -> list[str]:
+        rows = self.sql(
+            "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'u'",
+            [self.name],
+        )
+        return [name for (name,) in rows]
+
+    def close(self):
+        self.sql(f"DROP TABLE IF EXISTS {self.name}")
+        self.connection.close()
+
+
+def test_constraint_becomes_a_partial_unique_index_and_back_even_after_an_interruption():
+    from django.db import IntegrityError
+
+    from complaints import migration_indexes as indexes
+
+    table = _ScratchTable()
+    name, t = "scratch_one_per_key", table.name
+    partial = "(a, b) WHERE (a IS NOT NULL)"
+    try:
+        table.sql(f"CREATE TABLE {t} (a int, b int, CONSTRAINT {name} UNIQUE (a, b))")
+        table.sql(f"INSERT INTO {t} VALUES (1, 1), (NULL, 1), (NULL, 1)")  # noqa: S608
+        with table.connection.schema_editor(atomic=False) as editor:
+            indexes.constraint_to_unique_index(editor, name, t, partial)
+            assert table.constraints() == []
+            assert table.indexes()[name].endswith(f"btree {partial}")
+            indexes.constraint_to_unique_index(editor, name, t, partial)  # a rerun: no change
+            assert list(table.indexes()) == [name]
+
+            indexes.unique_index_to_constraint(editor, name, t, "(a, b)")
+            assert table.constraints() == [name]
+            assert table.indexes()[name].endswith("btree (a, b)")
+
+            # Interrupted after the constraint was dropped, before the rename: a rerun
+            # finishes the job.
+            editor.execute(f"CREATE UNIQUE INDEX {name}_new ON {t} {partial}")
+            editor.execute(f"ALTER TABLE {t} DROP CONSTRAINT {name}")
+            indexes.constraint_to_unique_index(editor, name, t, partial)
+            assert list(table.indexes()) == [name]
+            assert table.indexes()[name].endswith(f"btree {partial}")
+        with pytest.raises(IntegrityError, match="duplicate key"):
+            table.sql(f"INSERT INTO {t} VALUES (1, 1)")  # noqa: S608
+    finally:
+        table.close()
