@@ -13,6 +13,7 @@ complaint's `updated_at`. Emails are sent afterwards from the alert rows, so a l
 a dead broker delays them but never loses them.
 """
 
+import functools
 import json
 import logging
 import queue
@@ -152,6 +153,11 @@ def _list_emails(complaint: Complaint, kind: str, level: int, audience: Audience
     return [email for code in codes for email in audience.list_emails.get(code, [])]
 
 
+@functools.cache
+def _kind_msgid(kind: str) -> str:
+    return label_msgid(Kind(kind).label)
+
+
 def alert_message(complaint: Complaint, kind: str, level: int) -> dict:
     """The inbox title and timeline text of an alert, as a stored message (shown in the
     reader's language, whoever's action or sweep wrote it)."""
@@ -165,8 +171,7 @@ def alert_message(complaint: Complaint, kind: str, level: int) -> dict:
         text = gettext_noop("Escalation: %(what)s %(reference)s overdue")
     else:
         text = gettext_noop("Second escalation: %(what)s %(reference)s still overdue")
-    what = stored(label_msgid(Kind(kind).label))
-    params = {"what": what, "reference": complaint.reference}
+    params = {"what": stored(_kind_msgid(kind)), "reference": complaint.reference}
     if kind in (Kind.CRISIS, Kind.FOLLOW_UP):
         params["subject"] = complaint.subject[:200]
     return stored(text, **params)
@@ -426,6 +431,7 @@ def _write_alerts_pg(rows: list[tuple], now: datetime) -> list[int]:
         return []
     # One JSON parameter, not an array per column: the connection binds client-side, where
     # json.dumps (C) is much cheaper than quoting arrays element by element.
+    local = timezone.get_current_timezone()  # once, not per alert (localtime looks it up)
     values = json.dumps(
         [
             [
@@ -437,7 +443,7 @@ def _write_alerts_pg(rows: list[tuple], now: datetime) -> list[int]:
                 emails,
                 delivery,
                 message,
-                timezone.localtime(deadline).isoformat(),
+                deadline.astimezone(local).isoformat(),
                 due and due.isoformat(),
             ]
             for cid, kind, level, deadline, recipients, emails, delivery, message, due in rows
