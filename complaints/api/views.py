@@ -285,6 +285,7 @@ class ComplaintViewSet(
                 api_client=who.client,
                 savepoint=False,  # create()'s transaction is undone on any error anyway
                 inserted_with=[record],
+                count_earlier=False,  # the answer does not say (the admin's message does)
             )
         except IntakeError as exc:
             customer_fields = {"name", "phone", "email", "external_id", "customer"}

@@ -77,7 +77,9 @@ class IntakeResult:
     complaint: Complaint
     customer: Customer
     matched: bool  # an existing customer was found (not created now)
-    earlier_complaints: int  # the customer's earlier complaints the recorder may see
+    # The customer's earlier complaints the recorder may see (None: not counted, see
+    # record_complaint's count_earlier).
+    earlier_complaints: int | None
     customer_was_visible: bool = True  # the recorder could read the customer before
     entered: CustomerDetails = field(default_factory=CustomerDetails)
 
@@ -106,12 +108,15 @@ def record_complaint(
     now=None,
     savepoint: bool = True,
     inserted_with=(),
+    count_earlier: bool = True,
 ) -> IntakeResult:
     """Record `complaint` (unsaved, intake fields filled in) for `customer` (chosen on file) or
     for the customer `details` identify (matched, else created). Raises IntakeError or
     ServiceError with nothing written. `savepoint=False` inside a caller's transaction that
     is undone on any error anyway (the API's): two round trips fewer. `inserted_with`: rows
-    inserted with the complaint (lifecycle.register_complaint)."""
+    inserted with the complaint (lifecycle.register_complaint). `count_earlier=False`: the
+    caller does not show how many earlier complaints a matched customer has (the API's
+    answer does not): one query fewer."""
     if (customer is None) == (details is None):
         raise ValueError("Give either customer or details.")
     validate_complaint(complaint)
@@ -128,7 +133,12 @@ def record_complaint(
             customer, matched = _match_or_create(entered, user=user)
         was_visible = not matched or _may_see_customer(customer, user=user, client=api_client)
         # A customer created just now has no earlier complaints (no query needed).
-        earlier = _earlier_complaints(customer, user=user, client=api_client) if matched else 0
+        if not count_earlier:
+            earlier = None
+        elif matched:
+            earlier = _earlier_complaints(customer, user=user, client=api_client)
+        else:
+            earlier = 0
         complaint.customer = customer
         complaint.api_client = api_client
         if complaint.department_id is None and complaint.category_id is not None:

@@ -258,3 +258,12 @@ def test_model_validation_reports_the_clash():
     CustomerFactory(phone="+8613812345678")
     with pytest.raises(ValidationError):
         Customer(name="Twin", phone="+8613812345678").full_clean()
+
+
+def test_earlier_complaints_are_not_counted_when_the_caller_does_not_show_them(manager):
+    details = intake.CustomerDetails(name="王伟", phone="+8613900000077")
+    intake.record_complaint(new_complaint(), details=details, user=manager)
+    again = intake.record_complaint(
+        new_complaint(), details=details, user=manager, count_earlier=False
+    )
+    assert again.matched and again.earlier_complaints is None
