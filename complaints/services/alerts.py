@@ -64,34 +64,44 @@ FAILURE_RETRY_MAX = timedelta(days=1)
 
 @dataclass
 class Audience:
-    """Who is told what, loaded once per batch (a constant number of queries)."""
+    """Who is told what: loaded once per sweep run (or per process() call), each department
+    and user once, a constant number of queries per batch. A run lasts seconds: a membership
+    changed meanwhile counts from the next run."""
 
     heads: dict[int, list[int]] = field(default_factory=dict)
     members: dict[int, list[int]] = field(default_factory=dict)
     lists: dict[str, list[int]] = field(default_factory=dict)
     list_emails: dict[str, list[str]] = field(default_factory=dict)
     emails: dict[int, str] = field(default_factory=dict)  # active recipients: id -> email
+    departments: set[int] = field(default_factory=set)  # loaded so far
+    users: set[int] = field(default_factory=set)  # looked up so far (active or not)
+    lists_loaded: bool = False
 
-    @classmethod
-    def load(cls, departments: set[int]) -> "Audience":
-        audience = cls()
-        memberships = DepartmentMembership.objects.filter(
-            department_id__in=departments, user__is_active=True
-        ).values_list("department_id", "user_id", "role")
-        for department_id, user_id, role in memberships.order_by("pk"):
-            audience.members.setdefault(department_id, []).append(user_id)
-            if role == DepartmentMembership.Role.HEAD:
-                audience.heads.setdefault(department_id, []).append(user_id)
-        for notification_list in NotificationList.objects.prefetch_related("users"):
-            audience.lists[notification_list.code] = [
-                u.pk for u in notification_list.users.all() if u.is_active
-            ]
-            audience.list_emails[notification_list.code] = notification_list.emails()
-        return audience
+    def load_departments(self, departments: set[int]) -> None:
+        missing = departments - self.departments
+        if missing:
+            memberships = DepartmentMembership.objects.filter(
+                department_id__in=missing, user__is_active=True
+            ).values_list("department_id", "user_id", "role")
+            for department_id, user_id, role in memberships.order_by("pk"):
+                self.members.setdefault(department_id, []).append(user_id)
+                if role == DepartmentMembership.Role.HEAD:
+                    self.heads.setdefault(department_id, []).append(user_id)
+            self.departments |= missing
+        if not self.lists_loaded:
+            for notification_list in NotificationList.objects.prefetch_related("users"):
+                self.lists[notification_list.code] = [
+                    u.pk for u in notification_list.users.all() if u.is_active
+                ]
+                self.list_emails[notification_list.code] = notification_list.emails()
+            self.lists_loaded = True
 
     def load_users(self, ids: set[int]) -> None:
-        users = get_user_model().objects.filter(pk__in=ids, is_active=True)
-        self.emails = dict(users.values_list("pk", "email"))
+        missing = ids - self.users
+        if missing:
+            users = get_user_model().objects.filter(pk__in=missing, is_active=True)
+            self.emails.update(users.values_list("pk", "email"))
+            self.users |= missing
 
 
 def _points(
@@ -303,7 +313,9 @@ def _plan(complaints, ctx: sla.Context, now: datetime, existing: set, audience: 
     return plan
 
 
-def process(complaints, ctx: sla.Context, *, now: datetime) -> list[int]:
+def process(
+    complaints, ctx: sla.Context, *, now: datetime, audience: Audience | None = None
+) -> list[int]:
     """Write the alerts that have fallen due for locked complaints (Due rows or Complaint
     instances); return the new alert ids.
 
@@ -314,7 +326,8 @@ def process(complaints, ctx: sla.Context, *, now: datetime) -> list[int]:
         return []
     ids = [c.pk for c in complaints]
     existing = _existing_alerts(ids)
-    audience = Audience.load({c.department_id for c in complaints if c.department_id})
+    audience = audience or Audience()  # a sweep run's, shared by its batches
+    audience.load_departments({c.department_id for c in complaints if c.department_id})
     plan = _plan(complaints, ctx, now, existing, audience)
     audience.load_users({u for alert in plan.alerts for u in alert[4]})
     # (complaint id, kind, level, deadline, recipients, emails, delivery, message, digest at)
@@ -720,20 +733,21 @@ def _existing_alerts(ids: list[int]) -> set[tuple]:
 
 
 def _process_isolated(
-    batch: list[Due], ctx: sla.Context, now: datetime
+    batch: list[Due], ctx: sla.Context, now: datetime, audience: Audience
 ) -> tuple[list[int], dict[int, BaseException]]:
     """process() for the whole batch; if it fails, again complaint by complaint (freshly
     loaded: the failed attempt may have changed the rows) in savepoints."""
     try:
         with transaction.atomic():
-            return process(batch, ctx, now=now), {}
+            return process(batch, ctx, now=now, audience=audience), {}
     except Exception:  # noqa: BLE001 - isolate below, complaint by complaint
         log.warning("Deadline sweep: batch failed, processing its complaints one by one")
     alert_ids, failed = [], {}
     for complaint in batch:
         try:
             with transaction.atomic():
-                alert_ids += process(_load(Complaint.objects.filter(pk=complaint.pk)), ctx, now=now)
+                one = _load(Complaint.objects.filter(pk=complaint.pk))
+                alert_ids += process(one, ctx, now=now, audience=audience)
         except Exception as exc:  # noqa: BLE001 - one bad row never stops the sweep
             failed[complaint.pk] = exc
     return alert_ids, failed
@@ -844,7 +858,7 @@ def _sweep_batches(
 ) -> None:
     """Claim, process and commit batches on this thread's connection until none is due (or
     `stop`, a threading.Event, is set)."""
-    ctx = sla.Context.load()
+    ctx, audience = sla.Context.load(), Audience()
     # The claim resumes where the last batch ended: a processed complaint's next point is
     # after `now` (or it failed and waits), but its old index entry stays until vacuum, and
     # scanning from the start each time would walk every earlier batch's entries again. When
@@ -861,7 +875,7 @@ def _sweep_batches(
                 continue
             after = max((c.scheduled_at for c in batch), default=after)
             batch = _still_due(batch, now)
-            alert_ids, failed_processing = _process_isolated(batch, ctx, now)
+            alert_ids, failed_processing = _process_isolated(batch, ctx, now, audience)
             failed.update(failed_processing)
             if failed:
                 _mark_failed(failed, now)
@@ -879,7 +893,7 @@ def process_one(complaint_id: int, *, now: datetime | None = None) -> list[int]:
     with transaction.atomic():
         batch, failed = _claim(now, 1, _due(now).filter(pk=complaint_id), skip_locked=False)
         batch = _still_due(batch, now)
-        alert_ids, failed_processing = _process_isolated(batch, sla.Context.load(), now)
+        alert_ids, failed_processing = _process_isolated(batch, sla.Context.load(), now, Audience())
         failed.update(failed_processing)
         if failed:
             _mark_failed(failed, now)

@@ -267,11 +267,11 @@ def test_a_row_made_due_earlier_during_the_sweep_is_processed_in_the_same_run(ma
     original = alerts._process_isolated
     calls = []
 
-    def process(batch, ctx, at):
+    def process(batch, *args):
         if not calls:  # while the first batch is processed, another change re-dates `moved`
             Complaint.objects.filter(pk=moved.pk).update(next_alert_at=sh(2026, 11, 2, 8, 0))
         calls.append(sorted(c.pk for c in batch))
-        return original(batch, ctx, at)
+        return original(batch, *args)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(alerts, "_process_isolated", process)

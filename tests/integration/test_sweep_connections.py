@@ -29,10 +29,10 @@ def test_concurrent_connections_share_the_batches_and_process_each_complaint_onc
     workers, delivered = set(), []
     original = alerts._process_isolated
 
-    def process(batch, ctx, at):
+    def process(batch, *args):
         workers.add(threading.current_thread().name)
         time.sleep(0.05)  # holds this batch's locks while the other connection claims
-        return original(batch, ctx, at)
+        return original(batch, *args)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(alerts, "_process_isolated", process)
