@@ -9,7 +9,7 @@ from django.db.migrations.executor import MigrationExecutor
 from complaints.models import DeadlineAlert, Notification
 from tests.factories import make_complaint
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 BEFORE = [("complaints", "0037_escalation_level_current")]
 AFTER = [("complaints", "0038_sweep_partial_indexes")]
