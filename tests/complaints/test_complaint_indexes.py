@@ -179,28 +179,6 @@ def test_protect_checks_use_the_partial_indexes(table, column, index):
     assert any(u in plan for u in used) and "Seq Scan" not in plan, plan
 
 
-def test_inbox_entries_stay_unique_per_alert(manager):
-    """(Per approval notice: tests/compensation/test_approval_notices.py.)"""
-    from django.db import IntegrityError, transaction
-
-    from complaints.models import DeadlineAlert, Notification
-    from tests.factories import make_complaint
-
-    complaint = make_complaint()
-    alert = DeadlineAlert.objects.create(
-        complaint=complaint,
-        kind=DeadlineAlert.Kind.ACK,
-        level=DeadlineAlert.Level.ESCALATION_1,
-        deadline=complaint.received_at,
-    )
-    Notification.objects.create(user=manager, complaint=complaint, alert=alert)
-    with pytest.raises(IntegrityError), transaction.atomic():
-        Notification.objects.create(user=manager, complaint=complaint, alert=alert)
-    # Entries without an alert (approval notices) are not limited by the alert's index.
-    Notification.objects.create(user=manager, complaint=complaint)
-    Notification.objects.create(user=manager, complaint=complaint)
-
-
 class _ScratchTable:
     """A table of its own on its own autocommit connection (CONCURRENTLY cannot run in the
     test's transaction), dropped afterwards."""

@@ -64,6 +64,10 @@ def duplicate_is_refused(manager) -> None:
     Notification.objects.create(user=manager, complaint=complaint, alert=alert)
     with pytest.raises(IntegrityError), transaction.atomic():
         Notification.objects.create(user=manager, complaint=complaint, alert=alert)
+    # Entries without an alert (approval notices) are not limited by the alert's index (one
+    # per approval notice: tests/compensation/test_approval_notices.py).
+    Notification.objects.create(user=manager, complaint=complaint)
+    Notification.objects.create(user=manager, complaint=complaint)
 
 
 def test_0038_backwards_and_forwards(manager):
