@@ -65,8 +65,8 @@ FAILURE_RETRY_MAX = timedelta(days=1)
 @dataclass
 class Audience:
     """Who is told what: loaded once per sweep run (or per process() call), each department
-    and user once, a constant number of queries per batch. A run lasts seconds: a membership
-    changed meanwhile counts from the next run."""
+    and user once, at most a constant number of queries per batch. A membership, list or
+    user changed during a run counts from the next run (a minute later)."""
 
     heads: dict[int, list[int]] = field(default_factory=dict)
     members: dict[int, list[int]] = field(default_factory=dict)
@@ -80,10 +80,13 @@ class Audience:
     def load_departments(self, departments: set[int]) -> None:
         missing = departments - self.departments
         if missing:
-            memberships = DepartmentMembership.objects.filter(
-                department_id__in=missing, user__is_active=True
-            ).values_list("department_id", "user_id", "role")
-            for department_id, user_id, role in memberships.order_by("pk"):
+            # Read whole before anything is kept (a failed read leaves nothing half loaded).
+            memberships = list(
+                DepartmentMembership.objects.filter(department_id__in=missing, user__is_active=True)
+                .order_by("pk")
+                .values_list("department_id", "user_id", "role")
+            )
+            for department_id, user_id, role in memberships:
                 self.members.setdefault(department_id, []).append(user_id)
                 if role == DepartmentMembership.Role.HEAD:
                     self.heads.setdefault(department_id, []).append(user_id)
@@ -100,7 +103,7 @@ class Audience:
         missing = ids - self.users
         if missing:
             users = get_user_model().objects.filter(pk__in=missing, is_active=True)
-            self.emails.update(users.values_list("pk", "email"))
+            self.emails.update(list(users.values_list("pk", "email")))
             self.users |= missing
 
 

@@ -231,6 +231,23 @@ def test_sweep_query_count_does_not_grow_with_batch_size(manager, team):
     assert run(3, 2) == run(30, 3)
 
 
+def test_who_is_told_is_read_once_per_run_not_per_batch(manager, team):
+    """Memberships, notification lists and recipients come from one read per run: the
+    batches of a run share them (4 batches here)."""
+    for _ in range(8):
+        record(sh(2026, 11, 2, 9, 0), manager, team, customer=CustomerFactory())
+    with CaptureQueriesContext(connection) as queries:
+        result = alerts.sweep(now=sh(2026, 11, 2, 18, 0), batch_size=2)
+    assert result.complaints == 8 and result.alerts
+    audience = [
+        q["sql"]
+        for q in queries.captured_queries
+        if 'FROM "complaints_departmentmembership"' in q["sql"]
+        or 'FROM "complaints_notificationlist"' in q["sql"]
+    ]
+    assert len(audience) == 2, audience  # the memberships, the lists (their users prefetched)
+
+
 def test_each_batch_claims_from_where_the_last_one_ended(manager, team):
     """Small batches: the claim resumes at the last batch's latest next_alert_at (not from the
     start of the index), yet complaints sharing that time across a batch boundary and later
