@@ -660,3 +660,58 @@ def test_times_take_the_cheap_text_output_only_in_whole_hour_zones(
     assert "to_char" in statement  # the exact way stays for the other values
     by_copy, in_python = _both(Complaint.objects.all(), "csv", True)
     assert by_copy == in_python
+
+
+def _plan_top(statement: str) -> str:
+    """The top node of the COPY's SELECT as PostgreSQL plans it in parallel (the costs that
+    keep a few rows in one process set to nothing, for this transaction only)."""
+    from django.db import transaction
+
+    select = statement[len("COPY (") : statement.rindex(") TO STDOUT")]
+    with transaction.atomic(), connection.cursor() as cursor:
+        for setting in (
+            "parallel_setup_cost",
+            "parallel_tuple_cost",
+            "min_parallel_table_scan_size",
+            "min_parallel_index_scan_size",
+        ):
+            cursor.execute("SELECT set_config(%s, '0', true)", [setting])
+        cursor.execute("SELECT set_config('enable_indexscan', 'off', true)")  # a sort, as at 5 M
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {select}")
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return plan[0]["Plan"]["Node Type"]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_rows_are_formatted_in_the_parallel_workers_before_the_sort(department, fmt):
+    """The API export's subquery has no ORDER BY of its own, so PostgreSQL merges it into the
+    COPY's SELECT: in a parallel plan nothing runs above the Gather Merge (each row is
+    formatted by the worker that joined it). The admin's export keeps the ordered subquery,
+    formatted after the Gather Merge. Both give the bytes of the Python path (tests above)."""
+    from complaints.admin import export as admin_export
+
+    _complaints_for_comparison(department)
+    queryset = export.with_tiebreak(Complaint.objects.order_by("-received_at"))
+    statement = export.copy_sql(queryset, fmt, pii=False, now=NOW)
+    assert statement.count(" ORDER BY ") == 1
+    assert _plan_top(statement) == "Gather Merge"
+    values = [
+        admin_export._sql_value(c, pii=False, now=NOW, labels=admin_export.Labels.now())
+        for c in admin_export.COLUMNS
+    ]
+    nested = export.csv_copy_sql(queryset, values, [c.guarded for c in admin_export.COLUMNS])
+    assert nested.count(" ORDER BY ") == 2
+    assert _plan_top(nested) == "Subquery Scan"
+
+
+@pytest.mark.postgres
+def test_a_distinct_export_keeps_its_ordered_subquery(department):
+    _complaints_for_comparison(department)
+    queryset = export.with_tiebreak(Complaint.objects.distinct().order_by("-received_at"))
+    statement = export.copy_sql(queryset, "csv", pii=False, now=NOW)
+    assert statement.count(" ORDER BY ") == 2
+    by_copy, in_python = _both(Complaint.objects.distinct().order_by("-received_at"), "csv", False)
+    assert by_copy == in_python
