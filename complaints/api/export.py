@@ -492,15 +492,15 @@ def copy_statement(
             refs.append(f"t.{quote_name(f'c{index}')}")
     rows = queryset.values(**columns, **keys)
     # Merged: the subquery has no ORDER BY of its own (only the statement around it sorts),
-    # so PostgreSQL merges it into that statement and formats each row (times, formula guard,
-    # JSON) in the parallel worker that joins it, before the sort. With its own ORDER BY the
-    # subquery is sorted first and every row is formatted after the Gather Merge, in the one
-    # process that also sends them. But merged, a value referred to several times (the formula
-    # guard, a Staged time, the admin's label and XLSX cell) is computed each time. Measured at
-    # 5 M (200,000 rows, same bytes): the API's CSV 1.63 -> 1.38 s and JSON Lines 3.29 -> 2.24 s;
-    # the admin's CSV 1.40 -> 1.47 s and XLSX 2.2 -> 3.0 s, so the admin keeps the ordered
-    # subquery. An export in index order streams either way. Never merged: DISTINCT, or an
-    # ordering by an expression.
+    # so PostgreSQL merges it into that statement and, in a parallel plan, formats each row
+    # (times, formula guard, JSON) in the worker that joins it, before the sort. With its own
+    # ORDER BY the subquery is sorted first and every row is formatted after the Gather Merge,
+    # in the one process that also sends them. But merged, a value referred to several times
+    # (the formula guard, a Staged time, the admin's labels and XLSX cells) is computed each
+    # time. Measured at 5 M (200,000 rows, same bytes): the API's CSV 1.63 -> 1.38 s and JSON
+    # Lines 3.29 -> 2.24 s; the admin's CSV 1.40 -> 1.47 s and XLSX 2.2 -> 3.0 s, so the admin
+    # keeps the ordered subquery. An export in index order streams either way. Never merged:
+    # DISTINCT, or an ordering by an expression.
     if merged and order and not rows.query.distinct:
         rows = rows.order_by()
     wrap = f"SELECT {select(refs)} FROM (%s) t"  # noqa: S608 (constants and quoted names)
