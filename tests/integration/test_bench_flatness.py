@@ -1,0 +1,46 @@
+"""The suite's flatness verdict (tests/benchmarks/bench_suite.py, `make bench` with
+BENCH_SIZES): each figure within 30 % of the smallest size, compared on equal pages."""
+
+from tests.benchmarks.bench_suite import flatness
+
+SIZES = [100_000, 1_000_000, 5_000_000]
+
+
+def _results(scenario, values, shown=(None, None, None), unit="ms"):
+    return {
+        size: {scenario: {"scenario": scenario, "value": v, "unit": unit, "rows_shown": n}}
+        for size, v, n in zip(SIZES, values, shown, strict=True)
+    }
+
+
+def test_within_30_percent_of_the_smallest_size_is_flat():
+    [(_, values, unit, flat, remark)] = flatness(SIZES, _results("list", [30.0, 38.0, 22.0]))
+    assert flat and values == [30.0, 38.0, 22.0] and unit == "ms" and remark == ""
+    [(*_, flat, _)] = flatness(SIZES, _results("list", [30.0, 30.0, 40.0]))
+    assert not flat  # +33 %
+    [(*_, flat, _)] = flatness(SIZES, _results("list", [30.0, None, 30.0]))
+    assert not flat  # a size without a figure proves nothing
+
+
+def test_equal_pages_are_compared_at_every_size():
+    [(*_, flat, remark)] = flatness(SIZES, _results("list", [30.0, 31.0, 45.0], (50, 50, 50)))
+    assert not flat and remark == ""
+
+
+def test_a_shorter_page_at_a_small_size_is_not_the_same_work():
+    """15 matches at 100k, a full page of 50 from 1 M: 1 M and 5 M are compared, and the
+    remark says so."""
+    [(_, values, _, flat, remark)] = flatness(
+        SIZES, _results("free text 王伟", [21.3, 38.1, 43.0], (15, 50, 50))
+    )
+    assert flat and values == [21.3, 38.1, 43.0]
+    assert remark == (
+        "free text 王伟: rows on the page 15 (100k) / 50 (1m) / 50 (5m); compared from 1m on"
+    )
+    [(*_, flat, _)] = flatness(SIZES, _results("free text", [21.3, 30.0, 43.0], (15, 50, 50)))
+    assert not flat  # 1 M to 5 M: +43 %
+
+
+def test_a_full_page_at_the_largest_size_only_cannot_be_judged_flat():
+    [(*_, flat, remark)] = flatness(SIZES, _results("free text", [21.0, 22.0, 23.0], (5, 15, 50)))
+    assert not flat and "compared from 5m on" in remark
