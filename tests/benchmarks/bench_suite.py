@@ -65,6 +65,7 @@ TABLES = (
     "complaints_alertschedule",
 )
 SCHEDULE_TRIGGER = "complaint_alert_schedule_added"  # complaints migration 0035
+FULL_PAGE = 50  # the admin list's rows per page (flatness compares equal pages)
 FLAT_DUE = 2000  # complaints made due for the sweep's row in the flatness runs
 # PostgreSQL settings that differ from a stock installation when tuned (README).
 TUNED_DATABASE = {
@@ -1165,15 +1166,17 @@ def flatness(sizes: list[int], results: dict[int, dict[str, dict]]) -> list[tupl
     """(scenario, values by size, unit, flat, remark) of each scenario of the smallest size:
     flat when every figure is within 30 % of the first one compared. An admin list that
     shows fewer rows at some size (a term with few matches in a small history) is not the
-    same work there: it is compared where its page has as many rows as at the largest size
-    (all figures are printed, and the remark says so); it needs two such sizes."""
+    same work there when the largest size fills a page (FULL_PAGE rows) and a smaller one
+    does not: it is compared where its page has as many rows as at the largest size (all
+    figures are printed, and the remark says so); it needs two such sizes. A few rows more
+    or less on a short page (a phone number's complaints) are compared as they are."""
     verdicts = []
     for scenario, first in results[sizes[0]].items():
         values = [results[s].get(scenario, {}).get("value") for s in sizes]
         shown = [results[s].get(scenario, {}).get("rows_shown") for s in sizes]
         compared = list(zip(sizes, values, strict=True))
         remark = ""
-        if shown[-1] and len(set(shown)) > 1:
+        if (shown[-1] or 0) >= FULL_PAGE and len(set(shown)) > 1:
             compared = [
                 (s, v) for s, v, n in zip(sizes, values, shown, strict=True) if n == shown[-1]
             ]

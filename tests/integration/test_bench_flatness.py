@@ -41,6 +41,13 @@ def test_a_shorter_page_at_a_small_size_is_not_the_same_work():
     assert not flat  # 1 M to 5 M: +43 %
 
 
+def test_a_few_rows_more_or_less_on_a_short_page_are_compared_as_they_are():
+    [(*_, flat, remark)] = flatness(SIZES, _results("phone", [18.6, 21.8, 21.0], (3, 4, 1)))
+    assert flat and remark == ""
+    [(*_, flat, _)] = flatness(SIZES, _results("phone", [18.6, 21.8, 25.0], (3, 4, 1)))
+    assert not flat
+
+
 def test_a_full_page_at_the_largest_size_only_cannot_be_judged_flat():
     [(*_, flat, remark)] = flatness(SIZES, _results("free text", [21.0, 22.0, 23.0], (5, 15, 50)))
     assert not flat and "compared from 5m on" in remark
