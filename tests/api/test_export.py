@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.db import connection
+from django.db.models import F
 from django.http import StreamingHttpResponse
 
 from complaints.api import export
@@ -662,9 +663,9 @@ def test_times_take_the_cheap_text_output_only_in_whole_hour_zones(
     assert by_copy == in_python
 
 
-def _plan_top(statement: str) -> str:
-    """The top node of the COPY's SELECT as PostgreSQL plans it in parallel (the costs that
-    keep a few rows in one process set to nothing, for this transaction only)."""
+def _parallel_plan(statement: str) -> dict:
+    """The COPY's SELECT as PostgreSQL plans it in parallel (the costs that keep a few rows
+    in one process set to nothing, for this transaction only), with each node's output."""
     from django.db import transaction
 
     select = statement[len("COPY (") : statement.rindex(") TO STDOUT")]
@@ -677,11 +678,11 @@ def _plan_top(statement: str) -> str:
         ):
             cursor.execute("SELECT set_config(%s, '0', true)", [setting])
         cursor.execute("SELECT set_config('enable_indexscan', 'off', true)")  # a sort, as at 5 M
-        cursor.execute(f"EXPLAIN (FORMAT JSON) {select}")
+        cursor.execute(f"EXPLAIN (VERBOSE, FORMAT JSON) {select}")
         plan = cursor.fetchone()[0]
     if isinstance(plan, str):
         plan = json.loads(plan)
-    return plan[0]["Plan"]["Node Type"]
+    return plan[0]["Plan"]
 
 
 @pytest.mark.postgres
@@ -697,14 +698,34 @@ def test_rows_are_formatted_in_the_parallel_workers_before_the_sort(department, 
     queryset = export.with_tiebreak(Complaint.objects.order_by("-received_at"))
     statement = export.copy_sql(queryset, fmt, pii=False, now=NOW)
     assert statement.count(" ORDER BY ") == 1
-    assert _plan_top(statement) == "Gather Merge"
+    plan = _parallel_plan(statement)
+    assert plan["Node Type"] == "Gather Merge"
+    [sort] = plan["Plans"]  # in the workers: the rows come to it formatted
+    formatted = "json_build_object(" if fmt == "jsonl" else "ascii("
+    assert sort["Node Type"] == "Sort" and any(formatted in o for o in sort["Output"])
     values = [
         admin_export._sql_value(c, pii=False, now=NOW, labels=admin_export.Labels.now())
         for c in admin_export.COLUMNS
     ]
     nested = export.csv_copy_sql(queryset, values, [c.guarded for c in admin_export.COLUMNS])
     assert nested.count(" ORDER BY ") == 2
-    assert _plan_top(nested) == "Subquery Scan"
+    plan = _parallel_plan(nested)
+    assert plan["Node Type"] == "Subquery Scan" and any("ascii(" in o for o in plan["Output"])
+
+
+@pytest.mark.postgres
+def test_a_slice_keeps_its_ordered_subquery(department):
+    """A LIMIT without its ORDER BY would pick any rows: a sliced queryset is not merged."""
+    complaints = _complaints_for_comparison(department)
+    queryset = export.with_tiebreak(Complaint.objects.order_by("-received_at"))[:3]
+    statement = export.copy_statement(
+        queryset, [F("reference")], lambda refs: ", ".join(refs), "FORMAT csv", merged=True
+    )
+    assert statement.count(" ORDER BY ") == 2 and "LIMIT 3" in statement
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        lines = b"".join(bytes(chunk) for chunk in copy).decode().splitlines()
+    newest = Complaint.objects.order_by("-received_at", "-pk").values_list("reference", flat=True)
+    assert len(complaints) > 3 and lines == list(newest[:3])
 
 
 @pytest.mark.postgres

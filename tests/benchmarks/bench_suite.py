@@ -799,7 +799,9 @@ def measure(total: int, info: dict, runs: int, only_flat: bool, due: int) -> lis
         # FLAT_DUE complaints at every size: the same work for the flatness table; the
         # target's figure is the full run's (10,000 due), not this one.
         sweep.judged = False
-        sweep.note += "; flatness only (the target is judged in the full run)"
+        sweep.note = "; ".join(
+            filter(None, [sweep.note, "flatness only (the target is judged in the full run)"])
+        )
     rows.append(sweep)
     if not only_flat:
         rows.append(export_row(min(total, 200_000), runs))
@@ -1171,29 +1173,35 @@ def run_sizes(sizes: list[int], args) -> int:
 
 def flatness(sizes: list[int], results: dict[int, dict[str, dict]]) -> list[tuple]:
     """(scenario, values by size, unit, flat, remark) of each scenario of the smallest size:
-    flat when every figure is within 30 % of the first one compared. An admin list that
-    shows fewer rows at some size (a term with few matches in a small history) is not the
-    same work there when the largest size fills a page (FULL_PAGE rows) and a smaller one
-    does not: it is compared where its page has as many rows as at the largest size (all
-    figures are printed, and the remark says so); it needs two such sizes. A few rows more
-    or less on a short page (a phone number's complaints) are compared as they are."""
+    flat when every figure is within 30 % of the first one compared (a size without a figure
+    is never flat). An admin list that shows fewer rows at some size (a term with few matches
+    in a small history) is not the same work there when the largest size fills a page
+    (FULL_PAGE rows) and the smaller one does not: the sizes with a shorter page are left
+    out of the comparison (all figures are printed, and the remark names the sizes compared);
+    at least two must remain. A few rows more or less on a short page (a phone number's
+    complaints) are compared as they are."""
     verdicts = []
     for scenario, first in results[sizes[0]].items():
         values = [results[s].get(scenario, {}).get("value") for s in sizes]
         shown = [results[s].get(scenario, {}).get("rows_shown") for s in sizes]
         compared = list(zip(sizes, values, strict=True))
         remark = ""
-        if (shown[-1] or 0) >= FULL_PAGE and len(set(shown)) > 1:
+        full = shown[-1] or 0
+        if full >= FULL_PAGE and any(n is not None and n < full for n in shown):
+            # Only a known shorter page is left out; a size that failed stays (and fails).
             compared = [
-                (s, v) for s, v, n in zip(sizes, values, shown, strict=True) if n == shown[-1]
+                (s, v)
+                for s, v, n in zip(sizes, values, shown, strict=True)
+                if n is None or n >= full
             ]
             remark = (
                 f"{scenario}: rows on the page "
                 + " / ".join(f"{n} ({size_label(s)})" for s, n in zip(sizes, shown, strict=True))
-                + f"; compared from {size_label(compared[0][0])} on"
+                + "; compared: "
+                + ", ".join(size_label(s) for s, _ in compared)
             )
         base = compared[0][1]
-        flat = len(compared) > 1 and all(
+        flat = (len(compared) > 1 or not remark) and all(
             v is not None and base and abs(v - base) / base <= 0.3 for _, v in compared
         )
         verdicts.append((scenario, values, first["unit"], flat, remark))

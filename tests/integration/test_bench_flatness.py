@@ -34,8 +34,8 @@ def test_a_shorter_page_at_a_small_size_is_not_the_same_work():
         SIZES, _results("free text 王伟", [21.3, 38.1, 43.0], (15, 50, 50))
     )
     assert flat and values == [21.3, 38.1, 43.0]
-    assert remark == (
-        "free text 王伟: rows on the page 15 (100k) / 50 (1m) / 50 (5m); compared from 1m on"
+    assert (
+        remark == "free text 王伟: rows on the page 15 (100k) / 50 (1m) / 50 (5m); compared: 1m, 5m"
     )
     [(*_, flat, _)] = flatness(SIZES, _results("free text", [21.3, 30.0, 43.0], (15, 50, 50)))
     assert not flat  # 1 M to 5 M: +43 %
@@ -50,7 +50,26 @@ def test_a_few_rows_more_or_less_on_a_short_page_are_compared_as_they_are():
 
 def test_a_full_page_at_the_largest_size_only_cannot_be_judged_flat():
     [(*_, flat, remark)] = flatness(SIZES, _results("free text", [21.0, 22.0, 23.0], (5, 15, 50)))
-    assert not flat and "compared from 5m on" in remark
+    assert not flat and remark.endswith("compared: 5m")
+
+
+def test_a_size_that_failed_is_never_left_out():
+    """A page that did not answer (no figure, no rows) fails the row, full page or not."""
+    [(*_, flat, _)] = flatness(SIZES, _results("list", [30.0, None, 31.0], (50, None, 50)))
+    assert not flat
+    [(*_, flat, _)] = flatness(SIZES, _results("list", [30.0, None, 31.0], (15, None, 50)))
+    assert not flat
+
+
+def test_the_sizes_compared_are_named_when_a_middle_one_is_left_out():
+    [(*_, flat, remark)] = flatness(SIZES, _results("list", [30.0, 12.0, 31.0], (50, 15, 50)))
+    assert flat and remark.endswith("compared: 100k, 5m")
+
+
+def test_one_size_alone_is_its_own_reference():
+    results = {100_000: {"list": {"scenario": "list", "value": 30.0, "unit": "ms"}}}
+    [(*_, flat, _)] = flatness([100_000], results)
+    assert flat
 
 
 def test_the_flatness_runs_sweep_is_not_judged_against_the_target():
