@@ -262,7 +262,41 @@ class Due:
 
 def _load(rows, limit: int | None = None) -> list[Due]:
     values = rows.annotate(scheduled_at=F("alert_schedule__next_alert_at")).values_list(*DUE_FIELDS)
-    return [Due(v) for v in (values if limit is None else values[:limit])]
+    if limit is not None:
+        values = values[:limit]
+    if connection.vendor == "postgresql":
+        return [Due(v) for v in _binary_rows(values)]
+    return [Due(v) for v in values]
+
+
+def _binary_rows(values) -> list[tuple]:
+    """The rows of a values_list() queryset read in PostgreSQL's binary format. The claim
+    reads 9 times per complaint: Django's connections bind client-side and read text, and a
+    time costs ~1 us of Python to load; in binary psycopg loads it in C (500 complaints: 3.8
+    -> 1.6 ms of CPU, under the GIL the sweep's threads share; the sweep over two connections
+    3-6 % faster, alternated at 5 M). The same values (instants in UTC) from the same
+    statement, logged and wrapped as any other (execute_wrapper, CaptureQueriesContext)."""
+    sql, params = values.query.get_compiler(connection=connection).as_sql()
+    connection.ensure_connection()
+    wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
+    with connection.wrap_database_errors, wrap(_binary_cursor()(connection.connection)) as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+@functools.cache
+def _binary_cursor() -> type:
+    import psycopg
+
+    class BinaryCursor(psycopg.Cursor):
+        """Parameters bound by the server, results in binary; never a prepared statement
+        (psycopg prepares a query run 5 times: PgBouncer in transaction mode refuses that,
+        and a generic plan would not see the claim's time)."""
+
+        def execute(self, query, params=None, *, prepare=None, binary=None):
+            return super().execute(query, params, prepare=False, binary=True)
+
+    return BinaryCursor
 
 
 @dataclass
