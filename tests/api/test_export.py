@@ -463,7 +463,7 @@ def _complaints_for_comparison(department):
     Complaint.objects.filter(pk=complaints[2].pk).update(
         received_at=datetime(2025, 7, 1, 12, 0, tzinfo=UTC)
     )
-    # Times the fast ISO path (fast_iso) leaves to to_char: microseconds with trailing zeros,
+    # Times the fast ISO path (FastIso) leaves to to_char: microseconds with trailing zeros,
     # before 2000 and after 2100; and one it takes, with six digits.
     Complaint.objects.filter(pk=complaints[3].pk).update(
         acknowledged_at=datetime(2026, 3, 1, 8, 30, 5, 120000, tzinfo=UTC),

@@ -519,6 +519,31 @@ def test_a_batch_is_written_with_one_insert_and_one_update(manager, team):
     assert ComplaintEvent.objects.filter(kind=ComplaintEvent.Kind.ALERT).count() == result.alerts
 
 
+@pytest.mark.postgres
+def test_the_claim_reads_in_binary_the_values_the_orm_reads(manager, team):
+    """The claim's rows come from a server-bound cursor in binary (its times loaded in C),
+    logged like any statement, with the ORM's values; a column Django converts after
+    reading (JSON) is read by the ORM, and a query that matches nothing reads nothing."""
+    from django.db.models import F
+
+    for assignee in [None, *team["members"]]:
+        record(sh(2026, 11, 2, 9, 0), manager, team, assignee=assignee)
+    rows = Complaint.objects.filter(severity__gte=1).order_by("pk")
+    values = rows.annotate(scheduled_at=F("alert_schedule__next_alert_at")).values_list(
+        *alerts.DUE_FIELDS
+    )
+    with CaptureQueriesContext(connection) as queries:
+        loaded = alerts._load(rows)
+    [query] = queries.captured_queries
+    assert "$1" in query["sql"]  # bound by the server (Django's own cursors write literals)
+    assert len(loaded) == Complaint.objects.count() >= 2
+    assert [tuple(getattr(d, f) for f in alerts.DUE_FIELDS) for d in loaded] == list(values)
+    assert all(d.received_at.utcoffset() is not None for d in loaded)
+    as_json = Complaint.objects.order_by("pk").values_list("pk", "severity_reason")
+    assert alerts._binary_rows(as_json) == list(as_json)  # parsed JSON, not its text
+    assert alerts._binary_rows(Complaint.objects.filter(pk__in=[]).values_list("pk")) == []
+
+
 def test_inside_a_transaction_the_sweep_keeps_to_the_callers_connection(manager, team, settings):
     """Other connections would not see the caller's uncommitted rows: no threads then."""
     settings.REDRESS_SWEEP_CONNECTIONS = 4
