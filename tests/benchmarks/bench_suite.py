@@ -65,7 +65,6 @@ TABLES = (
     "complaints_alertschedule",
 )
 SCHEDULE_TRIGGER = "complaint_alert_schedule_added"  # complaints migration 0035
-FULL_PAGE = 50  # the admin list's rows per page (flatness compares equal pages)
 FLAT_DUE = 2000  # complaints made due for the sweep's row in the flatness runs
 # PostgreSQL settings that differ from a stock installation when tuned (README).
 TUNED_DATABASE = {
@@ -711,6 +710,8 @@ def measure(total: int, info: dict, runs: int, only_flat: bool, due: int) -> lis
         row = page(
             client, f"{changelist}?{query}", runs, Row(name, target, max_queries), expect=expect
         )
+        # The list's rows per page as measured (the flatness table compares full pages).
+        row.extra["page_size"] = admin.site._registry[Complaint].list_per_page
         rows.append(row)
         print(f"  {name}: {row.value_text()} {row.queries} q {row.note}", flush=True)
         return row
@@ -1176,8 +1177,8 @@ def flatness(sizes: list[int], results: dict[int, dict[str, dict]]) -> list[tupl
     """(scenario, values by size, unit, flat, remark) of each scenario of the smallest size:
     flat when every figure is within 30 % of the first one compared (a size without a figure
     is never flat). An admin list that shows fewer rows at some size (a term with few matches
-    in a small history) is not the same work there when the largest size fills a page
-    (FULL_PAGE rows) and the smaller one does not: the sizes with a shorter page are left
+    in a small history) is not the same work there when the largest size fills its page
+    (`page_size` rows) and the smaller one does not: the sizes with a shorter page are left
     out of the comparison (all figures are printed, and the remark names the sizes compared);
     at least two must remain. A few rows more or less on a short page (a phone number's
     complaints) are compared as they are."""
@@ -1188,7 +1189,8 @@ def flatness(sizes: list[int], results: dict[int, dict[str, dict]]) -> list[tupl
         compared = list(zip(sizes, values, strict=True))
         remark = ""
         full = shown[-1] or 0
-        if full >= FULL_PAGE and any(n is not None and n < full for n in shown):
+        page_size = results[sizes[-1]].get(scenario, {}).get("page_size")
+        if page_size and full >= page_size and any(n is not None and n < full for n in shown):
             # Only a known shorter page is left out; a size that failed stays (and fails).
             compared = [
                 (s, v)

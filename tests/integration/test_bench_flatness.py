@@ -8,7 +8,15 @@ SIZES = [100_000, 1_000_000, 5_000_000]
 
 def _results(scenario, values, shown=(None, None, None), unit="ms"):
     return {
-        size: {scenario: {"scenario": scenario, "value": v, "unit": unit, "rows_shown": n}}
+        size: {
+            scenario: {
+                "scenario": scenario,
+                "value": v,
+                "unit": unit,
+                "rows_shown": n,
+                "page_size": 50,
+            }
+        }
         for size, v, n in zip(SIZES, values, shown, strict=True)
     }
 
@@ -82,3 +90,13 @@ def test_the_flatness_runs_sweep_is_not_judged_against_the_target():
     assert row.passed is False
     row.judged = False
     assert row.passed is None
+
+
+def test_a_page_is_full_at_the_lists_own_page_size():
+    """The page size is the one measured with the row (the 100-row list has 100): 50 rows of
+    a 100-row page are a short page everywhere, compared as they are."""
+    results = _results("list", [21.3, 38.1, 43.0], (15, 50, 50))
+    for size in SIZES:
+        results[size]["list"]["page_size"] = 100
+    [(*_, flat, remark)] = flatness(SIZES, results)
+    assert not flat and remark == ""
